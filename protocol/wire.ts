@@ -1,0 +1,130 @@
+/**
+ * Komrade wire protocol v1: the contract between the add-on and the Operator.
+ * Every request and response body is defined here once, as a zod schema, and both sides
+ * import it. PROTOCOL.md documents each message and what the Operator learns from it.
+ */
+import { z } from 'zod';
+import { utf8 } from './bytes.ts';
+
+/** Protocol version carried in every path (/v1/...). */
+export const VERSION = 1;
+
+/** Limits both sides agree on. The Operator refuses anything outside them. */
+export const LIMITS = {
+  /** Largest JSON request body the Operator reads, in bytes. */
+  bodyBytes: 96 * 1024,
+  /** Sizes (bytes) a sealed envelope's padded plaintext may have. */
+  buckets: [1024, 4096, 16384, 65536] as const,
+  /** Envelope bytes added around the padded plaintext (header + Secure Message). */
+  envelopeOverhead: 1 + 8 + 45 + 52,
+  /** Blobs returned by one fetch at most. */
+  fetchBatch: 50,
+  /** Blob ids in one ack at most. */
+  ackBatch: 100,
+  /** How far a signed request's timestamp may be from the Operator's clock (ms). */
+  replayWindowMs: 5 * 60 * 1000,
+} as const;
+
+/** Blob sizes the Operator accepts: exactly one padded bucket each. */
+export const BLOB_SIZES: readonly number[] = LIMITS.buckets.map((b) => b + LIMITS.envelopeOverhead);
+
+const B64 = /^[A-Za-z0-9_-]*$/;
+/** base64url text whose decoded size lies in [min, max] bytes. */
+const b64Bytes = (min: number, max: number) =>
+  z.string().regex(B64, 'not base64url')
+    .refine((s) => s.length % 4 !== 1, 'not base64url')
+    .refine((s) => { const n = Math.floor((s.length * 3) / 4); return n >= min && n <= max; }, `must be ${min}..${max} bytes`);
+
+/** A Themis EC public key (45 bytes), base64url. */
+export const PublicKeyB64 = b64Bytes(45, 45);
+/** A mailbox id: 16 random bytes, base64url (22 chars). */
+export const MailboxId = z.string().regex(/^[A-Za-z0-9_-]{22}$/, 'mailbox id must be 22 base64url chars');
+/** A prekey id: 8 random bytes, base64url (11 chars). */
+export const PrekeyId = z.string().regex(/^[A-Za-z0-9_-]{11}$/, 'prekey id must be 11 base64url chars');
+/** A komrade name: 3–32 of [a-z0-9_], unique ignoring case. */
+export const Name = z.string().regex(/^[A-Za-z0-9_]{3,32}$/, 'name must be 3-32 of a-z, 0-9, _');
+/** A blob id as the Operator assigns it. */
+export const BlobId = z.string().regex(/^[0-9a-f]{12}$/, 'bad blob id');
+/** A nonce: 16 random bytes, base64url. */
+export const Nonce = z.string().regex(/^[A-Za-z0-9_-]{22}$/, 'nonce must be 22 base64url chars');
+/** A Secure Message signed container, base64url. */
+export const Signature = b64Bytes(85, 4096);
+
+/** Proof of key possession on a request: a signed statement (see `statement`). */
+export const Auth = z.strictObject({ ts: z.number().int().nonnegative(), nonce: Nonce, sig: Signature });
+export type Auth = z.infer<typeof Auth>;
+
+/** The directory record a komrade publishes, signed by its identity key. */
+export const NameRecord = z.strictObject({
+  v: z.literal(1),
+  name: Name,
+  identityKey: PublicKeyB64,
+  intro: MailboxId,
+  prekey: z.strictObject({ id: PrekeyId, key: PublicKeyB64 }),
+  /** ms since epoch; each replacement must be newer than the last. */
+  ts: z.number().int().nonnegative(),
+});
+export type NameRecord = z.infer<typeof NameRecord>;
+
+/** A name record with the identity key's Secure Message signature over its canonical JSON. */
+export const SignedRecord = z.strictObject({ record: NameRecord, sig: Signature });
+export type SignedRecord = z.infer<typeof SignedRecord>;
+
+// ---- requests -------------------------------------------------------------------------------
+
+/** POST /v1/mailboxes — create a mailbox; auth signed by the mailbox key itself. */
+export const CreateMailbox = z.strictObject({ id: MailboxId, key: PublicKeyB64, auth: Auth });
+/** POST /v1/mailboxes/:id/deposit — anyone: one sealed blob, no sender information. */
+export const Deposit = z.strictObject({
+  blob: z.string().regex(B64, 'not base64url')
+    .refine((s) => s.length % 4 !== 1 && BLOB_SIZES.includes(Math.floor((s.length * 3) / 4)), 'blob is not a padded envelope size'),
+});
+/** POST /v1/mailboxes/:id/fetch — the owner asks for pending blobs. */
+export const Fetch = z.strictObject({ auth: Auth });
+/** POST /v1/mailboxes/:id/ack — the owner acknowledges (and so deletes) blobs. */
+export const Ack = z.strictObject({ ids: z.array(BlobId).min(1).max(LIMITS.ackBatch), auth: Auth });
+/** POST /v1/mailboxes/:id/delete — the owner deletes the mailbox and all it holds. */
+export const DeleteMailbox = z.strictObject({ auth: Auth });
+/** POST /v1/names — register a name; `pow` is the proof-of-work counter. */
+export const Register = z.strictObject({ ...SignedRecord.shape, pow: z.string().regex(/^[0-9]{1,16}$/) });
+/** PUT /v1/names/:name — replace the record (prekey rotation); same identity and intro. */
+export const Replace = SignedRecord;
+/** POST /v1/names/:name/delete — delete the account; auth signed by the identity key. */
+export const DeleteName = z.strictObject({ auth: Auth });
+
+// ---- responses ------------------------------------------------------------------------------
+
+/** GET /v1/info */
+export const InfoResponse = z.strictObject({
+  v: z.literal(VERSION), powBits: z.number().int(), ttlDays: z.number(),
+  blobSizes: z.array(z.number().int()), maxBlobsPerMailbox: z.number().int(), maxBytesPerMailbox: z.number().int(),
+});
+export type InfoResponse = z.infer<typeof InfoResponse>;
+/** POST /v1/mailboxes/:id/fetch response: blobs in deposit order; `more` if the batch was cut. */
+export const FetchResponse = z.strictObject({
+  blobs: z.array(z.strictObject({ id: BlobId, blob: z.string().regex(B64) })), more: z.boolean(),
+});
+export type FetchResponse = z.infer<typeof FetchResponse>;
+/** POST /v1/mailboxes/:id/ack response: how many of the ids were deleted now. */
+export const AckResponse = z.strictObject({ deleted: z.number().int() });
+/** Every error: a 4xx status and a short reason. */
+export const ErrorResponse = z.strictObject({ error: z.string() });
+
+// ---- signed statements ----------------------------------------------------------------------
+
+/** What a signed request is about. */
+export type Action = 'create-mailbox' | 'fetch' | 'ack' | 'delete-mailbox' | 'delete-name';
+
+/**
+ * The exact bytes an `Auth.sig` signs: protocol, action, target (mailbox id or lower-case
+ * name), timestamp, nonce and a digest of the request's payload (e.g. the acked ids).
+ */
+export function statement(action: Action, target: string, ts: number, nonce: string, payload = ''): Uint8Array {
+  return utf8(`komrade/v1\n${action}\n${target}\n${ts}\n${nonce}\n${payload}`);
+}
+
+/** Payload string an ack signs: its ids, in order. */
+export const ackPayload = (ids: readonly string[]): string => ids.join(',');
+
+/** Bytes a name record's signature covers: the protocol tag and the canonical JSON. */
+export { canonicalJson } from './bytes.ts';
