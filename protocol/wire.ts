@@ -107,6 +107,8 @@ export const FetchResponse = z.strictObject({
 export type FetchResponse = z.infer<typeof FetchResponse>;
 /** POST /v1/mailboxes/:id/ack response: how many of the ids were deleted now. */
 export const AckResponse = z.strictObject({ deleted: z.number().int() });
+/** Success without data. */
+export const OkResponse = z.strictObject({ ok: z.literal(true) });
 /** Every error: a 4xx status and a short reason. */
 export const ErrorResponse = z.strictObject({ error: z.string() });
 

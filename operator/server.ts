@@ -1,0 +1,76 @@
+/**
+ * Runs an Operator: opens the store, serves the API on a loopback address, sweeps expired
+ * mail and compacts on a schedule, and logs counts (never who, what or how big).
+ */
+import type { Server } from 'node:http';
+import { isIP } from 'node:net';
+import { loadThemis } from '../protocol/themis.ts';
+import { createApp, type AppConfig, type Counters } from './app.ts';
+import { Store } from './store.ts';
+
+/** Everything an Operator needs to run. */
+export interface OperatorOptions extends AppConfig {
+  dataDir: string;
+  host: string;
+  port: number;
+  allowPublicBind: boolean;
+  sweepMs: number;
+  /** Log a line of counters this often (ms); 0 = never. */
+  logMs: number;
+  now?: () => number;
+  log?: (line: string) => void;
+}
+
+/** A running Operator. */
+export interface RunningOperator { url: string; port: number; store: Store; counters: Counters; sweep(): Promise<void>; close(): Promise<void> }
+
+/** True for 127.0.0.0/8, ::1 and localhost. */
+export function isLoopback(host: string): boolean {
+  if (host === 'localhost') return true;
+  if (isIP(host) === 4) return host.startsWith('127.');
+  return host === '::1' || host === '[::1]';
+}
+
+/** Start an Operator; refuses a non-loopback bind unless explicitly allowed. */
+export async function startOperator(o: OperatorOptions): Promise<RunningOperator> {
+  if (!isLoopback(o.host) && !o.allowPublicBind) {
+    throw new Error(`refusing to bind ${o.host}: the Operator is meant to be reached only through tor; pass --allow-public-bind to override`);
+  }
+  const log = o.log ?? ((line: string) => console.log(line));
+  await loadThemis();
+  const store = await Store.open(o.dataDir, { ttlMs: o.ttlMs, maxBlobsPerMailbox: o.maxBlobsPerMailbox, maxBytesPerMailbox: o.maxBytesPerMailbox, now: o.now ?? Date.now });
+  const counters: Counters = {};
+  const app = createApp(store, o, counters);
+  const server: Server = await new Promise((resolve, reject) => {
+    const s = app.listen(o.port, o.host, () => resolve(s)).on('error', reject);
+  });
+  server.requestTimeout = 30_000;
+  server.headersTimeout = 20_000;
+  const port = (server.address() as { port: number }).port;
+
+  async function sweep() {
+    const r = await store.sweep();
+    const compacted = await store.compact();
+    if (r.blobs || r.mailboxes) log(`sweep: expired ${r.blobs} blobs, ${r.mailboxes} idle mailboxes${compacted ? '; compacted' : ''}`);
+  }
+  let sweeping = Promise.resolve();
+  const sweepTimer = setInterval(() => { sweeping = sweeping.then(sweep).catch(() => log('sweep failed')); }, o.sweepMs);
+  const logTimer = o.logMs > 0 ? setInterval(() => {
+    const parts = Object.entries(counters).filter(([, n]) => n > 0).map(([k, n]) => `${k} ${n}`);
+    if (parts.length) log(`requests: ${parts.join(', ')}`);
+    for (const k of Object.keys(counters)) counters[k] = 0;
+  }, o.logMs) : undefined;
+  sweepTimer.unref(); logTimer?.unref();
+
+  const host = o.host.includes(':') && !o.host.startsWith('[') ? `[${o.host}]` : o.host;
+  return {
+    url: `http://${host}:${port}`, port, store, counters,
+    sweep: () => (sweeping = sweeping.then(sweep)),
+    async close() {
+      clearInterval(sweepTimer); if (logTimer) clearInterval(logTimer);
+      await new Promise<void>((r) => { server.close(() => r()); server.closeAllConnections(); });
+      await sweeping.catch(() => undefined);
+      await store.close();
+    },
+  };
+}
