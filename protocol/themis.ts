@@ -19,9 +19,16 @@ export function loadThemis(wasmUrl?: string): Promise<void> {
   if (!ready) {
     const isNode = typeof process !== 'undefined' && !!process.versions?.node;
     const savedFetch = globalThis.fetch;
+    type Listener = (...args: unknown[]) => void;
+    const proc = globalThis.process as unknown as { listeners(e: string): Listener[]; off(e: string, l: Listener): void };
+    const events = ['unhandledRejection', 'uncaughtException'];
+    const listeners = isNode ? events.map((e) => proc.listeners(e)) : [];
     if (isNode && !wasmUrl) (globalThis as { fetch?: unknown }).fetch = undefined;
     try {
-      ready = themis.initialize(wasmUrl).then(() => undefined);
+      ready = themis.initialize(wasmUrl).then(() => {
+        // Emscripten's Node glue installs process-wide handlers that rethrow; remove them
+        if (isNode) events.forEach((e, i) => proc.listeners(e).filter((l) => !listeners[i]!.includes(l)).forEach((l) => proc.off(e, l)));
+      });
     } finally {
       globalThis.fetch = savedFetch;
     }
