@@ -62,8 +62,8 @@ export function createApp(store: Store, config: AppConfig, counters: Counters = 
 
   /** Check a signed request: fresh, signed by `key`, nonce never seen before. */
   async function authorize(key: string, auth: W.Auth, action: W.Action, target: string, payload = '') {
-    if (Math.abs(now() - auth.ts) > W.LIMITS.replayWindowMs) fail(403, 'stale request time');
     if (!verifyAuth(key, auth, action, target, payload)) fail(401, 'bad signature');
+    if (Math.abs(now() - auth.ts) > W.LIMITS.replayWindowMs) fail(403, 'stale request time');
     if (!(await store.spendNonce(auth.nonce, auth.ts + W.LIMITS.replayWindowMs))) fail(403, 'replayed request');
   }
   const mailboxId = (ctx: Ctx) => parse(W.MailboxId, ctx.params.id);
