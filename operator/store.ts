@@ -6,7 +6,7 @@
  */
 import { Level } from 'level';
 import type { ClassicLevel } from 'classic-level';
-import { KeyedLock } from './lock.ts';
+import { KeyedLock } from '../protocol/lock.ts';
 import type { SignedRecord } from '../protocol/wire.ts';
 
 const HOUR = 3_600_000;

@@ -1,5 +1,6 @@
 /**
- * A keyed lock: work submitted under the same key runs one at a time, in order.
+ * A keyed lock: work submitted under the same key runs one at a time, in order. Shared:
+ * the add-on serialises its state changes with it, the Operator its mailboxes.
  * LevelDB read-then-delete is not atomic across requests, so every mailbox's
  * deposit/fetch/ack/delete runs under its own key.
  */

@@ -1,0 +1,214 @@
+// The add-on's background logic in Node, with real wasm-themis and a real Operator on
+// LevelDB: onboarding, contacts, pairwise mailboxes, delivery, locking, outages, key changes,
+// prekey rotation, backups.
+import { test, before } from 'node:test';
+import assert from 'node:assert/strict';
+import { loadThemis } from '../../protocol/themis.ts';
+import { startTestOperator, snapshot } from '../../operator/testing.ts';
+import { Komrade, explain, PREKEY_ROTATE_MS, PREKEY_GRACE_MS } from './komrade.ts';
+import { memoryKV } from './vault.ts';
+
+before(() => loadThemis());
+
+const PASS = 'correct horse battery staple';
+function device(now?: () => number) {
+  const local = memoryKV(), session = memoryKV();
+  return { local, session, k: new Komrade({ local, session, now }) };
+}
+async function account(url: string, name: string, now?: () => number) {
+  const d = device(now);
+  await d.k.create({ operator: url, name, passphrase: PASS, allowLoopback: true });
+  return d;
+}
+const userError = (re: RegExp) => (e: unknown) => re.test(explain(e));
+
+test('onboarding: clear errors for a bad address, weak passphrase, taken name, unreachable Operator', async () => {
+  const op = await startTestOperator();
+  try {
+    const d = device();
+    await assert.rejects(d.k.create({ operator: 'https://example.com', name: 'alice', passphrase: PASS }), userError(/Only onion addresses/));
+    await assert.rejects(d.k.create({ operator: op.url, name: 'alice', passphrase: PASS }), userError(/developer option/));
+    await assert.rejects(d.k.create({ operator: op.url, name: 'alice', passphrase: 'short', allowLoopback: true }), userError(/at least 10/));
+    await assert.rejects(d.k.create({ operator: op.url, name: '<img src=x>', passphrase: PASS, allowLoopback: true }), userError(/3 to 32/));
+    await assert.rejects(d.k.create({ operator: 'http://127.0.0.1:1', name: 'alice', passphrase: PASS, allowLoopback: true }), userError(/cannot be reached/));
+    assert.equal((await d.k.status()).phase, 'new', 'failed attempts leave no account');
+    await account(op.url, 'Alice');
+    await assert.rejects(d.k.create({ operator: op.url, name: 'alice', passphrase: PASS, allowLoopback: true }), userError(/taken/));
+    const s = await (await account(op.url, 'bob')).k.status();
+    assert.equal(s.phase, 'unlocked');
+    assert.equal(s.name, 'bob');
+  } finally { await op.close(); }
+});
+
+test('alice and bob: same safety words, message and reply, pairwise mailboxes, Operator forgets', async () => {
+  const op = await startTestOperator();
+  try {
+    const alice = await account(op.url, 'alice'), bob = await account(op.url, 'bob');
+    const bobSeen = await alice.k.addContact({ name: '@bob' });
+    assert.deepEqual(bobSeen.safetyWords, (await bob.k.contacts()).me.safetyWords, 'alice sees the words bob sees for himself');
+    const payload = '<script>alert(1)</script> hello';
+    const t = await alice.k.send({ name: 'bob', text: payload });
+    assert.equal(t.messages[0]!.state, 'sent');
+    assert.equal((await bob.k.poll()).received, 1);
+    assert.equal((await bob.k.status()).unread, 1);
+    const inbox = await bob.k.inbox();
+    assert.equal(inbox[0]!.name, 'alice');
+    assert.equal(inbox[0]!.last!.text, payload);
+    assert.deepEqual((await bob.k.contacts()).contacts[0]!.safetyWords, (await alice.k.contacts()).me.safetyWords);
+    const thread = await bob.k.thread({ name: 'alice' });
+    assert.equal(thread.messages[0]!.text, payload);
+    assert.equal((await bob.k.status()).unread, 0, 'reading marks read');
+
+    await bob.k.send({ name: 'alice', text: 'hi alice' });
+    assert.equal((await alice.k.poll()).received, 1);
+    assert.equal((await alice.k.thread({ name: 'bob' })).messages.map((m) => m.text).join('|'), `${payload}|hi alice`);
+
+    // from now on alice writes to the mailbox bob made for her, not to his intro
+    const bobIntro = (await op.client.lookup('bob')).record.intro;
+    await alice.k.send({ name: 'bob', text: 'second' });
+    const blobsIn = async (id: string) => (await snapshot(op)).filter((kv) => kv.startsWith(`!b!${id}`)).length;
+    assert.equal(await blobsIn(bobIntro), 0, 'the intro mailbox saw only the first contact');
+    assert.equal((await bob.k.poll()).received, 1);
+    assert.equal((await snapshot(op)).filter((kv) => kv.startsWith('!b!')).length, 0, 'after both read, the Operator holds no message');
+  } finally { await op.close(); }
+});
+
+test('lock, unlock, wrong passphrase; nothing readable at rest; unlocked state survives a suspension', async () => {
+  const op = await startTestOperator();
+  try {
+    const alice = await account(op.url, 'alice_lock'), bob = await account(op.url, 'bob_lock');
+    await alice.k.addContact({ name: 'bob_lock' });
+    await alice.k.send({ name: 'bob_lock', text: 'secret plans for saturday' });
+    const atRest = JSON.stringify([...alice.local.data.values()]);
+    for (const plain of ['secret plans', 'bob_lock', 'alice_lock', op.url]) assert.ok(!atRest.includes(plain), `storage.local reveals ${plain}`);
+
+    // a new background instance over the same storage (Firefox suspended and woke it): still unlocked
+    const woken = new Komrade({ local: alice.local, session: alice.session });
+    assert.equal((await woken.status()).phase, 'unlocked');
+    // a browser restart loses the session area: locked
+    const restarted = new Komrade({ local: alice.local, session: (await import('./vault.ts')).memoryKV() });
+    assert.equal((await restarted.status()).phase, 'locked');
+
+    await alice.k.lock();
+    assert.equal((await alice.k.status()).phase, 'locked');
+    assert.equal(alice.session.data.size, 0, 'no key left in session storage');
+    await assert.rejects(alice.k.inbox(), userError(/locked/));
+    await assert.rejects(alice.k.unlock({ passphrase: 'wrong passphrase!' }), userError(/Wrong passphrase/));
+    assert.equal((await alice.k.status()).phase, 'locked');
+    await alice.k.unlock({ passphrase: PASS });
+    assert.equal((await alice.k.thread({ name: 'bob_lock' })).messages[0]!.text, 'secret plans for saturday');
+    void bob;
+  } finally { await op.close(); }
+});
+
+test('Operator down: the message stays queued and goes out when it returns', async () => {
+  let op = await startTestOperator();
+  const { port, dataDir } = op;
+  try {
+    const alice = await account(op.url, 'alice_q'), bob = await account(op.url, 'bob_q');
+    await alice.k.addContact({ name: 'bob_q' });
+    await op.close();
+    const t = await alice.k.send({ name: 'bob_q', text: 'are you there?' });
+    assert.equal(t.messages[0]!.state, 'queued');
+    const s = await alice.k.status();
+    assert.equal(s.queued, 1);
+    assert.equal(s.operator!.reachable, false);
+    await alice.k.retry();
+    assert.equal((await alice.k.status()).queued, 1, 'still queued while down');
+    // a restart of the background keeps the outbox (it is in the vault)
+    const again = new Komrade({ local: alice.local, session: alice.session });
+    op = await startTestOperator({ port, dataDir });
+    await again.retry();
+    assert.equal((await again.status()).queued, 0);
+    assert.equal((await again.thread({ name: 'bob_q' })).messages[0]!.state, 'sent');
+    assert.equal((await again.status()).operator!.reachable, true);
+    assert.equal((await bob.k.poll()).received, 1);
+  } finally { await op.close(); }
+});
+
+test('a changed key warns and blocks sending until accepted', async () => {
+  const op = await startTestOperator();
+  try {
+    const alice = await account(op.url, 'alice_k'), bob = await account(op.url, 'bob_k');
+    await alice.k.addContact({ name: 'bob_k' });
+    const before = (await alice.k.contacts()).contacts[0]!;
+    await alice.k.setVerified({ name: 'bob_k', verified: true });
+    // bob loses his device, deletes the account and starts again under the same name
+    await bob.k.deleteAccount({ passphrase: PASS });
+    const bob2 = await account(op.url, 'bob_k');
+    await bob2.k.addContact({ name: 'alice_k' });
+    await bob2.k.send({ name: 'alice_k', text: 'new phone, same bob' });
+    assert.equal((await alice.k.poll()).received, 1);
+    const c = (await alice.k.contacts()).contacts[0]!;
+    assert.ok(c.keyChanged, 'the contact shows a changed key');
+    assert.notDeepEqual(c.keyChanged!.safetyWords, before.safetyWords);
+    assert.equal((await alice.k.inbox())[0]!.keyChanged, true);
+    const th = await alice.k.thread({ name: 'bob_k' });
+    assert.equal(th.messages.at(-1)!.newKey, true);
+    await assert.rejects(alice.k.send({ name: 'bob_k', text: 'x' }), userError(/key changed/));
+    const accepted = await alice.k.acceptKey({ name: 'bob_k' });
+    assert.equal(accepted.verified, false, 'a new key starts unverified');
+    assert.deepEqual(accepted.safetyWords, (await bob2.k.contacts()).me.safetyWords);
+    await alice.k.send({ name: 'bob_k', text: 'welcome back' });
+    assert.equal((await bob2.k.poll()).received, 1);
+  } finally { await op.close(); }
+});
+
+test('a first message from a key the directory does not vouch for is dropped', async () => {
+  const op = await startTestOperator();
+  try {
+    const alice = await account(op.url, 'alice_i'), mallory = await account(op.url, 'mallory_i');
+    await account(op.url, 'carol_i');
+    // mallory adds alice and sends, but claims to be carol by editing her own name in the vault
+    await mallory.k.addContact({ name: 'alice_i' });
+    const st = (await mallory.k.vault.load()) as { me: { name: string } };
+    st.me.name = 'carol_i';
+    await mallory.k.vault.save(st);
+    await mallory.k.send({ name: 'alice_i', text: 'this is carol, honest' });
+    assert.equal((await alice.k.poll()).received, 0);
+    assert.deepEqual(await alice.k.inbox(), []);
+  } finally { await op.close(); }
+});
+
+test('prekeys rotate weekly and old private halves are erased after the grace period', async () => {
+  const op = await startTestOperator();
+  try {
+    const clock = { t: Date.now() };
+    const now = () => clock.t;
+    const alice = await account(op.url, 'alice_p', now), bob = await account(op.url, 'bob_p', now);
+    await alice.k.addContact({ name: 'bob_p' });
+    const firstPrekey = (await op.client.lookup('bob_p')).record.prekey.id;
+    clock.t += PREKEY_ROTATE_MS + 1000;
+    await bob.k.poll();
+    const rotated = (await op.client.lookup('bob_p')).record.prekey.id;
+    assert.notEqual(rotated, firstPrekey, 'bob published a new prekey');
+    // alice still seals to the old one (she has not heard from bob): bob can open it within the grace period
+    await alice.k.send({ name: 'bob_p', text: 'to the old prekey' });
+    assert.equal((await bob.k.poll()).received, 1);
+    const state = async () => (await bob.k.vault.load()) as { prekeys: { id: string }[] };
+    assert.deepEqual((await state()).prekeys.map((p) => p.id), [firstPrekey, rotated]);
+    clock.t += PREKEY_GRACE_MS + 1000;
+    await bob.k.poll();
+    assert.ok(!(await state()).prekeys.some((p) => p.id === firstPrekey), 'the retired prekey was erased');
+  } finally { await op.close(); }
+});
+
+test('an encrypted backup restores the account on a new device with the same passphrase', async () => {
+  const op = await startTestOperator();
+  try {
+    const alice = await account(op.url, 'alice_b'), bob = await account(op.url, 'bob_b');
+    await alice.k.addContact({ name: 'bob_b' });
+    await alice.k.send({ name: 'bob_b', text: 'before the backup' });
+    const backup = await alice.k.exportBackup();
+    assert.ok(!backup.includes('before the backup') && !backup.includes('bob_b'), 'the backup is encrypted');
+    const fresh = device();
+    await assert.rejects(fresh.k.restore({ backup: 'not json', passphrase: PASS }), userError(/not a Komrade backup/));
+    await assert.rejects(fresh.k.restore({ backup, passphrase: 'wrong wrong wrong' }), userError(/Wrong passphrase/));
+    await fresh.k.restore({ backup, passphrase: PASS });
+    assert.equal((await fresh.k.status()).name, 'alice_b');
+    assert.equal((await fresh.k.thread({ name: 'bob_b' })).messages[0]!.text, 'before the backup');
+    await bob.k.poll();
+    await bob.k.send({ name: 'alice_b', text: 'reply to the restored device' });
+    assert.equal((await fresh.k.poll()).received, 1);
+  } finally { await op.close(); }
+});

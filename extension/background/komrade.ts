@@ -1,0 +1,462 @@
+/**
+ * The add-on's core: accounts, contacts, sending and receiving, as one class that the
+ * background script drives and the unit tests run in Node. It talks to the Operator with
+ * the shared client, keeps everything in the vault, and exposes only views without keys.
+ *
+ * Mailboxes: a komrade's intro mailbox (public, in the directory) only ever sees first
+ * contacts. Each first message carries `replyTo`, a mailbox the sender made for that one
+ * contact; from then on each direction of each conversation uses its own mailbox.
+ */
+import { z } from 'zod';
+import { b64, unb64, randomBytes } from '../../protocol/bytes.ts';
+import { OperatorClient, OperatorError } from '../../protocol/client.ts';
+import { seal, open, EnvelopeError } from '../../protocol/envelope.ts';
+import { safetyNumber, safetyWords, signRecord, solvePow } from '../../protocol/identity.ts';
+import { KeyedLock } from '../../protocol/lock.ts';
+import { KeyPair, privateKey } from '../../protocol/themis.ts';
+import { MailboxId, Name, PrekeyId, PublicKeyB64, type NameRecord } from '../../protocol/wire.ts';
+import { UserError, type ContactView, type ConversationView, type Handlers, type MeView, type SettingsView, type Status, type ThreadView } from '../api.ts';
+import { checkOperatorAddress } from './address.ts';
+import { DEFAULT_SETTINGS, State, type Contact, type Message } from './state.ts';
+import { Vault, WrongPassphrase, type KV } from './vault.ts';
+
+const DAY = 86_400_000;
+/** A new prekey every week; old private halves erased two weeks after retirement (the mail TTL). */
+export const PREKEY_ROTATE_MS = 7 * DAY;
+export const PREKEY_GRACE_MS = 14 * DAY;
+/** Longest message text, in characters (fits the largest envelope in UTF-8). */
+export const MAX_TEXT = 10_000;
+
+/** The application message inside an envelope. */
+const Body = z.strictObject({
+  kind: z.literal('msg'),
+  from: Name,
+  text: z.string().max(MAX_TEXT),
+  replyTo: MailboxId,
+  prekey: z.strictObject({ id: PrekeyId, key: PublicKeyB64 }),
+});
+type Body = z.infer<typeof Body>;
+
+/** What the core needs from its surroundings. */
+export interface Deps {
+  local: KV;
+  session: KV;
+  now?: () => number;
+  /** Called when unread counts or messages change (badge, notifications, popup refresh). */
+  onChange?: (e: { unread: number; newMessages: number }) => void;
+}
+
+const pair = () => { const k = new KeyPair(); return { priv: b64(k.privateKey), pub: b64(k.publicKey) }; };
+const keyPairOf = (k: { priv: string; pub: string }) => ({ privateKey: privateKey(unb64(k.priv)), publicKey: unb64(k.pub) });
+const lower = (name: string) => name.toLowerCase();
+
+/** Turn anything thrown into a sentence for a person. */
+export function explain(e: unknown): string {
+  if (e instanceof UserError || e instanceof WrongPassphrase) return e.message;
+  if (e instanceof OperatorError) {
+    if (e.status === 0) return 'The Operator cannot be reached right now (is Tor connected?).';
+    return `The Operator refused: ${e.reason}.`;
+  }
+  return `Something went wrong: ${(e as Error)?.message ?? String(e)}`;
+}
+
+/** The core. All state changes run one at a time. */
+export class Komrade implements Handlers {
+  readonly vault: Vault;
+  private readonly lock_ = new KeyedLock();
+  private readonly now: () => number;
+  private reach: { reachable: boolean | null; lastCheck: number | null; error?: string } = { reachable: null, lastCheck: null };
+
+  constructor(private readonly deps: Deps) {
+    this.vault = new Vault(deps.local, deps.session);
+    this.now = deps.now ?? Date.now;
+  }
+
+  private serial<T>(fn: () => Promise<T>): Promise<T> { return this.lock_.run('state', fn); }
+
+  private async state(): Promise<State> {
+    const raw = await this.vault.load();
+    if (raw === undefined) throw new UserError('Komrade is locked.');
+    return State.parse(raw);
+  }
+
+  private client(s: State) { return new OperatorClient(s.operator); }
+
+  /** Run an Operator call, recording reachability for the status line. */
+  private async net<T>(fn: () => Promise<T>): Promise<T> {
+    try {
+      const r = await fn();
+      this.reach = { reachable: true, lastCheck: this.now() };
+      return r;
+    } catch (e) {
+      if (e instanceof OperatorError && e.status === 0) this.reach = { reachable: false, lastCheck: this.now(), error: e.reason };
+      else this.reach = { reachable: true, lastCheck: this.now() };
+      throw e;
+    }
+  }
+
+  // ---- status, account ----
+
+  async status(): Promise<Status> {
+    if (!(await this.vault.exists())) return { phase: 'new', unread: 0, queued: 0 };
+    if (!(await this.vault.unlocked())) return { phase: 'locked', unread: 0, queued: 0 };
+    const s = await this.state();
+    return {
+      phase: 'unlocked', name: s.me.name, unread: unreadOf(s), queued: s.outbox.length,
+      operator: { address: s.operator, ...this.reach },
+    };
+  }
+
+  async create(a: { operator: string; name: string; passphrase: string; allowLoopback?: boolean }): Promise<Status> {
+    return this.serial(async () => {
+      if (await this.vault.exists()) throw new UserError('An account already exists on this device.');
+      const operator = checkOperatorAddress(a.operator, !!a.allowLoopback);
+      if (!Name.safeParse(a.name).success) throw new UserError('A name is 3 to 32 letters a–z, digits or _.');
+      if (a.passphrase.length < 10) throw new UserError('Use a passphrase of at least 10 characters (several words are best).');
+      const client = new OperatorClient(operator);
+      const info = await this.net(() => client.info());
+      const taken = await client.lookup(a.name).then(() => true, (e) => { if (e instanceof OperatorError && e.status === 404) return false; throw e; });
+      if (taken) throw new UserError(`The name @${a.name} is taken.`);
+      const identity = pair(), intro = { id: b64(randomBytes(16)), ...pair() }, prekey = { id: b64(randomBytes(8)), ...pair(), created: this.now() };
+      await client.createMailbox(intro.id, keyPairOf(intro));
+      const record: NameRecord = { v: 1, name: a.name, identityKey: identity.pub, intro: intro.id, prekey: { id: prekey.id, key: prekey.pub }, ts: this.now() };
+      const signed = signRecord(keyPairOf(identity).privateKey, record);
+      try {
+        await client.register(signed, await solvePow(a.name, identity.pub, info.powBits));
+      } catch (e) {
+        await client.deleteMailbox(intro.id, keyPairOf(intro).privateKey).catch(() => undefined);
+        if (e instanceof OperatorError && e.status === 409) throw new UserError(`The name @${a.name} is taken.`);
+        throw e;
+      }
+      const state: State = {
+        v: 1, operator, settings: { ...DEFAULT_SETTINGS, allowLoopback: !!a.allowLoopback },
+        me: { name: a.name, identity, intro, recordTs: record.ts }, prekeys: [prekey],
+        mailboxes: {}, contacts: {}, outbox: [], seen: {},
+      };
+      await this.vault.create(a.passphrase, state);
+      return this.status();
+    });
+  }
+
+  async restore(a: { backup: string; passphrase: string }): Promise<Status> {
+    return this.serial(async () => {
+      if (await this.vault.exists()) throw new UserError('An account already exists on this device.');
+      await this.vault.importBackup(a.backup, a.passphrase);
+      State.parse(await this.vault.load());
+      return this.status();
+    });
+  }
+
+  async unlock(a: { passphrase: string }): Promise<Status> {
+    await this.vault.unlock(a.passphrase);
+    return this.status();
+  }
+
+  async lock(): Promise<Status> {
+    await this.vault.lock();
+    return this.status();
+  }
+
+  async touch(): Promise<null> { return null; }
+
+  async deleteAccount(a: { passphrase: string }): Promise<Status> {
+    return this.serial(async () => {
+      if (!(await this.vault.checkPassphrase(a.passphrase))) throw new WrongPassphrase();
+      const s = await this.state();
+      const client = this.client(s);
+      await this.net(() => client.deleteName(s.me.name, keyPairOf(s.me.identity).privateKey));
+      for (const [id, box] of Object.entries(s.mailboxes)) await client.deleteMailbox(id, keyPairOf(box).privateKey).catch(() => undefined);
+      await this.vault.wipe();
+      return this.status();
+    });
+  }
+
+  async exportBackup(): Promise<string> {
+    await this.state(); // only when unlocked
+    return this.vault.exportBackup();
+  }
+
+  async settings(): Promise<SettingsView> {
+    const s = await this.state();
+    return { operator: s.operator, ...s.settings };
+  }
+
+  async saveSettings(a: SettingsView): Promise<SettingsView> {
+    return this.serial(async () => {
+      const s = await this.state();
+      const operator = checkOperatorAddress(a.operator, a.allowLoopback);
+      const settings = State.shape.settings.safeParse({ pollSeconds: a.pollSeconds, notifications: a.notifications, autoLockMinutes: a.autoLockMinutes, allowLoopback: a.allowLoopback });
+      if (!settings.success) throw new UserError('Poll every 5–3600 seconds; auto-lock after 0–1440 minutes.');
+      await this.vault.save({ ...s, operator, settings: settings.data });
+      return { operator, ...settings.data };
+    });
+  }
+
+  // ---- contacts ----
+
+  private view(c: Contact): ContactView {
+    const key = unb64(c.identityKey);
+    const v: ContactView = { name: c.name, safetyWords: safetyWords(key), safetyNumber: safetyNumber(key), verified: c.verified, unread: c.unread };
+    if (c.pendingKey) { const k = unb64(c.pendingKey.identityKey); v.keyChanged = { safetyWords: safetyWords(k), safetyNumber: safetyNumber(k) }; }
+    return v;
+  }
+
+  private me(s: State): MeView {
+    const key = unb64(s.me.identity.pub);
+    return { name: s.me.name, safetyWords: safetyWords(key), safetyNumber: safetyNumber(key) };
+  }
+
+  private contact(s: State, name: string): Contact {
+    const c = s.contacts[lower(name)];
+    if (!c) throw new UserError(`@${name} is not among your contacts.`);
+    return c;
+  }
+
+  /** Make a pairwise mailbox for a contact to write to us. */
+  private async newInbox(s: State, contact: string): Promise<string> {
+    const id = b64(randomBytes(16)), keys = pair();
+    await this.net(() => this.client(s).createMailbox(id, keyPairOf(keys)));
+    s.mailboxes[id] = { ...keys, contact: lower(contact) };
+    return id;
+  }
+
+  async contacts(): Promise<{ me: MeView; contacts: ContactView[] }> {
+    const s = await this.state();
+    return { me: this.me(s), contacts: Object.values(s.contacts).sort((a, b) => a.name.localeCompare(b.name)).map((c) => this.view(c)) };
+  }
+
+  async addContact(a: { name: string }): Promise<ContactView> {
+    return this.serial(async () => {
+      const name = a.name.trim().replace(/^@/, '');
+      if (!Name.safeParse(name).success) throw new UserError('A name is 3 to 32 letters a–z, digits or _.');
+      const s = await this.state();
+      if (lower(name) === lower(s.me.name)) throw new UserError('That is you.');
+      if (s.contacts[lower(name)]) return this.view(s.contacts[lower(name)]!);
+      const rec = await this.net(() => this.client(s).lookup(name)).catch((e) => {
+        if (e instanceof OperatorError && e.status === 404) throw new UserError(`Nobody is called @${name}.`);
+        throw e;
+      });
+      const c: Contact = {
+        name: rec.record.name, identityKey: rec.record.identityKey, prekey: rec.record.prekey, sendTo: rec.record.intro, intro: rec.record.intro,
+        inbox: await this.newInbox(s, rec.record.name), verified: false, unread: 0, messages: [],
+      };
+      s.contacts[lower(name)] = c;
+      await this.vault.save(s);
+      return this.view(c);
+    });
+  }
+
+  async setVerified(a: { name: string; verified: boolean }): Promise<ContactView> {
+    return this.serial(async () => {
+      const s = await this.state();
+      const c = this.contact(s, a.name);
+      if (c.pendingKey) throw new UserError('Accept or refuse the new key first.');
+      c.verified = a.verified;
+      await this.vault.save(s);
+      return this.view(c);
+    });
+  }
+
+  /** Accept a changed key: it becomes the contact's key, unverified. */
+  async acceptKey(a: { name: string }): Promise<ContactView> {
+    return this.serial(async () => {
+      const s = await this.state();
+      const c = this.contact(s, a.name);
+      if (!c.pendingKey) throw new UserError('No new key to accept.');
+      Object.assign(c, { identityKey: c.pendingKey.identityKey, prekey: c.pendingKey.prekey, sendTo: c.pendingKey.sendTo, verified: false });
+      delete c.pendingKey;
+      await this.vault.save(s);
+      return this.view(c);
+    });
+  }
+
+  // ---- threads ----
+
+  async inbox(): Promise<ConversationView[]> {
+    const s = await this.state();
+    return Object.values(s.contacts)
+      .map((c) => { const m = c.messages.at(-1); return { name: c.name, unread: c.unread, keyChanged: !!c.pendingKey, last: m && { text: m.text, t: m.t, dir: m.dir } }; })
+      .sort((a, b) => (b.last?.t ?? 0) - (a.last?.t ?? 0));
+  }
+
+  /** A thread; reading it marks it read. */
+  async thread(a: { name: string }): Promise<ThreadView> {
+    return this.serial(async () => {
+      const s = await this.state();
+      const c = this.contact(s, a.name);
+      if (c.unread) { c.unread = 0; await this.vault.save(s); this.deps.onChange?.({ unread: unreadOf(s), newMessages: 0 }); }
+      return { contact: this.view(c), messages: c.messages.map((m) => ({ ...m })) };
+    });
+  }
+
+  async send(a: { name: string; text: string }): Promise<ThreadView> {
+    await this.serial(async () => {
+      const s = await this.state();
+      const c = this.contact(s, a.name);
+      if (c.pendingKey) throw new UserError(`@${c.name}'s key changed. Compare safety words and accept the new key before sending.`);
+      const text = a.text.trim();
+      if (!text) throw new UserError('Nothing to send.');
+      if (text.length > MAX_TEXT) throw new UserError(`A message is at most ${MAX_TEXT} characters.`);
+      const me = keyPairOf(s.me.identity);
+      const current = s.prekeys.at(-1)!;
+      const body: Body = { kind: 'msg', from: s.me.name, text, replyTo: c.inbox, prekey: { id: current.id, key: current.pub } };
+      const { blob, id } = seal({ senderIdentity: me, recipientIdentityKey: unb64(c.identityKey), prekey: { id: c.prekey.id, key: unb64(c.prekey.key) }, body, now: this.now() });
+      c.messages.push({ id, dir: 'out', text, t: this.now(), state: 'queued' });
+      s.outbox.push({ contact: lower(c.name), id, to: c.sendTo, blob: b64(blob), tries: 0 });
+      await this.vault.save(s);
+    });
+    await this.flushOutbox().catch(() => undefined);
+    return this.thread({ name: a.name });
+  }
+
+  async retry(): Promise<Status> {
+    await this.flushOutbox().catch(() => undefined);
+    return this.status();
+  }
+
+  /** Deposit queued envelopes; a message stays queued while the Operator is unreachable. */
+  async flushOutbox(): Promise<void> {
+    return this.serial(async () => {
+      const s = await this.state();
+      if (!s.outbox.length) return;
+      const client = this.client(s);
+      const keep: typeof s.outbox = [];
+      for (const item of s.outbox) {
+        const msg = s.contacts[item.contact]?.messages.find((m) => m.id === item.id);
+        try {
+          await this.net(() => client.deposit(item.to, unb64(item.blob)));
+          if (msg) msg.state = 'sent';
+        } catch (e) {
+          item.tries++;
+          item.lastError = explain(e);
+          const c = s.contacts[item.contact];
+          if (e instanceof OperatorError && e.status === 404 && c?.intro && item.to !== c.intro) {
+            item.to = c.intro; c.sendTo = c.intro; // their pairwise mailbox expired: fall back to the intro
+            keep.push(item);
+          } else if (e instanceof OperatorError && (e.status === 0 || e.status === 429 || e.status >= 500)) {
+            keep.push(item);
+          } else if (msg) {
+            msg.state = 'failed';
+          }
+        }
+      }
+      s.outbox = keep;
+      await this.vault.save(s);
+    });
+  }
+
+  // ---- receiving ----
+
+  /** Check every mailbox we own, open and store what came, then acknowledge it; flush the outbox; rotate prekeys. */
+  async checkNow(): Promise<Status> {
+    await this.poll();
+    return this.status();
+  }
+
+  async poll(): Promise<{ received: number }> {
+    let received = 0;
+    await this.flushOutbox().catch(() => undefined);
+    await this.serial(async () => {
+      const s = await this.state();
+      const client = this.client(s);
+      const boxes: [string, { priv: string }][] = [[s.me.intro.id, s.me.intro], ...Object.entries(s.mailboxes)];
+      for (const [id, box] of boxes) {
+        const key = keyPairOf({ priv: box.priv, pub: '' }).privateKey;
+        for (let round = 0; round < 20; round++) {
+          let got;
+          try {
+            got = await this.net(() => client.fetchBlobs(id, key));
+          } catch (e) {
+            if (e instanceof OperatorError && e.status === 404) { await this.recreate(s, id, box); break; }
+            throw e;
+          }
+          if (!got.blobs.length) break;
+          for (const { blob } of got.blobs) received += (await this.receive(s, blob)) ? 1 : 0;
+          await this.vault.save(s); // stored before it is acknowledged: nothing is lost if the ack fails
+          await client.ack(id, key, got.blobs.map((b) => b.id));
+          if (!got.more) break;
+        }
+      }
+      await this.maintainPrekeys(s);
+      this.pruneSeen(s);
+      await this.vault.save(s);
+      this.deps.onChange?.({ unread: unreadOf(s), newMessages: received });
+    });
+    return { received };
+  }
+
+  /** A mailbox of ours expired (we were away longer than the TTL): make it again. */
+  private async recreate(s: State, id: string, box: { priv: string }) {
+    const pub = id === s.me.intro.id ? s.me.intro.pub : s.mailboxes[id]!.pub;
+    await this.client(s).createMailbox(id, keyPairOf({ priv: box.priv, pub })).catch(() => undefined);
+  }
+
+  /** Open one blob and file it. Returns true if it was a new message. */
+  private async receive(s: State, blob: Uint8Array): Promise<boolean> {
+    let opened;
+    try {
+      opened = open(blob, {
+        prekey: (id) => { const p = s.prekeys.find((k) => k.id === id); return p ? privateKey(unb64(p.priv)) : undefined; },
+        myIdentityKey: unb64(s.me.identity.pub),
+        seen: (id) => id in s.seen,
+        now: this.now(),
+      });
+    } catch (e) {
+      if (e instanceof EnvelopeError) return false; // undecryptable, forged, replayed or stale: dropped
+      throw e;
+    }
+    s.seen[opened.id] = opened.t;
+    const parsed = Body.safeParse(opened.body);
+    if (!parsed.success) return false;
+    const body = parsed.data;
+    const senderKey = b64(opened.from);
+    const msg: Message = { id: opened.id, dir: 'in', text: body.text, t: opened.t, state: 'received' };
+    let c = s.contacts[lower(body.from)];
+    if (c && c.identityKey === senderKey) {
+      c.prekey = body.prekey;
+      c.sendTo = body.replyTo;
+    } else if (c) {
+      // someone with another key speaks for this name: keep it, warn loudly, block sending
+      c.pendingKey = { identityKey: senderKey, prekey: body.prekey, sendTo: body.replyTo };
+      msg.newKey = true;
+    } else {
+      // a first contact: the directory must vouch that this key owns the claimed name
+      const rec = await this.client(s).lookup(body.from).catch(() => undefined);
+      if (!rec || rec.record.identityKey !== senderKey) return false;
+      c = {
+        name: rec.record.name, identityKey: senderKey, prekey: body.prekey, sendTo: body.replyTo, intro: rec.record.intro,
+        inbox: await this.newInbox(s, rec.record.name), verified: false, unread: 0, messages: [],
+      };
+      s.contacts[lower(body.from)] = c;
+    }
+    c.messages.push(msg);
+    c.unread++;
+    return true;
+  }
+
+  /** Rotate the prekey weekly, publish it, and erase retired private halves after the grace period. */
+  private async maintainPrekeys(s: State) {
+    const now = this.now();
+    const current = s.prekeys.at(-1)!;
+    if (now - current.created >= PREKEY_ROTATE_MS) {
+      const next = { id: b64(randomBytes(8)), ...pair(), created: now };
+      const record: NameRecord = { v: 1, name: s.me.name, identityKey: s.me.identity.pub, intro: s.me.intro.id, prekey: { id: next.id, key: next.pub }, ts: Math.max(now, s.me.recordTs + 1) };
+      try {
+        await this.client(s).replace(signRecord(keyPairOf(s.me.identity).privateKey, record));
+        current.retired = now;
+        s.prekeys.push(next);
+        s.me.recordTs = record.ts;
+      } catch { /* try again at the next poll */ }
+    }
+    s.prekeys = s.prekeys.filter((p) => p.retired === undefined || now - p.retired < PREKEY_GRACE_MS);
+  }
+
+  private pruneSeen(s: State) {
+    const cutoff = this.now() - 31 * DAY;
+    for (const [id, t] of Object.entries(s.seen)) if (t < cutoff) delete s.seen[id];
+  }
+}
+
+function unreadOf(s: State): number {
+  return Object.values(s.contacts).reduce((n, c) => n + c.unread, 0);
+}
