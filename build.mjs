@@ -1,0 +1,41 @@
+// Builds the add-on: background and popup bundles (esbuild + esbuild-svelte), the packaged
+// libthemis.wasm, popup.html, the icon and the manifest into dist/extension/, then zips them
+// into dist/komrade.xpi. `node build.mjs` (or `npm run build`).
+import { build } from 'esbuild';
+import sveltePlugin from 'esbuild-svelte';
+import { zipSync } from 'fflate';
+import { cpSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
+
+const out = 'dist/extension';
+rmSync('dist', { recursive: true, force: true });
+mkdirSync(out, { recursive: true });
+
+const common = {
+  bundle: true, format: 'iife', target: ['firefox128'], platform: 'browser', minify: false, sourcemap: false,
+  legalComments: 'none', logLevel: 'warning',
+  // wasm-themis's Emscripten glue mentions Node modules it never loads in the browser
+  external: ['fs', 'path', 'ws', 'util', 'crypto'],
+};
+await build({ ...common, entryPoints: { background: 'extension/background/main.ts' }, outdir: out });
+await build({
+  ...common, entryPoints: { popup: 'extension/popup/main.ts' }, outdir: out,
+  mainFields: ['svelte', 'browser', 'module', 'main'], conditions: ['svelte', 'browser'],
+  plugins: [sveltePlugin({ compilerOptions: { css: 'external' } })],
+});
+
+cpSync('node_modules/wasm-themis/src/libthemis.wasm', join(out, 'libthemis.wasm'));
+cpSync('extension/popup/popup.html', join(out, 'popup.html'));
+cpSync('extension/icon.svg', join(out, 'icon.svg'));
+const pkg = JSON.parse(readFileSync('package.json', 'utf8'));
+const manifest = JSON.parse(readFileSync('manifest.json', 'utf8'));
+writeFileSync(join(out, 'manifest.json'), JSON.stringify({ ...manifest, version: pkg.version }, null, 2));
+
+const files = {};
+const walk = (dir) => readdirSync(dir).forEach((f) => {
+  const p = join(dir, f);
+  if (statSync(p).isDirectory()) walk(p); else files[relative(out, p)] = [readFileSync(p), { mtime: new Date('2026-01-01') }];
+});
+walk(out);
+writeFileSync('dist/komrade.xpi', zipSync(files, { level: 9 }));
+console.log(`built ${out}/ and dist/komrade.xpi (${Object.keys(files).length} files)`);

@@ -1,0 +1,91 @@
+/**
+ * The background script: loads wasm-themis from the packaged .wasm, answers the popup's
+ * typed requests, polls the Operator on an alarm, auto-locks after idle minutes, and keeps
+ * the toolbar badge and (optional, content-free) notifications up to date.
+ */
+import browser from 'webextension-polyfill';
+import { loadThemis } from '../../protocol/themis.ts';
+import type { Method, Reply, Request } from '../api.ts';
+import { Komrade, explain } from './komrade.ts';
+import type { KV } from './vault.ts';
+
+const area = (a: browser.Storage.StorageArea): KV => ({
+  async get(k) { return (await a.get(k))[k]; },
+  set: (k, v) => a.set({ [k]: v }),
+  remove: (k) => a.remove(k),
+});
+
+let wasmError: string | undefined;
+const ready = loadThemis(browser.runtime.getURL('libthemis.wasm')).catch((e: unknown) => {
+  wasmError = `${typeof WebAssembly === 'undefined' ? 'WebAssembly is not available to the add-on' : 'The cryptography module (libthemis.wasm) failed to load'}: ${(e as Error)?.message ?? e}`;
+});
+
+const komrade = new Komrade({
+  local: area(browser.storage.local),
+  session: area(browser.storage.session),
+  onChange: ({ unread, newMessages }) => { void badge(unread); if (newMessages) void notify(); },
+});
+
+async function badge(unread: number) {
+  await browser.action.setBadgeText({ text: unread ? String(unread) : '' });
+  await browser.action.setBadgeBackgroundColor({ color: '#b00020' });
+}
+
+async function notify() {
+  const settings = await komrade.settings().catch(() => undefined);
+  if (!settings?.notifications) return;
+  // no sender, no content: only that something arrived
+  await browser.notifications.create('komrade-new', { type: 'basic', title: 'Komrade', message: 'You have a new message.', iconUrl: browser.runtime.getURL('icon.svg') });
+}
+
+const METHODS = new Set<Method>(['status', 'create', 'restore', 'unlock', 'lock', 'checkNow', 'inbox', 'thread', 'send', 'retry',
+  'addContact', 'contacts', 'setVerified', 'acceptKey', 'settings', 'saveSettings', 'exportBackup', 'deleteAccount', 'touch']);
+
+async function handle(msg: Request): Promise<Reply<unknown>> {
+  await ready;
+  if (wasmError) {
+    return msg.type === 'status' ? { ok: true, value: { phase: 'no-wasm', wasmError, unread: 0, queued: 0 } } : { ok: false, error: wasmError };
+  }
+  if (msg.type !== 'status') await browser.storage.session.set({ lastActivity: Date.now() });
+  try {
+    const fn = komrade[msg.type] as (...a: unknown[]) => Promise<unknown>;
+    const value = await fn.apply(komrade, msg.args as unknown[]);
+    if (msg.type === 'lock' || msg.type === 'unlock' || msg.type === 'deleteAccount') await badge((await komrade.status()).unread);
+    if (msg.type === 'unlock' || msg.type === 'create' || msg.type === 'restore' || msg.type === 'saveSettings') await schedule();
+    return { ok: true, value };
+  } catch (e) {
+    return { ok: false, error: explain(e) };
+  }
+}
+
+browser.runtime.onMessage.addListener((msg: unknown, sender: browser.Runtime.MessageSender) => {
+  // only our own pages (the popup) may talk to the background; never a web page or another add-on
+  if (sender.id !== browser.runtime.id || !sender.url?.startsWith(browser.runtime.getURL(''))) return undefined;
+  const m = msg as Partial<Request>;
+  if (!m || typeof m.type !== 'string' || !METHODS.has(m.type as Method) || !Array.isArray(m.args)) return Promise.resolve({ ok: false, error: 'unknown request' });
+  return handle(m as Request);
+});
+
+/** Poll at the interval from settings (alarms: at least every 30 s) and check auto-lock every minute. */
+async function schedule() {
+  const settings = await komrade.settings().catch(() => undefined);
+  const minutes = Math.max(0.5, (settings?.pollSeconds ?? 60) / 60);
+  await browser.alarms.create('poll', { periodInMinutes: minutes, delayInMinutes: minutes });
+  await browser.alarms.create('autolock', { periodInMinutes: 1 });
+}
+
+browser.alarms.onAlarm.addListener(async (alarm) => {
+  await ready;
+  if (wasmError || (await komrade.status()).phase !== 'unlocked') return;
+  if (alarm.name === 'poll') await komrade.poll().catch(() => undefined);
+  if (alarm.name === 'autolock') {
+    const settings = await komrade.settings();
+    const { lastActivity } = await browser.storage.session.get('lastActivity');
+    if (settings.autoLockMinutes > 0 && Date.now() - Number(lastActivity ?? 0) > settings.autoLockMinutes * 60_000) {
+      await komrade.lock();
+      await badge(0);
+    }
+  }
+});
+
+void ready.then(schedule);

@@ -1,0 +1,43 @@
+/**
+ * A stand-in for Tor's SocksPort (this is a fake: the fast tier of the browser tests uses it
+ * where real tor is not needed). SOCKS5, no auth, CONNECT only: `<onion>:80` goes to the
+ * Operator on loopback; every other destination is refused, as Tor refuses internal
+ * addresses. Every request is logged so tests can assert what the browser tried to reach.
+ */
+import net from 'node:net';
+
+/** A running SOCKS stand-in. */
+export interface FakeSocks { port: number; log: { host: string; port: number; routed: boolean }[]; close(): Promise<void> }
+
+/** Start it on a free loopback port, mapping `onion` to 127.0.0.1:`targetPort`. */
+export function startFakeSocks(onion: string, targetPort: () => number): Promise<FakeSocks> {
+  const log: FakeSocks['log'] = [];
+  const sockets = new Set<net.Socket>();
+  const srv = net.createServer((c) => {
+    sockets.add(c); c.on('close', () => sockets.delete(c)); c.on('error', () => undefined);
+    c.once('data', (hello) => {
+      if (hello[0] !== 5) return c.destroy();
+      c.write(Buffer.from([5, 0]));
+      c.once('data', (req) => {
+        let host = '', off = 0;
+        if (req[3] === 1) { host = [...req.subarray(4, 8)].join('.'); off = 8; }
+        else if (req[3] === 3) { const n = req[4]!; host = req.subarray(5, 5 + n).toString(); off = 5 + n; }
+        else { host = 'ipv6'; off = 20; }
+        const port = req.readUInt16BE(off);
+        const routed = host === onion && port === 80;
+        log.push({ host, port, routed });
+        if (!routed) { c.end(Buffer.from([5, 2, 0, 1, 0, 0, 0, 0, 0, 0])); return; }
+        const up = net.connect(targetPort(), '127.0.0.1', () => {
+          c.write(Buffer.from([5, 0, 0, 1, 127, 0, 0, 1, 0, 0]));
+          c.pipe(up); up.pipe(c);
+        });
+        sockets.add(up); up.on('close', () => sockets.delete(up));
+        up.on('error', () => c.end(Buffer.from([5, 5, 0, 1, 0, 0, 0, 0, 0, 0]))); // 5 = connection refused
+      });
+    });
+  });
+  return new Promise((resolve) => srv.listen(0, '127.0.0.1', () => resolve({
+    port: (srv.address() as net.AddressInfo).port, log,
+    close: () => new Promise<void>((r) => { sockets.forEach((s) => s.destroy()); srv.close(() => r()); }),
+  })));
+}

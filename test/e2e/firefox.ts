@@ -1,0 +1,137 @@
+/**
+ * Drives real Firefox ESR with the built add-on over WebDriver BiDi (puppeteer-core 24),
+ * configured like Tor Browser: always-private, every request through a SOCKS proxy with
+ * remote DNS, localhost included. Extension pages are opened with BiDi
+ * `browsingContext.navigate` and polled with `page.evaluate` (page.goto never resolves on
+ * moz-extension://, and waitForFunction is blocked by the extension CSP on Firefox 140).
+ */
+import { mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import puppeteer, { type Browser, type Page } from 'puppeteer-core';
+
+/** The add-on's gecko id (manifest.json). */
+export const ADDON_ID = 'komrade@komrade.invalid';
+
+/** Which Firefox builds the tests run on: Debian's current ESR and Tor Browser 15's 140 ESR. */
+export const FIREFOXES: Record<string, string> = {
+  esr: process.env.FIREFOX_ESR ?? '/usr/bin/firefox-esr',
+  esr140: process.env.FIREFOX_140 ?? join(process.cwd(), '.cache/firefox-140/usr/lib/firefox-esr/firefox-esr'),
+};
+
+/** One browser profile with the add-on installed, and a tab on its popup page. */
+export interface Profile { browser: Browser; page: Page; uuid: string; popup: string; close(): Promise<void> }
+
+/** Launch Firefox with Tor Browser's proxy prefs pointed at `socksPort` and install `extDir`. */
+export async function launch(o: { executablePath: string; socksPort: number; extDir: string; wasm: boolean; uuid: string }): Promise<Profile> {
+  const browser = await puppeteer.launch({
+    browser: 'firefox', protocol: 'webDriverBiDi', executablePath: o.executablePath, headless: true,
+    args: ['--remote-allow-system-access'],
+    env: { ...process.env, MOZ_DISABLE_NONLOCAL_CONNECTIONS: '1' },
+    extraPrefsFirefox: {
+      'extensions.webextensions.uuids': JSON.stringify({ [ADDON_ID]: o.uuid }),
+      'browser.privatebrowsing.autostart': true,
+      'network.proxy.type': 1, 'network.proxy.socks': '127.0.0.1', 'network.proxy.socks_port': o.socksPort,
+      'network.proxy.socks_version': 5, 'network.proxy.socks_remote_dns': true,
+      'network.proxy.no_proxies_on': '', 'network.proxy.allow_hijacking_localhost': true,
+      'network.proxy.failover_direct': false, 'network.dns.disabled': true, 'network.dns.blockDotOnion': false,
+      'dom.securecontext.allowlist_onions': true,
+      'javascript.options.wasm': o.wasm,
+      'services.settings.server': 'data:,#remote-settings-dummy/v1',
+      'extensions.update.enabled': false, 'app.update.enabled': false, 'toolkit.telemetry.enabled': false,
+    },
+  });
+  await browser.installExtension(resolve(o.extDir));
+  const page = await browser.newPage();
+  await reloadAddon(page);
+  const popup = `moz-extension://${o.uuid}/popup.html`;
+  // the reloaded add-on takes a moment to start: until then its page has no extension API
+  const end = Date.now() + 30_000;
+  for (;;) {
+    await gotoExt(page, popup);
+    if (await page.evaluate(() => typeof (globalThis as { browser?: { runtime?: unknown } }).browser?.runtime === 'object')) break;
+    if (Date.now() > end) throw new Error('the add-on did not start');
+    await new Promise((r) => setTimeout(r, 300));
+  }
+  return { browser, page, uuid: o.uuid, popup, close: () => browser.close() };
+}
+
+/**
+ * In always-private mode (Tor Browser's) an add-on's pages get no `browser` API unless it may
+ * run in private windows. A temporarily installed add-on is listed with that permission, but
+ * the running instance does not have it (measured on 140 and 153): grant it again and reload
+ * the add-on from about:addons, which is privileged under --remote-allow-system-access. A
+ * person installing the .xpi grants it in the install prompt (README).
+ */
+async function reloadAddon(page: Page) {
+  await navigate(page, 'about:addons');
+  const r = await poll(page, async (id: string) => {
+    type Mods = {
+      AddonManager: { getAddonByID(id: string): Promise<{ reload(): Promise<void> } | null> };
+      ExtensionPermissions: { add(id: string, p: { permissions: string[]; origins: string[] }): Promise<void> };
+    };
+    const g = globalThis as unknown as { ChromeUtils?: { importESModule(u: string): Mods } };
+    if (!g.ChromeUtils) return undefined;
+    const { AddonManager } = g.ChromeUtils.importESModule('resource://gre/modules/AddonManager.sys.mjs');
+    const { ExtensionPermissions } = g.ChromeUtils.importESModule('resource://gre/modules/ExtensionPermissions.sys.mjs');
+    const addon = await AddonManager.getAddonByID(id);
+    if (!addon) return undefined;
+    await ExtensionPermissions.add(id, { permissions: ['internal:privateBrowsingAllowed'], origins: [] });
+    await addon.reload();
+    return 'reloaded';
+  }, ADDON_ID, 20_000, 'add-on reload');
+  if (r !== 'reloaded') throw new Error('could not reload the add-on');
+}
+
+/** BiDi `browsingContext.navigate` (puppeteer's BidiFrame exposes its browsing context). */
+function navigate(page: Page, url: string): Promise<unknown> {
+  const frame = page.mainFrame() as unknown as { browsingContext: { navigate(url: string, wait: string): Promise<unknown> } };
+  return frame.browsingContext.navigate(url, 'complete');
+}
+
+/** Poll `fn` in the page until it returns a truthy value. */
+export async function poll<T, A>(page: Page, fn: (arg: A) => T, arg: A, timeout = 20_000, what = ''): Promise<T> {
+  const end = Date.now() + timeout;
+  let last: unknown;
+  for (;;) {
+    try { const v = await page.evaluate(fn as never, arg); if (v) return v as T; } catch (e) { last = e; }
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what || fn.toString().slice(0, 100)}${last ? `: ${(last as Error).message}` : ''}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** Navigate to an extension page and wait until it has loaded. */
+export async function gotoExt(page: Page, url: string): Promise<void> {
+  await navigate(page, url);
+  await poll(page, (u: string) => location.href === u && document.readyState === 'complete', url, 20_000, `load ${url}`);
+}
+
+/** Wait for a selector to exist. */
+export const waitFor = (page: Page, selector: string, timeout = 20_000) =>
+  poll(page, (s: string) => !!document.querySelector(s), selector, timeout, selector);
+
+/** Click an element (waiting for it first). */
+export async function click(page: Page, selector: string) {
+  await waitFor(page, selector);
+  await page.evaluate((s: string) => (document.querySelector(s) as HTMLElement).click(), selector);
+}
+
+/** Fill an input or textarea as a person typing would (fires `input` for Svelte's bindings). */
+export async function fill(page: Page, selector: string, value: string) {
+  await waitFor(page, selector);
+  await page.evaluate((s: string, v: string) => {
+    const el = document.querySelector(s) as HTMLInputElement;
+    el.value = v;
+    el.dispatchEvent(new Event('input', { bubbles: true }));
+  }, selector, value);
+}
+
+/** Text content of an element, or undefined. */
+export const text = (page: Page, selector: string) =>
+  page.evaluate((s: string) => document.querySelector(s)?.textContent ?? undefined, selector);
+
+/** Save a screenshot for people to look at (git-ignored folder). */
+export async function shot(page: Page, name: string) {
+  const dir = join(process.cwd(), 'screenshots');
+  mkdirSync(dir, { recursive: true });
+  await page.screenshot({ path: join(dir, `${name}.png`) as `${string}.png` });
+}
