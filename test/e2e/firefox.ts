@@ -35,6 +35,9 @@ export async function launch(o: { executablePath: string; socksPort: number; ext
       'network.proxy.no_proxies_on': '', 'network.proxy.allow_hijacking_localhost': true,
       'network.proxy.failover_direct': false, 'network.dns.disabled': true, 'network.dns.blockDotOnion': false,
       'dom.securecontext.allowlist_onions': true,
+      // Tor Browser: HTTPS-Only, but onions are not upgraded (they are already end-to-end encrypted)
+      'dom.security.https_only_mode': true, 'dom.security.https_only_mode.upgrade_onion': false,
+      'dom.security.https_first': false, 'dom.security.https_first_pbm': false,
       'javascript.options.wasm': o.wasm,
       'services.settings.server': 'data:,#remote-settings-dummy/v1',
       'extensions.update.enabled': false, 'app.update.enabled': false, 'toolkit.telemetry.enabled': false,

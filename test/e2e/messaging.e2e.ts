@@ -1,0 +1,198 @@
+// End to end in real Firefox ESR (Debian's current and 140, Tor Browser 15's engine), with
+// the built add-on, Tor Browser's proxy prefs and always-private mode, two profiles (alice,
+// bob) and the real Operator on LevelDB, reached only by its .onion through a SOCKS proxy.
+// Here the SOCKS proxy is a stand-in that maps the .onion to the Operator (fake: real tor is
+// tor.e2e.ts). Each run is repeated with javascript.options.wasm=false (Tor Browser's
+// Safer/Safest levels): web pages lose WebAssembly, the add-on keeps it and still works.
+import { test, before } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import type { Page } from 'puppeteer-core';
+import { randomBytes } from '../../protocol/bytes.ts';
+import { loadThemis } from '../../protocol/themis.ts';
+import { onionFromKey } from '../../extension/background/address.ts';
+import { startTestOperator, snapshot } from '../../operator/testing.ts';
+import { startFakeSocks } from './fakesocks.ts';
+import { FIREFOXES, launch, click, fill, poll, text, shot, waitFor } from './firefox.ts';
+
+before(() => loadThemis());
+
+const PASS = 'red flags fly at dawn';
+const HTML_BODY = `<img src=x onerror="document.title='pwned'"><script>document.title='pwned'</script><b>bold?</b>`;
+const EXT = 'dist/extension';
+
+const phase = (page: Page) => page.evaluate(() => document.querySelector('main')?.dataset.phase);
+const waitPhase = (page: Page, p: string, timeout = 30_000) => poll(page, (x: string) => document.querySelector('main')?.dataset.phase === x, p, timeout, `phase ${p}`);
+const errorText = (page: Page, sel: string) => poll(page, (s: string) => document.querySelector(s)?.textContent, sel, 20_000, sel);
+
+async function onboard(page: Page, onion: string, name: string, pass = PASS) {
+  await waitPhase(page, 'new');
+  await fill(page, '#operator', `http://${onion}`);
+  await fill(page, '#name', name);
+  await fill(page, '#pass', pass);
+  await fill(page, '#pass2', pass);
+  await click(page, '#create');
+}
+
+async function openThread(page: Page, name: string) {
+  await click(page, '#tab-inbox');
+  await click(page, `.conversation[data-name="${name}"]`);
+  await waitFor(page, `#thread[data-name="${name}"]`);
+}
+
+async function send(page: Page, textValue: string) {
+  await fill(page, '#compose', textValue);
+  await click(page, '#send');
+  await poll(page, (t: string) => [...document.querySelectorAll('.msg.out .text')].some((e) => e.textContent === t), textValue, 20_000, 'sent message shown');
+}
+
+const checkNow = (page: Page) => click(page, '#check-now');
+
+for (const [browserName, executablePath] of Object.entries(FIREFOXES)) {
+  for (const wasm of [true, false]) {
+    const label = `${browserName}${wasm ? '' : '-nowasm'}`;
+    test(`alice and bob message each other in Firefox ${label}`, { timeout: 240_000 }, async (t) => {
+      assert.ok(existsSync(executablePath), `Firefox missing at ${executablePath}: run scripts/setup-debian.sh`);
+      assert.ok(existsSync(`${EXT}/manifest.json`), 'build the add-on first (npm run build)');
+      let op = await startTestOperator();
+      const { port, dataDir } = op;
+      const onion = onionFromKey(randomBytes(32));
+      const socks = await startFakeSocks(onion, () => port);
+      const alice = await launch({ executablePath, socksPort: socks.port, extDir: EXT, wasm, uuid: '0a11ce00-0000-4000-8000-000000000001' });
+      const bob = await launch({ executablePath, socksPort: socks.port, extDir: EXT, wasm, uuid: '0b0b0000-0000-4000-8000-000000000002' });
+      const a = alice.page, b = bob.page;
+      const snap = (p: Page, name: string) => shot(p, `${label}-${name}`);
+      try {
+        await t.test('WebAssembly: gone from web pages when the pref is off, kept by the add-on', async () => {
+          assert.equal(await a.evaluate(() => typeof WebAssembly), 'object', 'the popup has WebAssembly');
+          const web = await alice.browser.newPage();
+          await web.goto(`http://${onion}/v1/info`);
+          assert.match(await web.evaluate(() => document.body.textContent ?? ''), /"powBits"/, 'a web page reaches the onion through the proxy');
+          assert.equal(await web.evaluate(() => typeof WebAssembly), wasm ? 'object' : 'undefined');
+          await web.close();
+          // the browser itself may also probe https for that plain-http web page; what follows is the add-on's traffic only
+          socks.log.length = 0;
+        });
+
+        await t.test('onboarding: weak passphrase, HTML name, taken name, then success', async () => {
+          await snap(a, '01-onboarding');
+          await onboard(a, onion, 'alice', 'short');
+          assert.match(await errorText(a, '#onboarding-error'), /at least 10/);
+          assert.equal(await a.evaluate(() => document.querySelector('#strength')?.getAttribute('data-strength')), 'weak');
+          await onboard(a, onion, '<img src=x onerror=alert(1)>');
+          assert.match(await errorText(a, '#onboarding-error'), /3 to 32/);
+          await onboard(a, onion, 'alice');
+          await waitPhase(a, 'unlocked');
+          await snap(a, '02-inbox-empty');
+          await onboard(b, onion, 'ALICE');
+          assert.match(await errorText(b, '#onboarding-error'), /taken/);
+          await onboard(b, onion, 'bob');
+          await waitPhase(b, 'unlocked');
+        });
+
+        await t.test('add contact: both see the same safety words', async () => {
+          await click(a, '#tab-contacts');
+          await fill(a, '#add-name', '@bob');
+          await click(a, '#add');
+          const words = await poll(a, () => document.querySelector('.contact[data-name="bob"] .safety-words')?.textContent, null, 20_000, 'bob card');
+          await snap(a, '03-contacts');
+          await click(b, '#tab-contacts');
+          const own = await poll(b, () => document.querySelector('#my-safety-words')?.textContent, null);
+          assert.equal(words, own);
+          await click(a, '.contact[data-name="bob"] .verify');
+          await poll(a, () => !!document.querySelector('.contact[data-name="bob"] .verified'), null, 10_000, 'verified');
+        });
+
+        await t.test('alice → bob: popup and badge show it, HTML renders as text; bob replies', async () => {
+          await click(a, '.contact[data-name="bob"] .open');
+          await waitFor(a, '#thread[data-name="bob"]');
+          await send(a, HTML_BODY);
+          await poll(a, () => document.querySelector('.msg.out')?.getAttribute('data-state') === 'sent', null, 20_000, 'state sent');
+          await snap(a, '04-thread-sent');
+          await checkNow(b);
+          await poll(b, () => document.querySelector('#unread-total')?.textContent === '1', null, 20_000, 'unread 1');
+          assert.equal(await b.evaluate(() => (globalThis as unknown as { browser: { action: { getBadgeText(d: object): Promise<string> } } }).browser.action.getBadgeText({})), '1');
+          await click(b, '#tab-inbox');
+          await snap(b, '05-inbox-unread');
+          await openThread(b, 'alice');
+          await poll(b, (h: string) => document.querySelector('.msg.in .text')?.textContent === h, HTML_BODY, 10_000, 'html body as text');
+          assert.equal(await b.evaluate(() => document.querySelectorAll('#thread img, #thread script, #thread b').length), 0, 'no element was made from the payload');
+          assert.notEqual(await b.evaluate(() => document.title), 'pwned');
+          await snap(b, '06-thread-html-as-text');
+          await send(b, 'hello alice');
+          await checkNow(a);
+          await poll(a, () => [...document.querySelectorAll('.msg.in .text')].some((e) => e.textContent === 'hello alice'), null, 20_000, 'reply arrives');
+          // reading cleared bob's badge
+          await poll(b, () => (globalThis as unknown as { browser: { action: { getBadgeText(d: object): Promise<string> } } }).browser.action.getBadgeText({}).then((x) => x === ''), null, 10_000, 'badge cleared');
+        });
+
+        await t.test('after both have read, the Operator holds nothing of the conversation', async () => {
+          const blobs = (await snapshot(op)).filter((kv) => kv.startsWith('!b!'));
+          assert.deepEqual(blobs, []);
+        });
+
+        await t.test('Operator down: the message stays queued and is sent when it returns', async () => {
+          await op.close();
+          await send(a, 'are you there?');
+          await poll(a, () => document.querySelector('.msg.out:last-of-type')?.getAttribute('data-state') === 'queued', null, 20_000, 'queued');
+          await poll(a, () => document.querySelector('#status-line')?.getAttribute('data-reachable') === 'false', null, 10_000, 'unreachable shown');
+          await snap(a, '07-queued-operator-down');
+          op = await startTestOperator({ port, dataDir });
+          await click(a, '#retry');
+          await poll(a, () => document.querySelector('.msg.out:last-of-type')?.getAttribute('data-state') === 'sent', null, 20_000, 'sent after retry');
+          await checkNow(b);
+          await poll(b, () => [...document.querySelectorAll('.msg.in .text')].some((e) => e.textContent === 'are you there?'), null, 20_000, 'bob gets the queued message');
+        });
+
+        await t.test('lock now, wrong passphrase, unlock', async () => {
+          await click(a, '#tab-settings');
+          await snap(a, '08-settings');
+          await click(a, '#lock-now');
+          await waitPhase(a, 'locked');
+          await snap(a, '09-locked');
+          await fill(a, '#unlock-pass', 'not my passphrase');
+          await click(a, '#unlock');
+          assert.match(await errorText(a, '#unlock-error'), /Wrong passphrase/);
+          assert.equal(await phase(a), 'locked');
+          await fill(a, '#unlock-pass', PASS);
+          await click(a, '#unlock');
+          await waitPhase(a, 'unlocked');
+        });
+
+        await t.test('a changed key is a loud warning and blocks sending until accepted', async () => {
+          await click(b, '#tab-settings');
+          await click(b, '#delete-account');
+          await fill(b, '#delete-pass', PASS);
+          await click(b, '#confirm-delete');
+          await waitPhase(b, 'new');
+          await onboard(b, onion, 'bob', 'another passphrase, new device');
+          await waitPhase(b, 'unlocked');
+          await click(b, '#tab-contacts');
+          await fill(b, '#add-name', 'alice');
+          await click(b, '#add');
+          await click(b, '.contact[data-name="alice"] .open');
+          await send(b, 'new device, same bob');
+          await checkNow(a);
+          await openThread(a, 'bob');
+          await waitFor(a, '#key-changed');
+          assert.equal(await a.evaluate(() => (document.querySelector('#compose') as HTMLTextAreaElement).disabled), true, 'sending is blocked');
+          await snap(a, '10-key-changed');
+          await click(a, '#accept-key');
+          await poll(a, () => !document.querySelector('#key-changed'), null, 10_000, 'warning gone');
+          await send(a, 'welcome back');
+          await poll(a, () => document.querySelector('.msg.out:last-of-type')?.getAttribute('data-state') === 'sent', null, 20_000, 'sent to new key');
+        });
+
+        await t.test('the add-on only ever asked the proxy for the onion', () => {
+          assert.ok(socks.log.length > 0);
+          assert.deepEqual(socks.log.filter((e) => !e.routed), [], 'no request for any other host');
+        });
+      } finally {
+        await alice.close().catch(() => undefined);
+        await bob.close().catch(() => undefined);
+        await socks.close();
+        await op.close().catch(() => undefined);
+      }
+    });
+  }
+}
