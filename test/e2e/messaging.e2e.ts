@@ -23,7 +23,8 @@ const EXT = 'dist/extension';
 
 const phase = (page: Page) => page.evaluate(() => document.querySelector('main')?.dataset.phase);
 const waitPhase = (page: Page, p: string, timeout = 30_000) => poll(page, (x: string) => document.querySelector('main')?.dataset.phase === x, p, timeout, `phase ${p}`);
-const errorText = (page: Page, sel: string) => poll(page, (s: string) => document.querySelector(s)?.textContent, sel, 20_000, sel);
+const errorText = (page: Page, sel: string): Promise<string> =>
+  poll(page, (s: string) => document.querySelector(s)?.textContent ?? '', sel, 20_000, sel);
 
 async function onboard(page: Page, onion: string, name: string, pass = PASS) {
   await waitPhase(page, 'new');
