@@ -41,7 +41,7 @@ test('a non-loopback bind is refused without --allow-public-bind', async () => {
   const p = run(['--host', '0.0.0.0', '--port', '0', '--data', tmp()]);
   assert.equal(await p.exited, 1);
   assert.match(p.out(), /refusing to bind 0\.0\.0\.0.*--allow-public-bind/);
-  const q = run(['--host', '0.0.0.0', '--allow-public-bind', '--port', '0', '--data', tmp()]);
+  const q = run(['--host', '0.0.0.0', '--allow-public-bind', '--port', '0', '--data', tmp(), '--tor', 'off']);
   assert.match(await q.url, /^http:\/\/0\.0\.0\.0:\d+$/);
   q.child.kill('SIGTERM');
   assert.equal(await q.exited, 0);
@@ -49,14 +49,14 @@ test('a non-loopback bind is refused without --allow-public-bind', async () => {
 
 test('an acknowledged deposit survives kill -9; SIGTERM closes cleanly', async () => {
   const data = tmp();
-  const a = run(['--port', '0', '--data', data]);
+  const a = run(['--port', '0', '--data', data, '--tor', 'off']);
   const client = new OperatorClient(await a.url);
   const id = b64(randomBytes(16)), key = new KeyPair(), blob = randomBytes(BLOB_SIZES[0]!);
   await client.createMailbox(id, key);
   await client.deposit(id, blob);
   a.child.kill('SIGKILL');
   await a.exited;
-  const b = run(['--port', '0', '--data', data]);
+  const b = run(['--port', '0', '--data', data, '--tor', 'off']);
   const client2 = new OperatorClient(await b.url);
   assert.deepEqual((await client2.fetchBlobs(id, key.privateKey)).blobs.map((x) => x.blob), [blob]);
   b.child.kill('SIGTERM');

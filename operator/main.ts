@@ -4,7 +4,11 @@
  */
 import { Command, Option, InvalidArgumentError } from 'commander';
 import { resolve } from 'node:path';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import QRCode from 'qrcode';
 import { startOperator } from './server.ts';
+import { addOnion, launchTor, torAvailable, type Onion } from './tor.ts';
 
 const int = (min: number) => (v: string) => {
   const n = Number(v);
@@ -24,10 +28,41 @@ const program = new Command('komrade-operator')
   .addOption(new Option('--max-blobs <n>', 'pending blobs per mailbox').argParser(int(1)).default(Number(env('MAX_BLOBS') ?? 500)))
   .addOption(new Option('--max-mailbox-mib <n>', 'pending MiB per mailbox').argParser(int(1)).default(Number(env('MAX_MAILBOX_MIB') ?? 16)))
   .addOption(new Option('--sweep-minutes <n>', 'expire and compact every N minutes').argParser(int(1)).default(Number(env('SWEEP_MINUTES') ?? 10)))
-  .addOption(new Option('--log-minutes <n>', 'log request counts every N minutes (0 = never)').argParser(int(0)).default(Number(env('LOG_MINUTES') ?? 60)));
+  .addOption(new Option('--log-minutes <n>', 'log request counts every N minutes (0 = never)').argParser(int(0)).default(Number(env('LOG_MINUTES') ?? 60)))
+  .addOption(new Option('--tor <mode>', 'auto: launch tor if installed, else loopback only; launch: require it; control: use a running tor (--tor-control-port); off')
+    .choices(['auto', 'launch', 'control', 'off']).default(env('TOR') ?? 'auto'))
+  .option('--tor-binary <path>', 'the tor program to launch', env('TOR_BINARY') ?? 'tor')
+  .addOption(new Option('--tor-socks-port <n>', 'launch: also open a SocksPort on 127.0.0.1 (0 = none)').argParser(int(0)).default(Number(env('TOR_SOCKS_PORT') ?? 0)))
+  .option('--torrc-append <file>', 'launch: extra torrc lines (e.g. a private test network)', env('TORRC_APPEND'))
+  .addOption(new Option('--tor-control-port <n>', 'control: the running tor\'s control port').argParser(int(1)).default(env('TOR_CONTROL_PORT') ? Number(env('TOR_CONTROL_PORT')) : undefined))
+  .option('--tor-control-password <pw>', 'control: password (default: cookie authentication)', env('TOR_CONTROL_PASSWORD'))
+  .option('--onion <address>', 'an onion already configured in the system torrc for this port: only announce it', env('ONION'))
+  .addOption(new Option('--tor-timeout-seconds <n>', 'how long to wait for the onion to be published').argParser(int(1)).default(Number(env('TOR_TIMEOUT_SECONDS') ?? 300)));
 
 program.parse();
-const o = program.opts<{ data: string; host: string; port: number; allowPublicBind: boolean; ttlDays: number; powBits: number; maxBlobs: number; maxMailboxMib: number; sweepMinutes: number; logMinutes: number }>();
+const o = program.opts<{
+  data: string; host: string; port: number; allowPublicBind: boolean; ttlDays: number; powBits: number; maxBlobs: number; maxMailboxMib: number;
+  sweepMinutes: number; logMinutes: number; tor: 'auto' | 'launch' | 'control' | 'off'; torBinary: string; torSocksPort: number; torrcAppend?: string;
+  torControlPort?: number; torControlPassword?: string; onion?: string; torTimeoutSeconds: number;
+}>();
+
+/** Publish the Operator as an onion service as the flags say; undefined = loopback only. */
+async function publish(dataDir: string, port: number): Promise<Onion | undefined> {
+  const timeoutMs = o.torTimeoutSeconds * 1000;
+  if (o.onion) return { address: o.onion.replace(/^http:\/\//, ''), close: async () => undefined };
+  if (o.tor === 'off') return undefined;
+  if (o.tor === 'control') {
+    if (!o.torControlPort) throw new Error('--tor control needs --tor-control-port');
+    return addOnion({ dataDir, targetPort: port, controlPort: o.torControlPort, password: o.torControlPassword, timeoutMs });
+  }
+  if (!torAvailable(o.torBinary)) {
+    if (o.tor === 'launch') throw new Error(`cannot run ${o.torBinary}: install Debian's tor package (apt-get install tor)`);
+    console.log('tor is not installed: running on loopback only, for development. Install it (apt-get install tor) to publish the Operator as an onion service.');
+    return undefined;
+  }
+  console.log(`Starting tor (logs in ${join(dataDir, 'tor', 'notice.log')}); publishing the onion service can take a minute or two…`);
+  return launchTor({ dataDir, targetPort: port, binary: o.torBinary, socksPort: o.torSocksPort || undefined, torrcAppend: o.torrcAppend, timeoutMs });
+}
 
 try {
   const op = await startOperator({
@@ -36,16 +71,32 @@ try {
     maxBytesPerMailbox: o.maxMailboxMib * 1024 * 1024, sweepMs: o.sweepMinutes * 60_000, logMs: o.logMinutes * 60_000,
   });
   console.log(`Komrade Operator listening on ${op.url} (data: ${resolve(o.data)})`);
+  let onion: Onion | undefined;
   let closing = false;
   const shutdown = async () => {
     if (closing) return;
     closing = true;
+    await onion?.close();
     await op.close();
     console.log('Operator stopped; database closed.');
     process.exit(0);
   };
   process.on('SIGTERM', shutdown);
   process.on('SIGINT', shutdown);
+  try {
+    onion = await publish(resolve(o.data), op.port);
+  } catch (e) {
+    console.error(`komrade-operator: ${(e as Error).message}`);
+    await op.close();
+    process.exit(1);
+  }
+  if (onion) {
+    const url = `http://${onion.address}`;
+    writeFileSync(join(resolve(o.data), 'onion-address'), `${url}\n`);
+    console.log(`Onion service published: ${url}`);
+    console.log(await QRCode.toString(url, { type: 'terminal', small: true }));
+    console.log('Give this address to komrades: it goes in the add-on\'s Operator address.');
+  }
 } catch (e) {
   console.error(`komrade-operator: ${(e as Error).message}`);
   process.exit(1);

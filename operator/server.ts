@@ -22,7 +22,7 @@ export interface OperatorOptions extends AppConfig {
 }
 
 /** A running Operator. */
-export interface RunningOperator { url: string; port: number; store: Store; counters: Counters; sweep(): Promise<void>; close(): Promise<void> }
+export interface RunningOperator { url: string; port: number; server: Server; store: Store; counters: Counters; sweep(): Promise<void>; close(): Promise<void> }
 
 /** True for 127.0.0.0/8, ::1 and localhost. */
 export function isLoopback(host: string): boolean {
@@ -64,7 +64,7 @@ export async function startOperator(o: OperatorOptions): Promise<RunningOperator
 
   const host = o.host.includes(':') && !o.host.startsWith('[') ? `[${o.host}]` : o.host;
   return {
-    url: `http://${host}:${port}`, port, store, counters,
+    url: `http://${host}:${port}`, port, server, store, counters,
     sweep: () => (sweeping = sweeping.then(sweep)),
     async close() {
       clearInterval(sweepTimer); if (logTimer) clearInterval(logTimer);

@@ -13,41 +13,13 @@ import { loadThemis } from '../../protocol/themis.ts';
 import { onionFromKey } from '../../extension/background/address.ts';
 import { startTestOperator, snapshot } from '../../operator/testing.ts';
 import { startFakeSocks } from './fakesocks.ts';
-import { FIREFOXES, launch, click, fill, poll, text, shot, waitFor } from './firefox.ts';
+import { FIREFOXES, launch, click, fill, poll, shot, waitFor } from './firefox.ts';
+import { PASS, addContact, badgeText, checkNow, errorText, lastOutState, onboard, openThread, phase, received, send, waitPhase } from './popup.ts';
 
 before(() => loadThemis());
 
-const PASS = 'red flags fly at dawn';
 const HTML_BODY = `<img src=x onerror="document.title='pwned'"><script>document.title='pwned'</script><b>bold?</b>`;
 const EXT = 'dist/extension';
-
-const phase = (page: Page) => page.evaluate(() => document.querySelector('main')?.dataset.phase);
-const waitPhase = (page: Page, p: string, timeout = 30_000) => poll(page, (x: string) => document.querySelector('main')?.dataset.phase === x, p, timeout, `phase ${p}`);
-const errorText = (page: Page, sel: string): Promise<string> =>
-  poll(page, (s: string) => document.querySelector(s)?.textContent ?? '', sel, 20_000, sel);
-
-async function onboard(page: Page, onion: string, name: string, pass = PASS) {
-  await waitPhase(page, 'new');
-  await fill(page, '#operator', `http://${onion}`);
-  await fill(page, '#name', name);
-  await fill(page, '#pass', pass);
-  await fill(page, '#pass2', pass);
-  await click(page, '#create');
-}
-
-async function openThread(page: Page, name: string) {
-  await click(page, '#tab-inbox');
-  await click(page, `.conversation[data-name="${name}"]`);
-  await waitFor(page, `#thread[data-name="${name}"]`);
-}
-
-async function send(page: Page, textValue: string) {
-  await fill(page, '#compose', textValue);
-  await click(page, '#send');
-  await poll(page, (t: string) => [...document.querySelectorAll('.msg.out .text')].some((e) => e.textContent === t), textValue, 20_000, 'sent message shown');
-}
-
-const checkNow = (page: Page) => click(page, '#check-now');
 
 for (const [browserName, executablePath] of Object.entries(FIREFOXES)) {
   for (const wasm of [true, false]) {
@@ -92,10 +64,7 @@ for (const [browserName, executablePath] of Object.entries(FIREFOXES)) {
         });
 
         await t.test('add contact: both see the same safety words', async () => {
-          await click(a, '#tab-contacts');
-          await fill(a, '#add-name', '@bob');
-          await click(a, '#add');
-          const words = await poll(a, () => document.querySelector('.contact[data-name="bob"] .safety-words')?.textContent, null, 20_000, 'bob card');
+          const words = await addContact(a, '@bob');
           await snap(a, '03-contacts');
           await click(b, '#tab-contacts');
           const own = await poll(b, () => document.querySelector('#my-safety-words')?.textContent, null);
@@ -108,11 +77,11 @@ for (const [browserName, executablePath] of Object.entries(FIREFOXES)) {
           await click(a, '.contact[data-name="bob"] .open');
           await waitFor(a, '#thread[data-name="bob"]');
           await send(a, HTML_BODY);
-          await poll(a, () => document.querySelector('.msg.out')?.getAttribute('data-state') === 'sent', null, 20_000, 'state sent');
+          await lastOutState(a, 'sent');
           await snap(a, '04-thread-sent');
           await checkNow(b);
           await poll(b, () => document.querySelector('#unread-total')?.textContent === '1', null, 20_000, 'unread 1');
-          assert.equal(await b.evaluate(() => (globalThis as unknown as { browser: { action: { getBadgeText(d: object): Promise<string> } } }).browser.action.getBadgeText({})), '1');
+          assert.equal(await badgeText(b), '1');
           await click(b, '#tab-inbox');
           await snap(b, '05-inbox-unread');
           await openThread(b, 'alice');
@@ -122,9 +91,8 @@ for (const [browserName, executablePath] of Object.entries(FIREFOXES)) {
           await snap(b, '06-thread-html-as-text');
           await send(b, 'hello alice');
           await checkNow(a);
-          await poll(a, () => [...document.querySelectorAll('.msg.in .text')].some((e) => e.textContent === 'hello alice'), null, 20_000, 'reply arrives');
-          // reading cleared bob's badge
-          await poll(b, () => (globalThis as unknown as { browser: { action: { getBadgeText(d: object): Promise<string> } } }).browser.action.getBadgeText({}).then((x) => x === ''), null, 10_000, 'badge cleared');
+          await received(a, 'hello alice');
+          assert.equal(await badgeText(b), '', 'reading cleared bob\'s badge');
         });
 
         await t.test('after both have read, the Operator holds nothing of the conversation', async () => {
@@ -135,14 +103,14 @@ for (const [browserName, executablePath] of Object.entries(FIREFOXES)) {
         await t.test('Operator down: the message stays queued and is sent when it returns', async () => {
           await op.close();
           await send(a, 'are you there?');
-          await poll(a, () => document.querySelector('.msg.out:last-of-type')?.getAttribute('data-state') === 'queued', null, 20_000, 'queued');
+          await lastOutState(a, 'queued');
           await poll(a, () => document.querySelector('#status-line')?.getAttribute('data-reachable') === 'false', null, 10_000, 'unreachable shown');
           await snap(a, '07-queued-operator-down');
           op = await startTestOperator({ port, dataDir });
           await click(a, '#retry');
-          await poll(a, () => document.querySelector('.msg.out:last-of-type')?.getAttribute('data-state') === 'sent', null, 20_000, 'sent after retry');
+          await lastOutState(a, 'sent');
           await checkNow(b);
-          await poll(b, () => [...document.querySelectorAll('.msg.in .text')].some((e) => e.textContent === 'are you there?'), null, 20_000, 'bob gets the queued message');
+          await received(b, 'are you there?');
         });
 
         await t.test('lock now, wrong passphrase, unlock', async () => {
@@ -168,9 +136,7 @@ for (const [browserName, executablePath] of Object.entries(FIREFOXES)) {
           await waitPhase(b, 'new');
           await onboard(b, onion, 'bob', 'another passphrase, new device');
           await waitPhase(b, 'unlocked');
-          await click(b, '#tab-contacts');
-          await fill(b, '#add-name', 'alice');
-          await click(b, '#add');
+          await addContact(b, 'alice');
           await click(b, '.contact[data-name="alice"] .open');
           await send(b, 'new device, same bob');
           await checkNow(a);
@@ -181,7 +147,7 @@ for (const [browserName, executablePath] of Object.entries(FIREFOXES)) {
           await click(a, '#accept-key');
           await poll(a, () => !document.querySelector('#key-changed'), null, 10_000, 'warning gone');
           await send(a, 'welcome back');
-          await poll(a, () => document.querySelector('.msg.out:last-of-type')?.getAttribute('data-state') === 'sent', null, 20_000, 'sent to new key');
+          await lastOutState(a, 'sent');
         });
 
         await t.test('the add-on only ever asked the proxy for the onion', () => {

@@ -1,0 +1,67 @@
+/**
+ * What a person does in the Komrade popup, as test steps: onboard, open a thread, send,
+ * check for mail. Shared by the fast (SOCKS stand-in) and the real-tor browser tests.
+ */
+import type { Page } from 'puppeteer-core';
+import { click, fill, poll, waitFor } from './firefox.ts';
+
+/** The passphrase the test komrades use. */
+export const PASS = 'red flags fly at dawn';
+
+/** The popup's current phase (new, locked, unlocked, no-wasm). */
+export const phase = (page: Page) => page.evaluate(() => document.querySelector('main')?.dataset.phase);
+
+/** Wait for a phase. */
+export const waitPhase = (page: Page, p: string, timeout = 30_000) =>
+  poll(page, (x: string) => document.querySelector('main')?.dataset.phase === x, p, timeout, `phase ${p}`);
+
+/** Wait for an error element and return its text. */
+export const errorText = (page: Page, sel: string): Promise<string> =>
+  poll(page, (s: string) => document.querySelector(s)?.textContent ?? '', sel, 20_000, sel);
+
+/** Fill the onboarding form and submit it. */
+export async function onboard(page: Page, onion: string, name: string, pass = PASS) {
+  await waitPhase(page, 'new');
+  await fill(page, '#operator', `http://${onion}`);
+  await fill(page, '#name', name);
+  await fill(page, '#pass', pass);
+  await fill(page, '#pass2', pass);
+  await click(page, '#create');
+}
+
+/** Open the conversation with `name` from the inbox. */
+export async function openThread(page: Page, name: string) {
+  await click(page, '#tab-inbox');
+  await click(page, `.conversation[data-name="${name}"]`);
+  await waitFor(page, `#thread[data-name="${name}"]`);
+}
+
+/** Add a contact from the Contacts tab and wait for its card. */
+export async function addContact(page: Page, name: string, timeout = 20_000) {
+  await click(page, '#tab-contacts');
+  await fill(page, '#add-name', name);
+  await click(page, '#add');
+  return poll(page, (n: string) => document.querySelector(`.contact[data-name="${n}"] .safety-words`)?.textContent, name.replace(/^@/, '').toLowerCase(), timeout, `${name} card`);
+}
+
+/** Type and send a message in the open thread; wait until it shows. */
+export async function send(page: Page, text: string) {
+  await fill(page, '#compose', text);
+  await click(page, '#send');
+  await poll(page, (t: string) => [...document.querySelectorAll('.msg.out .text')].some((e) => e.textContent === t), text, 20_000, 'sent message shown');
+}
+
+/** Wait for the last outgoing message to reach `state`. */
+export const lastOutState = (page: Page, state: string, timeout = 20_000) =>
+  poll(page, (s: string) => document.querySelector('.msg.out:last-of-type')?.getAttribute('data-state') === s, state, timeout, `state ${state}`);
+
+/** Wait until an incoming message with exactly this text is shown. */
+export const received = (page: Page, text: string, timeout = 20_000) =>
+  poll(page, (t: string) => [...document.querySelectorAll('.msg.in .text')].some((e) => e.textContent === t), text, timeout, `received ${text}`);
+
+/** Press "Check now" in the status line. */
+export const checkNow = (page: Page) => click(page, '#check-now');
+
+/** The toolbar badge text, read through the add-on API from its own page. */
+export const badgeText = (page: Page) =>
+  page.evaluate(() => (globalThis as unknown as { browser: { action: { getBadgeText(d: object): Promise<string> } } }).browser.action.getBadgeText({}));

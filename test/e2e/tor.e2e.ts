@@ -1,0 +1,145 @@
+// Tor for real: a private Tor network on 127.0.0.1 (3 authorities, 1 relay), the Operator
+// published by its own tor as an onion service, and Firefox 140 (Tor Browser 15's engine)
+// with Tor Browser's proxy prefs pointed at that tor's SocksPort. The client SocksPort and the
+// onion service share one tor process (the fastest shape measured here).
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadThemis } from '../../protocol/themis.ts';
+import { startTestOperator } from '../../operator/testing.ts';
+import { launchTor } from '../../operator/tor.ts';
+import { startTorNet, freePort, type TorNet } from '../tor/tornet.ts';
+import { ownerOfLocalPort, socksRequestRetry } from '../tor/socks.ts';
+import { FIREFOXES, launch, click, poll, shot } from './firefox.ts';
+import { addContact, checkNow, lastOutState, onboard, received, send, waitPhase } from './popup.ts';
+
+let net: TorNet;
+before(async () => { await loadThemis(); net = await startTorNet(); });
+after(() => net?.stop());
+
+const MAIN = new URL('../../operator/main.ts', import.meta.url).pathname;
+const PUBLISH_S = 240;
+
+/** Pids of tor processes whose command line names `torrc`. */
+function torPids(torrc: string): number[] {
+  return readdirSync('/proc').filter((d) => /^\d+$/.test(d)).map(Number).filter((pid) => {
+    try { return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(torrc); } catch { return false; }
+  });
+}
+
+function startCli(data: string, socksPort: number) {
+  const child = spawn(process.execPath, ['--import', 'tsx', MAIN, '--data', data, '--port', '0', '--tor', 'launch', '--tor-socks-port', String(socksPort),
+    '--torrc-append', net.clientTorrc, '--tor-timeout-seconds', String(PUBLISH_S)], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout.on('data', (d) => { out += d; });
+  child.stderr.on('data', (d) => { out += d; });
+  const exited = new Promise<number | null>((r) => child.on('exit', (c) => r(c)));
+  const published = new Promise<string>((resolve, reject) => {
+    // resolve once the address, its QR code and the closing hint are all printed
+    child.stdout.on('data', () => { const m = /Onion service published: http:\/\/(\S+\.onion)[\s\S]*Give this address/.exec(out); if (m) resolve(m[1]!); });
+    void exited.then(() => reject(new Error(`operator exited: ${out}`)));
+  });
+  published.catch(() => undefined);
+  return { child, exited, published, out: () => out };
+}
+
+async function gone(pids: number[], timeoutMs = 15_000) {
+  const end = Date.now() + timeoutMs;
+  while (pids.some((p) => existsSync(`/proc/${p}`) && !readFileSync(`/proc/${p}/stat`, 'utf8').includes(') Z '))) {
+    if (Date.now() > end) return false;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  return true;
+}
+
+test('npm start: tor publishes the Operator as an onion, which answers through the SocksPort; the address is stable; tor ends with the Operator', { timeout: 900_000 }, async () => {
+  const data = mkdtempSync(join(tmpdir(), 'komrade-onion-'));
+  const socksPort = await freePort();
+  const first = startCli(data, socksPort);
+  let second: ReturnType<typeof startCli> | undefined;
+  try {
+    const host = await first.published;
+    assert.match(host, /^[a-z2-7]{56}\.onion$/);
+    assert.equal(readFileSync(join(data, 'onion-address'), 'utf8').trim(), `http://${host}`);
+    assert.match(first.out(), /▄/, 'a QR code of the address is printed');
+    assert.ok(existsSync(join(data, 'tor', 'notice.log')), "tor's log is in the data directory");
+    assert.doesNotMatch(first.out(), /\[notice\]/, "tor's log does not go to the terminal");
+    const info = await socksRequestRetry(socksPort, host, '/v1/info');
+    assert.equal(info.status, 200);
+    assert.equal(JSON.parse(info.body).v, 1);
+    const torrc = join(data, 'tor', 'torrc');
+    const pids = torPids(torrc);
+    assert.equal(pids.length, 1, 'one tor process runs for the Operator');
+    first.child.kill('SIGTERM');
+    assert.equal(await first.exited, 0);
+    assert.ok(await gone(pids), 'tor ended with the Operator');
+
+    // same data directory: same onion address; kill -9 of the Operator still ends its tor
+    second = startCli(data, await freePort());
+    assert.equal(await second.published, host);
+    const pids2 = torPids(torrc);
+    second.child.kill('SIGKILL');
+    await second.exited;
+    assert.ok(await gone(pids2), 'tor ended after the Operator was killed');
+  } finally {
+    first.child.kill('SIGKILL');
+    second?.child.kill('SIGKILL');
+  }
+});
+
+test('alice and bob exchange messages over real tor in Firefox 140; the Operator is reached only through tor', { timeout: 900_000 }, async (t) => {
+  const executablePath = FIREFOXES.esr140!;
+  assert.ok(existsSync(executablePath), `Firefox 140 missing at ${executablePath}: run scripts/setup-debian.sh`);
+  const op = await startTestOperator();
+  let torPid: number | undefined;
+  const peers: (number | undefined)[] = [];
+  op.server.on('connection', (sock) => peers.push(torPid === undefined ? -1 : ownerOfLocalPort(sock.remotePort!, [torPid])));
+  const socksPort = await freePort();
+  const onion = await launchTor({ dataDir: op.dataDir, targetPort: op.port, socksPort, torrcAppend: net.clientTorrc, timeoutMs: PUBLISH_S * 1000 });
+  torPid = onion.pid;
+  const host = onion.address;
+  // the first circuit to a new onion can take a while: wait until it answers before the browsers start
+  assert.equal((await socksRequestRetry(socksPort, host, '/v1/info')).status, 200);
+  const uuid = (n: number) => `70700000-0000-4000-8000-00000000000${n}`;
+  const alice = await launch({ executablePath, socksPort, extDir: 'dist/extension', wasm: true, uuid: uuid(1) });
+  const bob = await launch({ executablePath, socksPort, extDir: 'dist/extension', wasm: true, uuid: uuid(2) });
+  const a = alice.page, b = bob.page;
+  const SLOW = 120_000;
+  try {
+    await t.test('both onboard through the onion', async () => {
+      await onboard(a, host, 'alice');
+      await waitPhase(a, 'unlocked', SLOW);
+      await onboard(b, host, 'bob');
+      await waitPhase(b, 'unlocked', SLOW);
+    });
+    await t.test('alice → bob → alice', async () => {
+      await addContact(a, 'bob', SLOW);
+      await click(a, '.contact[data-name="bob"] .open');
+      await send(a, 'hello over tor');
+      await lastOutState(a, 'sent', SLOW);
+      await checkNow(b);
+      await poll(b, () => !!document.querySelector('#unread-total'), null, SLOW, 'unread arrives');
+      await click(b, '#tab-inbox');
+      await click(b, '.conversation[data-name="alice"]');
+      await received(b, 'hello over tor', SLOW);
+      await send(b, 'loud and clear');
+      await lastOutState(b, 'sent', SLOW);
+      await checkNow(a);
+      await received(a, 'loud and clear', SLOW);
+      await shot(a, 'tor-esr140-thread');
+    });
+    await t.test('every connection the Operator accepted came from its tor', () => {
+      assert.ok(peers.length > 0);
+      assert.deepEqual(peers.filter((p) => p !== torPid), [], 'a connection came from something other than tor');
+    });
+  } finally {
+    await alice.close().catch(() => undefined);
+    await bob.close().catch(() => undefined);
+    await onion.close();
+    await op.close();
+  }
+
+});
