@@ -5,7 +5,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadThemis } from '../../protocol/themis.ts';
@@ -30,9 +30,9 @@ function torPids(torrc: string): number[] {
   });
 }
 
-function startCli(data: string, socksPort: number) {
-  const child = spawn(process.execPath, ['--import', 'tsx', MAIN, '--data', data, '--port', '0', '--tor', 'launch', '--tor-socks-port', String(socksPort),
-    '--torrc-append', net.clientTorrc, '--tor-timeout-seconds', String(PUBLISH_S)], { stdio: ['ignore', 'pipe', 'pipe'] });
+function startCli(data: string, socksPort: number, torArgs = ['--tor', 'launch', '--tor-socks-port', String(socksPort), '--torrc-append', net.clientTorrc]) {
+  const child = spawn(process.execPath, ['--import', 'tsx', MAIN, '--data', data, '--port', '0', ...torArgs,
+    '--tor-timeout-seconds', String(PUBLISH_S)], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stdout.on('data', (d) => { out += d; });
   child.stderr.on('data', (d) => { out += d; });
@@ -87,6 +87,36 @@ test('npm start: tor publishes the Operator as an onion, which answers through t
   } finally {
     first.child.kill('SIGKILL');
     second?.child.kill('SIGKILL');
+  }
+});
+
+test('a system tor: the Operator publishes through its control port (ADD_ONION) and keeps the key', { timeout: 600_000 }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'komrade-systor-'));
+  chmodSync(dir, 0o700);
+  const socksPort = await freePort();
+  writeFileSync(join(dir, 'torrc'), [readFileSync(net.clientTorrc, 'utf8'), `DataDirectory ${dir}/data`, `SocksPort 127.0.0.1:${socksPort}`,
+    'ControlPort auto', `ControlPortWriteToFile ${dir}/control-port`, 'CookieAuthentication 1', `CookieAuthFile ${dir}/cookie`, `Log notice file ${dir}/notice.log`, ''].join('\n'));
+  const tor = spawn('tor', ['-f', join(dir, 'torrc'), '--quiet'], { stdio: 'ignore' });
+  const data = mkdtempSync(join(tmpdir(), 'komrade-onion-'));
+  let cli: ReturnType<typeof startCli> | undefined;
+  try {
+    let controlPort = 0;
+    for (let i = 0; i < 100 && !controlPort; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      controlPort = Number(/:(\d+)/.exec(existsSync(join(dir, 'control-port')) ? readFileSync(join(dir, 'control-port'), 'utf8') : '')?.[1] ?? 0);
+    }
+    assert.ok(controlPort, 'the system tor opened its control port');
+    cli = startCli(data, socksPort, ['--tor', 'control', '--tor-control-port', String(controlPort)]);
+    const host = await cli.published;
+    assert.match(readFileSync(join(data, 'onion-service-key'), 'utf8'), /^ED25519-V3:/, 'the service key is kept for the next start');
+    const info = await socksRequestRetry(socksPort, host, '/v1/info');
+    assert.equal(info.status, 200);
+    cli.child.kill('SIGTERM');
+    assert.equal(await cli.exited, 0);
+    assert.equal(tor.exitCode, null, 'the system tor keeps running');
+  } finally {
+    cli?.child.kill('SIGKILL');
+    tor.kill('SIGKILL');
   }
 });
 
