@@ -67,7 +67,7 @@ export async function launchTor(o: {
     ...(o.torrcAppend ? [readFileSync(o.torrcAppend, 'utf8')] : []),
   ].join('\n');
   writeFileSync(join(dir, 'torrc'), `${torrc}\n`);
-  for (const f of [controlFile]) if (existsSync(f)) writeFileSync(f, '');
+  if (existsSync(controlFile)) writeFileSync(controlFile, ''); // a stale port from a previous run must not be read
   const child = spawn(o.binary ?? 'tor', ['-f', join(dir, 'torrc'), '--quiet'], { stdio: 'ignore' });
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
   const timeoutMs = o.timeoutMs ?? 300_000;

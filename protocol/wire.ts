@@ -127,6 +127,3 @@ export function statement(action: Action, target: string, ts: number, nonce: str
 
 /** Payload string an ack signs: its ids, in order. */
 export const ackPayload = (ids: readonly string[]): string => ids.join(',');
-
-/** Bytes a name record's signature covers: the protocol tag and the canonical JSON. */
-export { canonicalJson } from './bytes.ts';

@@ -212,3 +212,25 @@ test('an encrypted backup restores the account on a new device with the same pas
     assert.equal((await fresh.k.poll()).received, 1);
   } finally { await op.close(); }
 });
+
+test('auto-lock: idle for the set minutes locks; activity postpones it; 0 = never', async () => {
+  const op = await startTestOperator();
+  try {
+    const clock = { t: Date.now() };
+    const d = await account(op.url, 'alice_idle', () => clock.t);
+    await d.k.touch();
+    clock.t += 14 * 60_000;
+    assert.equal(await d.k.lockIfIdle(), false, '14 of 15 minutes idle: still unlocked');
+    await d.k.touch();
+    clock.t += 14 * 60_000;
+    assert.equal(await d.k.lockIfIdle(), false, 'activity restarted the count');
+    clock.t += 2 * 60_000;
+    assert.equal(await d.k.lockIfIdle(), true);
+    assert.equal((await d.k.status()).phase, 'locked');
+    assert.equal(d.session.data.has('storageKey'), false);
+    await d.k.unlock({ passphrase: PASS });
+    await d.k.saveSettings({ ...(await d.k.settings()), autoLockMinutes: 0 });
+    clock.t += 1000 * 60_000;
+    assert.equal(await d.k.lockIfIdle(), false, '0 means never');
+  } finally { await op.close(); }
+});

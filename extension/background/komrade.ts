@@ -7,14 +7,14 @@
  * contacts. Each first message carries `replyTo`, a mailbox the sender made for that one
  * contact; from then on each direction of each conversation uses its own mailbox.
  */
-import { z } from 'zod';
 import { b64, unb64, randomBytes } from '../../protocol/bytes.ts';
 import { OperatorClient, OperatorError } from '../../protocol/client.ts';
 import { seal, open, EnvelopeError } from '../../protocol/envelope.ts';
 import { safetyNumber, safetyWords, signRecord, solvePow } from '../../protocol/identity.ts';
 import { KeyedLock } from '../../protocol/lock.ts';
 import { KeyPair, privateKey } from '../../protocol/themis.ts';
-import { MailboxId, Name, PrekeyId, PublicKeyB64, type NameRecord } from '../../protocol/wire.ts';
+import { MAX_TEXT, TextMessage } from '../../protocol/message.ts';
+import { Name, type NameRecord } from '../../protocol/wire.ts';
 import { UserError, type ContactView, type ConversationView, type Handlers, type MeView, type SettingsView, type Status, type ThreadView } from '../api.ts';
 import { checkOperatorAddress } from './address.ts';
 import { DEFAULT_SETTINGS, State, type Contact, type Message } from './state.ts';
@@ -24,18 +24,6 @@ const DAY = 86_400_000;
 /** A new prekey every week; old private halves erased two weeks after retirement (the mail TTL). */
 export const PREKEY_ROTATE_MS = 7 * DAY;
 export const PREKEY_GRACE_MS = 14 * DAY;
-/** Longest message text, in characters (fits the largest envelope in UTF-8). */
-export const MAX_TEXT = 10_000;
-
-/** The application message inside an envelope. */
-const Body = z.strictObject({
-  kind: z.literal('msg'),
-  from: Name,
-  text: z.string().max(MAX_TEXT),
-  replyTo: MailboxId,
-  prekey: z.strictObject({ id: PrekeyId, key: PublicKeyB64 }),
-});
-type Body = z.infer<typeof Body>;
 
 /** What the core needs from its surroundings. */
 export interface Deps {
@@ -157,7 +145,21 @@ export class Komrade implements Handlers {
     return this.status();
   }
 
-  async touch(): Promise<null> { return null; }
+  /** Note that the person did something (any request from the popup but `status`). */
+  async touch(): Promise<null> {
+    await this.deps.session.set('lastActivity', this.now());
+    return null;
+  }
+
+  /** Lock if nothing was done for the auto-lock minutes in settings; true if it locked. */
+  async lockIfIdle(): Promise<boolean> {
+    if ((await this.status()).phase !== 'unlocked') return false;
+    const { autoLockMinutes } = (await this.state()).settings;
+    const last = Number((await this.deps.session.get('lastActivity')) ?? 0);
+    if (autoLockMinutes === 0 || this.now() - last <= autoLockMinutes * 60_000) return false;
+    await this.vault.lock();
+    return true;
+  }
 
   async deleteAccount(a: { passphrase: string }): Promise<Status> {
     return this.serial(async () => {
@@ -299,7 +301,7 @@ export class Komrade implements Handlers {
       if (text.length > MAX_TEXT) throw new UserError(`A message is at most ${MAX_TEXT} characters.`);
       const me = keyPairOf(s.me.identity);
       const current = s.prekeys.at(-1)!;
-      const body: Body = { kind: 'msg', from: s.me.name, text, replyTo: c.inbox, prekey: { id: current.id, key: current.pub } };
+      const body: TextMessage = { kind: 'msg', from: s.me.name, text, replyTo: c.inbox, prekey: { id: current.id, key: current.pub } };
       const { blob, id } = seal({ senderIdentity: me, recipientIdentityKey: unb64(c.identityKey), prekey: { id: c.prekey.id, key: unb64(c.prekey.key) }, body, now: this.now() });
       c.messages.push({ id, dir: 'out', text, t: this.now(), state: 'queued' });
       s.outbox.push({ contact: lower(c.name), id, to: c.sendTo, blob: b64(blob), tries: 0 });
@@ -406,7 +408,7 @@ export class Komrade implements Handlers {
       throw e;
     }
     s.seen[opened.id] = opened.t;
-    const parsed = Body.safeParse(opened.body);
+    const parsed = TextMessage.safeParse(opened.body);
     if (!parsed.success) return false;
     const body = parsed.data;
     const senderKey = b64(opened.from);

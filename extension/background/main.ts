@@ -46,7 +46,7 @@ async function handle(msg: Request): Promise<Reply<unknown>> {
   if (wasmError) {
     return msg.type === 'status' ? { ok: true, value: { phase: 'no-wasm', wasmError, unread: 0, queued: 0 } } : { ok: false, error: wasmError };
   }
-  if (msg.type !== 'status') await browser.storage.session.set({ lastActivity: Date.now() });
+  if (msg.type !== 'status') await komrade.touch();
   try {
     const fn = komrade[msg.type] as (...a: unknown[]) => Promise<unknown>;
     const value = await fn.apply(komrade, msg.args as unknown[]);
@@ -78,14 +78,7 @@ browser.alarms.onAlarm.addListener(async (alarm) => {
   await ready;
   if (wasmError || (await komrade.status()).phase !== 'unlocked') return;
   if (alarm.name === 'poll') await komrade.poll().catch(() => undefined);
-  if (alarm.name === 'autolock') {
-    const settings = await komrade.settings();
-    const { lastActivity } = await browser.storage.session.get('lastActivity');
-    if (settings.autoLockMinutes > 0 && Date.now() - Number(lastActivity ?? 0) > settings.autoLockMinutes * 60_000) {
-      await komrade.lock();
-      await badge(0);
-    }
-  }
+  if (alarm.name === 'autolock' && (await komrade.lockIfIdle())) await badge(0);
 });
 
 void ready.then(schedule);

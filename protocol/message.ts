@@ -1,0 +1,23 @@
+/**
+ * Messages between add-ons (v1): the `body` inside a sealed envelope. The Operator never sees
+ * these; they are here so that every add-on version reads and writes the same shape.
+ */
+import { z } from 'zod';
+import { MailboxId, Name, PrekeyId, PublicKeyB64 } from './wire.ts';
+
+/** Longest message text, in characters (fits the largest envelope in UTF-8). */
+export const MAX_TEXT = 10_000;
+
+/**
+ * A private message. `from` is the sender's name (checked against the directory on first
+ * contact, and against the stored key afterwards); `replyTo` the mailbox the sender made for
+ * this recipient; `prekey` the sender's current prekey, for the reply.
+ */
+export const TextMessage = z.strictObject({
+  kind: z.literal('msg'),
+  from: Name,
+  text: z.string().max(MAX_TEXT),
+  replyTo: MailboxId,
+  prekey: z.strictObject({ id: PrekeyId, key: PublicKeyB64 }),
+});
+export type TextMessage = z.infer<typeof TextMessage>;
