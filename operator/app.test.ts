@@ -251,3 +251,41 @@ test('logs carry counts only: no mailbox ids, names, keys or sizes', async () =>
     }
   } finally { await op.close(); }
 });
+
+test('fuzz: random and mutated bodies on every endpoint never give a 5xx or change the store', async () => {
+  const op = await startTestOperator();
+  try {
+    const box = await newMailbox(op.client);
+    await komrade('fuzzed').register(op.client);
+    await op.client.deposit(box.id, blob());
+    const before = await snapshot(op);
+    // a small deterministic PRNG so a failure can be replayed
+    let seed = 0x2f6b1d;
+    const rnd = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32);
+    const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)]!;
+    const values = (): unknown => pick([
+      () => null, () => rnd() * 1e6, () => -1, () => '', () => 'x'.repeat(Math.floor(rnd() * 300)), () => b64(randomBytes(Math.floor(rnd() * 200))),
+      () => [values(), values()], () => ({ [pick(['blob', 'auth', 'ids', 'record', 'sig', 'pow', 'key', 'id', '__proto__', 'constructor'])]: values() }),
+      // validly signed but non-destructive (a valid delete or ack would be a legitimate request, not fuzz)
+      () => signAuth(box.key.privateKey, pick(['fetch', 'create-mailbox'] as const), box.id, pick(['', '000000000001'])),
+      () => true,
+    ])();
+    const paths: [string, string][] = [
+      ['POST', '/mailboxes'], ['POST', `/mailboxes/${box.id}/deposit`], ['POST', `/mailboxes/${box.id}/fetch`], ['POST', `/mailboxes/${box.id}/ack`],
+      ['POST', `/mailboxes/${box.id}/delete`], ['POST', '/names'], ['PUT', '/names/fuzzed'], ['POST', '/names/fuzzed/delete'], ['GET', '/names/fuzzed'],
+      ['POST', '/mailboxes/%00/deposit'], ['POST', `/mailboxes/${box.id}/%2e%2e`],
+    ];
+    const statuses = new Map<number, number>();
+    for (let i = 0; i < 400; i++) {
+      const [method, path] = pick(paths);
+      const body = method === 'GET' ? undefined : rnd() < 0.15 ? pick(['{', '[]', '"x"', '{"a":', '\u0000', '{"blob":"' + 'A'.repeat(5000)]) : { [pick(['blob', 'auth', 'ids', 'record', 'sig', 'pow', 'key', 'id'])]: values(), ...(rnd() < 0.5 ? { auth: values() } : {}) };
+      const r = await raw(op.url, method, path, body);
+      statuses.set(r.status, (statuses.get(r.status) ?? 0) + 1);
+      assert.ok(r.status < 500, `${method} ${path} ${JSON.stringify(body)?.slice(0, 200)} → ${r.status}`);
+    }
+    // the only writes a fuzzed request may make are spent nonces (valid signatures on fetches)
+    const after = (await snapshot(op)).filter((kv) => !kv.startsWith('!r!'));
+    assert.deepEqual(after, before.filter((kv) => !kv.startsWith('!r!')));
+    assert.ok((statuses.get(400) ?? 0) > 100, `mostly 400s: ${JSON.stringify([...statuses])}`);
+  } finally { await op.close(); }
+});
