@@ -33,6 +33,10 @@ export interface StoreOptions {
 export type DepositResult = 'stored' | 'unknown' | 'quota';
 
 const seqKey = (seq: number) => seq.toString(16).padStart(12, '0');
+/** An hour number as it appears in expiry-index keys (sortable hex). */
+const hourKey = (hour: number) => hour.toString(16).padStart(8, '0');
+/** The hour stamp a stored blob value starts with. */
+const stampOf = (value: Uint8Array) => new DataView(value.buffer, value.byteOffset).getUint32(0);
 
 /** LevelDB-backed storage with per-mailbox serialisation. */
 export class Store {
@@ -101,9 +105,10 @@ export class Store {
     if (!meta) return 'unknown';
     if (meta.count + 1 > this.opts.maxBlobsPerMailbox || meta.bytes + data.length > this.opts.maxBytesPerMailbox) return 'quota';
     const seq = seqKey(meta.seq + 1);
-    const hour = Math.floor(this.opts.now() / HOUR).toString(16).padStart(8, '0');
+    const hourNumber = Math.floor(this.opts.now() / HOUR);
+    const hour = hourKey(hourNumber);
     const stamped = new Uint8Array(4 + data.length);
-    new DataView(stamped.buffer).setUint32(0, parseInt(hour, 16));
+    new DataView(stamped.buffer).setUint32(0, hourNumber);
     stamped.set(data, 4);
     await this.write([
       { type: 'put', key: `${id}!${seq}`, value: stamped, sublevel: this.blobs },
@@ -138,8 +143,7 @@ export class Store {
     for (const seq of new Set(ids)) {
       const value = await this.blobs.get(`${id}!${seq}`);
       if (!value) continue;
-      const hour = new DataView(value.buffer, value.byteOffset).getUint32(0).toString(16).padStart(8, '0');
-      ops.push({ type: 'del', key: `${id}!${seq}`, sublevel: this.blobs }, { type: 'del', key: `${hour}!${id}!${seq}`, sublevel: this.expiry });
+      ops.push({ type: 'del', key: `${id}!${seq}`, sublevel: this.blobs }, { type: 'del', key: `${hourKey(stampOf(value))}!${id}!${seq}`, sublevel: this.expiry });
       count++; bytes += value.length - 4;
     }
     if (count === 0) return 0;
@@ -152,8 +156,7 @@ export class Store {
   private async mailboxDeletes(id: string): Promise<Op[]> {
     const ops: Op[] = [{ type: 'del', key: id, sublevel: this.boxes }];
     for await (const [key, value] of this.blobs.iterator({ gt: `${id}!`, lt: `${id}!~` })) {
-      const hour = new DataView(value.buffer, value.byteOffset).getUint32(0).toString(16).padStart(8, '0');
-      ops.push({ type: 'del', key, sublevel: this.blobs }, { type: 'del', key: `${hour}!${key}`, sublevel: this.expiry });
+      ops.push({ type: 'del', key, sublevel: this.blobs }, { type: 'del', key: `${hourKey(stampOf(value))}!${key}`, sublevel: this.expiry });
     }
     return ops;
   }
@@ -180,7 +183,7 @@ export class Store {
   /** Remove expired blobs, idle mailboxes and old nonces. Returns counts only. */
   async sweep(): Promise<{ blobs: number; mailboxes: number; nonces: number }> {
     const now = this.opts.now();
-    const cutoffHour = Math.floor((now - this.opts.ttlMs) / HOUR).toString(16).padStart(8, '0');
+    const cutoffHour = hourKey(Math.floor((now - this.opts.ttlMs) / HOUR));
     let blobs = 0, mailboxes = 0, nonces = 0;
     const byBox = new Map<string, string[]>();
     for await (const key of this.expiry.keys({ lt: cutoffHour })) {

@@ -363,7 +363,7 @@ export class Komrade implements Handlers {
       const client = this.client(s);
       const boxes: [string, { priv: string }][] = [[s.me.intro.id, s.me.intro], ...Object.entries(s.mailboxes)];
       for (const [id, box] of boxes) {
-        const key = keyPairOf({ priv: box.priv, pub: '' }).privateKey;
+        const key = privateKey(unb64(box.priv));
         for (let round = 0; round < 20; round++) {
           let got;
           try {
