@@ -7,7 +7,7 @@ import { OperatorClient, OperatorError } from '../protocol/client.ts';
 import { signAuth, signRecord, solvePow } from '../protocol/identity.ts';
 import { KeyPair, loadThemis } from '../protocol/themis.ts';
 import { BLOB_SIZES, LIMITS } from '../protocol/wire.ts';
-import { startTestOperator, raw, snapshot, komrade, testClock } from './testing.ts';
+import { startTestOperator, raw, snapshot, komrade, testClock, pendingBlobs } from './testing.ts';
 
 before(() => loadThemis());
 
@@ -156,9 +156,7 @@ test('undelivered blobs expire after the TTL and idle mailboxes are removed', as
     assert.equal(r.status, 200);
     clock.t += 5 * 86_400_000; // day 15
     await op.sweep();
-    // count stored blobs without a fetch (a fetch would mark the owner active)
-    const pending = async (id: string) => (await snapshot(op)).filter((kv) => kv.startsWith(`!b!${id}`)).length;
-    assert.equal(await pending(active.id), 1, 'the 15-day-old blob expired, the 5-day-old one stays');
+    assert.equal(await pendingBlobs(op, active.id), 1, 'the 15-day-old blob expired, the 5-day-old one stays');
     assert.equal(await op.store.getMailbox(idle.id), undefined, 'a mailbox whose owner never came for 15 days is removed, deposits or not');
     clock.t += 10 * 86_400_000; // day 25
     await op.sweep();

@@ -41,6 +41,11 @@ export async function snapshot(op: RunningOperator): Promise<string[]> {
   return out;
 }
 
+/** How many blobs the store holds, in one mailbox or in all. Reads the store directly: a fetch would mark the owner active. */
+export async function pendingBlobs(op: RunningOperator, mailboxId = ''): Promise<number> {
+  return (await snapshot(op)).filter((kv) => kv.startsWith(`!b!${mailboxId}`)).length;
+}
+
 /** A komrade with identity, intro mailbox and prekey; `register()` creates the mailbox and the name. */
 export function komrade(name: string) {
   const identity = new KeyPair(), mailbox = new KeyPair(), prekey = new KeyPair();

@@ -4,7 +4,7 @@
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { loadThemis } from '../../protocol/themis.ts';
-import { startTestOperator, snapshot } from '../../operator/testing.ts';
+import { startTestOperator, pendingBlobs } from '../../operator/testing.ts';
 import { Komrade, explain, PREKEY_ROTATE_MS, PREKEY_GRACE_MS } from './komrade.ts';
 import { memoryKV } from './vault.ts';
 
@@ -66,10 +66,9 @@ test('alice and bob: same safety words, message and reply, pairwise mailboxes, O
     // from now on alice writes to the mailbox bob made for her, not to his intro
     const bobIntro = (await op.client.lookup('bob')).record.intro;
     await alice.k.send({ name: 'bob', text: 'second' });
-    const blobsIn = async (id: string) => (await snapshot(op)).filter((kv) => kv.startsWith(`!b!${id}`)).length;
-    assert.equal(await blobsIn(bobIntro), 0, 'the intro mailbox saw only the first contact');
+    assert.equal(await pendingBlobs(op, bobIntro), 0, 'the intro mailbox saw only the first contact');
     assert.equal((await bob.k.poll()).received, 1);
-    assert.equal((await snapshot(op)).filter((kv) => kv.startsWith('!b!')).length, 0, 'after both read, the Operator holds no message');
+    assert.equal(await pendingBlobs(op), 0, 'after both read, the Operator holds no message');
   } finally { await op.close(); }
 });
 
@@ -86,7 +85,7 @@ test('lock, unlock, wrong passphrase; nothing readable at rest; unlocked state s
     const woken = new Komrade({ local: alice.local, session: alice.session });
     assert.equal((await woken.status()).phase, 'unlocked');
     // a browser restart loses the session area: locked
-    const restarted = new Komrade({ local: alice.local, session: (await import('./vault.ts')).memoryKV() });
+    const restarted = new Komrade({ local: alice.local, session: memoryKV() });
     assert.equal((await restarted.status()).phase, 'locked');
 
     await alice.k.lock();
