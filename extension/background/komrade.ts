@@ -14,7 +14,7 @@ import { safetyNumber, safetyWords, signRecord, solvePow } from '../../protocol/
 import { KeyedLock } from '../../protocol/lock.ts';
 import { KeyPair, privateKey } from '../../protocol/themis.ts';
 import { MAX_TEXT, TextMessage } from '../../protocol/message.ts';
-import { Name, type NameRecord } from '../../protocol/wire.ts';
+import { Name, type NameRecord, type SignedRecord } from '../../protocol/wire.ts';
 import { UserError, type ContactView, type ConversationView, type Handlers, type MeView, type SettingsView, type Status, type ThreadView } from '../api.ts';
 import { checkOperatorAddress } from './address.ts';
 import { DEFAULT_SETTINGS, State, type Contact, type Message } from './state.ts';
@@ -87,8 +87,9 @@ export class Komrade implements Handlers {
 
   async status(): Promise<Status> {
     if (!(await this.vault.exists())) return { phase: 'new', unread: 0, queued: 0 };
-    if (!(await this.vault.unlocked())) return { phase: 'locked', unread: 0, queued: 0 };
-    const s = await this.state();
+    const raw = await this.vault.load(); // undefined while locked
+    if (raw === undefined) return { phase: 'locked', unread: 0, queued: 0 };
+    const s = State.parse(raw);
     return {
       phase: 'unlocked', name: s.me.name, unread: unreadOf(s), queued: s.outbox.length,
       operator: { address: s.operator, ...this.reach },
@@ -153,8 +154,9 @@ export class Komrade implements Handlers {
 
   /** Lock if nothing was done for the auto-lock minutes in settings; true if it locked. */
   async lockIfIdle(): Promise<boolean> {
-    if ((await this.status()).phase !== 'unlocked') return false;
-    const { autoLockMinutes } = (await this.state()).settings;
+    const raw = await this.vault.load();
+    if (raw === undefined) return false;
+    const { autoLockMinutes } = State.parse(raw).settings;
     const last = Number((await this.deps.session.get('lastActivity')) ?? 0);
     if (autoLockMinutes === 0 || this.now() - last <= autoLockMinutes * 60_000) return false;
     await this.vault.lock();
@@ -214,6 +216,16 @@ export class Komrade implements Handlers {
     return c;
   }
 
+  /** A new contact for a directory record, with a pairwise mailbox made for them to write to us. */
+  private async newContact(s: State, rec: SignedRecord, prekey: Contact['prekey'], sendTo: string): Promise<Contact> {
+    const c: Contact = {
+      name: rec.record.name, identityKey: rec.record.identityKey, prekey, sendTo, intro: rec.record.intro,
+      inbox: await this.newInbox(s, rec.record.name), verified: false, unread: 0, messages: [],
+    };
+    s.contacts[lower(c.name)] = c;
+    return c;
+  }
+
   /** Make a pairwise mailbox for a contact to write to us. */
   private async newInbox(s: State, contact: string): Promise<string> {
     const id = b64(randomBytes(16)), keys = pair();
@@ -238,11 +250,7 @@ export class Komrade implements Handlers {
         if (e instanceof OperatorError && e.status === 404) throw new UserError(`Nobody is called @${name}.`);
         throw e;
       });
-      const c: Contact = {
-        name: rec.record.name, identityKey: rec.record.identityKey, prekey: rec.record.prekey, sendTo: rec.record.intro, intro: rec.record.intro,
-        inbox: await this.newInbox(s, rec.record.name), verified: false, unread: 0, messages: [],
-      };
-      s.contacts[lower(name)] = c;
+      const c = await this.newContact(s, rec, rec.record.prekey, rec.record.intro);
       await this.vault.save(s);
       return this.view(c);
     });
@@ -425,11 +433,7 @@ export class Komrade implements Handlers {
       // a first contact: the directory must vouch that this key owns the claimed name
       const rec = await this.client(s).lookup(body.from).catch(() => undefined);
       if (!rec || rec.record.identityKey !== senderKey) return false;
-      c = {
-        name: rec.record.name, identityKey: senderKey, prekey: body.prekey, sendTo: body.replyTo, intro: rec.record.intro,
-        inbox: await this.newInbox(s, rec.record.name), verified: false, unread: 0, messages: [],
-      };
-      s.contacts[lower(body.from)] = c;
+      c = await this.newContact(s, rec, body.prekey, body.replyTo);
     }
     c.messages.push(msg);
     c.unread++;

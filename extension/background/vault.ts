@@ -63,9 +63,6 @@ export class Vault {
     return this.key;
   }
 
-  /** True if unlocked. */
-  async unlocked(): Promise<boolean> { return (await this.storageKey()) !== undefined && (await this.exists()); }
-
   private async remember(key: Uint8Array) {
     this.key = key;
     await this.session.set('storageKey', b64(key));
