@@ -70,7 +70,6 @@ try {
     ttlMs: o.ttlDays * 86_400_000, powBits: o.powBits, maxBlobsPerMailbox: o.maxBlobs,
     maxBytesPerMailbox: o.maxMailboxMib * 1024 * 1024, sweepMs: o.sweepMinutes * 60_000, logMs: o.logMinutes * 60_000,
   });
-  console.log(`Komrade Operator listening on ${op.url} (data: ${resolve(o.data)})`);
   let onion: Onion | undefined;
   let closing = false;
   const shutdown = async () => {
@@ -83,6 +82,9 @@ try {
   };
   process.on('SIGTERM', shutdown);
   process.on('SIGINT', shutdown);
+  // Announce only once the signal handlers are in place: a supervisor (or a test) may send
+  // SIGTERM the moment it reads this line.
+  console.log(`Komrade Operator listening on ${op.url} (data: ${resolve(o.data)})`);
   try {
     onion = await publish(resolve(o.data), op.port);
   } catch (e) {
