@@ -17,6 +17,8 @@ export interface Status {
   operator?: { address: string; reachable: boolean | null; lastCheck: number | null; error?: string };
   /** Outgoing messages not yet deposited. */
   queued: number;
+  /** One Tor circuit per mailbox, or one shared by all (the browser's proxy is not Tor's SOCKS5); unknown before a request. */
+  circuits?: 'per-mailbox' | 'shared';
 }
 
 /** One's own identity, as shown for comparison. */

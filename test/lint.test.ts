@@ -17,7 +17,7 @@ test('the manifest: strict CSP, few permissions, host access only to onions and 
   const m = JSON.parse(readFileSync('dist/extension/manifest.json', 'utf8'));
   assert.match(m.content_security_policy.extension_pages, /^script-src 'self' 'wasm-unsafe-eval'; object-src 'none'/);
   assert.doesNotMatch(m.content_security_policy.extension_pages, /upgrade-insecure-requests|'unsafe-eval'|'unsafe-inline'/);
-  assert.deepEqual(m.permissions.sort(), ['alarms', 'notifications', 'storage']);
+  assert.deepEqual(m.permissions.sort(), ['alarms', 'notifications', 'proxy', 'storage']);
   assert.deepEqual(m.host_permissions, ['http://*.onion/*', 'http://127.0.0.1/*', 'http://localhost/*']);
   assert.equal(m.version, JSON.parse(readFileSync('package.json', 'utf8')).version);
 });

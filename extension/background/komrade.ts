@@ -32,6 +32,8 @@ export interface Deps {
   now?: () => number;
   /** Called when unread counts or messages change (badge, notifications, popup refresh). */
   onChange?: (e: { unread: number; newMessages: number }) => void;
+  /** How the browser routes Operator requests over Tor (circuits.ts), when known. */
+  circuits?: () => Status['circuits'];
 }
 
 const pair = () => { const k = new KeyPair(); return { priv: b64(k.privateKey), pub: b64(k.publicKey) }; };
@@ -92,7 +94,7 @@ export class Komrade implements Handlers {
     const s = State.parse(raw);
     return {
       phase: 'unlocked', name: s.me.name, unread: unreadOf(s), queued: s.outbox.length,
-      operator: { address: s.operator, ...this.reach },
+      operator: { address: s.operator, ...this.reach }, circuits: this.deps.circuits?.(),
     };
   }
 

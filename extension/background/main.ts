@@ -1,11 +1,13 @@
 /**
  * The background script: loads wasm-themis from the packaged .wasm, answers the popup's
  * typed requests, polls the Operator on an alarm, auto-locks after idle minutes, and keeps
- * the toolbar badge and (optional, content-free) notifications up to date.
+ * the toolbar badge and (optional, content-free) notifications up to date, and gives each of
+ * its mailboxes its own Tor circuit (circuits.ts).
  */
 import browser from 'webextension-polyfill';
 import { loadThemis } from '../../protocol/themis.ts';
-import type { Method, Reply, Request } from '../api.ts';
+import type { Method, Reply, Request, Status } from '../api.ts';
+import { Circuits, socksEndpoint } from './circuits.ts';
 import { Komrade, explain } from './komrade.ts';
 import type { KV } from './vault.ts';
 
@@ -24,6 +26,7 @@ const komrade = new Komrade({
   local: area(browser.storage.local),
   session: area(browser.storage.session),
   onChange: ({ unread, newMessages }) => { void badge(unread); if (newMessages) void notify(); },
+  circuits: () => isolation,
 });
 
 async function badge(unread: number) {
@@ -65,6 +68,20 @@ browser.runtime.onMessage.addListener((msg: unknown, sender: browser.Runtime.Mes
   if (!m || typeof m.type !== 'string' || !METHODS.has(m.type as Method) || !Array.isArray(m.args)) return Promise.resolve({ ok: false, error: 'unknown request' });
   return handle(m as Request);
 });
+
+// One Tor circuit per mailbox (circuits.ts). Only this add-on's own requests are touched: web
+// pages keep Tor Browser's isolation. Where the browser's proxy is not SOCKS5 with remote DNS,
+// requests are left to the browser's own settings and the status says circuits are shared.
+const circuits = new Circuits();
+let isolation: Status['circuits'];
+type ProxyInfo = { type: 'socks'; host: string; port: number; username: string; password: string; proxyDNS: true };
+const onRequest = async (d: browser.Proxy.OnRequestDetailsType): Promise<ProxyInfo | undefined> => {
+  if (!d.originUrl?.startsWith(browser.runtime.getURL(''))) return undefined;
+  const socks = socksEndpoint((await browser.proxy.settings.get({})).value as Parameters<typeof socksEndpoint>[0]);
+  isolation = socks ? 'per-mailbox' : 'shared';
+  return socks && { type: 'socks', ...socks, ...circuits.credentials(d.url), proxyDNS: true };
+};
+browser.proxy.onRequest.addListener(onRequest as (d: browser.Proxy.OnRequestDetailsType) => void, { urls: ['http://*.onion/*'] });
 
 /** Poll at the interval from settings (alarms: at least every 30 s) and check auto-lock every minute. */
 async function schedule() {

@@ -1,13 +1,16 @@
 /**
  * A stand-in for Tor's SocksPort (this is a fake: the fast tier of the browser tests uses it
- * where real tor is not needed). SOCKS5, no auth, CONNECT only: `<onion>:80` goes to the
- * Operator on loopback; every other destination is refused, as Tor refuses internal
- * addresses. Every request is logged so tests can assert what the browser tried to reach.
+ * where real tor is not needed). SOCKS5, no auth or username/password (RFC 1929, which Tor
+ * uses to isolate circuits: the username stands for the circuit here), CONNECT only:
+ * `<onion>:80` goes to the Operator on loopback; every other destination is refused, as Tor
+ * refuses internal addresses. Every connection is logged, with its username and the HTTP
+ * request lines sent over it, so tests can assert what the browser tried to reach and what
+ * an Operator that sees circuits could link.
  */
 import net from 'node:net';
 
 /** A running SOCKS stand-in. */
-export interface FakeSocks { port: number; log: { host: string; port: number; routed: boolean }[]; close(): Promise<void> }
+export interface FakeSocks { port: number; log: { host: string; port: number; routed: boolean; user?: string; requests: string[] }[]; close(): Promise<void> }
 
 /** Start it on a free loopback port, mapping `onion` to 127.0.0.1:`targetPort`. */
 export function startFakeSocks(onion: string, targetPort: () => number): Promise<FakeSocks> {
@@ -17,7 +20,16 @@ export function startFakeSocks(onion: string, targetPort: () => number): Promise
     sockets.add(c); c.on('close', () => sockets.delete(c)); c.on('error', () => undefined);
     c.once('data', (hello) => {
       if (hello[0] !== 5) return c.destroy();
-      c.write(Buffer.from([5, 0]));
+      const methods = [...hello.subarray(2, 2 + hello[1]!)];
+      if (methods.includes(2)) {
+        c.write(Buffer.from([5, 2]));
+        c.once('data', (auth) => { c.write(Buffer.from([1, 0])); connect(auth.subarray(2, 2 + auth[1]!).toString()); });
+      } else {
+        c.write(Buffer.from([5, 0]));
+        connect(undefined);
+      }
+    });
+    const connect = (user: string | undefined) => {
       c.once('data', (req) => {
         let host = '', off = 0;
         if (req[3] === 1) { host = [...req.subarray(4, 8)].join('.'); off = 8; }
@@ -25,7 +37,9 @@ export function startFakeSocks(onion: string, targetPort: () => number): Promise
         else { host = 'ipv6'; off = 20; }
         const port = req.readUInt16BE(off);
         const routed = host === onion && port === 80;
-        log.push({ host, port, routed });
+        const entry = { host, port, routed, user, requests: [] as string[] };
+        log.push(entry);
+        c.on('data', (d) => { for (const m of d.toString('latin1').matchAll(/^(?:GET|POST|PUT|DELETE) (\/\S*) HTTP\/1\.1\r$/gm)) entry.requests.push(m[1]!); });
         if (!routed) { c.end(Buffer.from([5, 2, 0, 1, 0, 0, 0, 0, 0, 0])); return; }
         const up = net.connect(targetPort(), '127.0.0.1', () => {
           c.write(Buffer.from([5, 0, 0, 1, 127, 0, 0, 1, 0, 0]));
@@ -34,7 +48,7 @@ export function startFakeSocks(onion: string, targetPort: () => number): Promise
         sockets.add(up); up.on('close', () => sockets.delete(up));
         up.on('error', () => c.end(Buffer.from([5, 5, 0, 1, 0, 0, 0, 0, 0, 0]))); // 5 = connection refused
       });
-    });
+    };
   });
   return new Promise((resolve) => srv.listen(0, '127.0.0.1', () => resolve({
     port: (srv.address() as net.AddressInfo).port, log,

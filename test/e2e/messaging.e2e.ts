@@ -13,6 +13,7 @@ import { loadThemis } from '../../protocol/themis.ts';
 import { onionFromKey } from '../../extension/background/address.ts';
 import { startTestOperator, pendingBlobs } from '../../operator/testing.ts';
 import { startFakeSocks } from './fakesocks.ts';
+import { linkage } from './linkage.ts';
 import { FIREFOXES, launch, click, fill, poll, shot, waitFor } from './firefox.ts';
 import { PASS, addContact, badgeText, checkNow, errorText, lastOutState, onboard, openThread, phase, received, send, waitPhase } from './popup.ts';
 
@@ -43,6 +44,8 @@ for (const [browserName, executablePath] of Object.entries(FIREFOXES)) {
           assert.match(await web.evaluate(() => document.body.textContent ?? ''), /"powBits"/, 'a web page reaches the onion through the proxy');
           assert.equal(await web.evaluate(() => typeof WebAssembly), wasm ? 'object' : 'undefined');
           await web.close();
+          const page = socks.log.filter((e) => e.requests.includes('/v1/info'));
+          assert.ok(page.length > 0 && page.every((e) => e.user === undefined), "the web page's request is left to the browser: no add-on credentials on it");
           // the browser itself may also probe https for that plain-http web page; what follows is the add-on's traffic only
           socks.log.length = 0;
         });
@@ -152,6 +155,17 @@ for (const [browserName, executablePath] of Object.entries(FIREFOXES)) {
         await t.test('the add-on only ever asked the proxy for the onion', () => {
           assert.ok(socks.log.length > 0);
           assert.deepEqual(socks.log.filter((e) => !e.routed), [], 'no request for any other host');
+        });
+
+        await t.test('one circuit per mailbox: no circuit carries requests for two mailboxes or names', async () => {
+          assert.deepEqual(socks.log.filter((e) => e.user === undefined), [], 'every add-on request carried SOCKS credentials');
+          const byCircuit = new Map<string, string[]>();
+          for (const e of socks.log) byCircuit.set(e.user!, [...(byCircuit.get(e.user!) ?? []), ...e.requests]);
+          const { touched, linked } = linkage(byCircuit);
+          // at least: two names, two intro mailboxes and one mailbox each way of the conversation
+          assert.ok(touched.size >= 6, `the run touched too few mailboxes and names to tell: ${[...touched].join(", ")}`);
+          assert.deepEqual(linked, [], 'requests on one circuit touched more than one mailbox or name');
+          assert.equal(await a.evaluate(() => document.querySelector('#status-line')?.getAttribute('data-circuits')), 'per-mailbox');
         });
       } finally {
         await alice.close().catch(() => undefined);

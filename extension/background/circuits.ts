@@ -1,0 +1,54 @@
+/**
+ * One Tor circuit per mailbox. Tor (IsolateSOCKSAuth, on by default) never puts streams with
+ * different SOCKS credentials on one circuit, and Firefox never shares a keep-alive connection
+ * between them. Without this, every request of one add-on rides one circuit (Tor Browser
+ * isolates by first-party site, and an add-on is one "site"), so the Operator, which can see
+ * circuits (HiddenServiceExportCircuitID), could group all of a person's mailboxes and learn
+ * who talks to whom. Here the add-on hands each request to its Operator a SOCKS username
+ * derived from what the request touches: the mailbox id, the directory name, or nothing
+ * (a fresh circuit for that request alone). Pure functions; the browser glue is in main.ts.
+ */
+import { sha256 } from '@noble/hashes/sha2.js';
+import { b64, concat, randomBytes, utf8 } from '../../protocol/bytes.ts';
+
+/** Where the browser's SOCKS proxy is (Tor's SocksPort, a TCP port or a Unix socket). */
+export interface SocksEndpoint { host: string; port: number }
+
+/**
+ * The SOCKS5 endpoint from `browser.proxy.settings` (Tor Browser: manual, SOCKS 5, remote
+ * DNS), or undefined when the browser is not set up that way (then requests are left alone).
+ */
+export function socksEndpoint(v: { proxyType?: string; socks?: string; socksVersion?: number; proxyDNS?: boolean } | undefined): SocksEndpoint | undefined {
+  if (!v || v.proxyType !== 'manual' || v.socksVersion !== 5 || !v.proxyDNS || !v.socks) return undefined;
+  // a Unix socket (Tor Browser on Linux and macOS): Firefox takes the file: URL as the host; the port is unused but must be > 0
+  if (v.socks.startsWith('file://')) return { host: v.socks, port: 1 };
+  const m = /^\[?([^\]]+?)\]?:(\d{1,5})$/.exec(v.socks);
+  if (!m) return undefined;
+  const port = Number(m[2]);
+  return port > 0 && port < 65536 ? { host: m[1]!, port } : undefined;
+}
+
+/**
+ * What a request to the Operator touches, as an isolation key: `mailbox:<id>` for anything on
+ * one mailbox, `name:<name>` for a directory name, undefined for the rest (which then gets a
+ * circuit of its own).
+ */
+export function isolationKey(url: string): string | undefined {
+  const path = new URL(url).pathname;
+  const m = /^\/v1\/mailboxes\/([A-Za-z0-9_-]+)\/[a-z]+$/.exec(path);
+  if (m) return `mailbox:${m[1]}`;
+  const n = /^\/v1\/names\/([^/]+)(?:\/delete)?$/.exec(path);
+  if (n) return `name:${decodeURIComponent(n[1]!).toLowerCase()}`;
+  return undefined;
+}
+
+/** SOCKS credentials per isolation key, unlinkable to the key and new each browser session. */
+export class Circuits {
+  private readonly secret = randomBytes(32);
+
+  /** The credentials for a request to `url`: the same for the same mailbox or name in this session. */
+  credentials(url: string): { username: string; password: string } {
+    const key = isolationKey(url) ?? `once:${b64(randomBytes(16))}`;
+    return { username: b64(sha256(concat(this.secret, utf8(key)))).slice(0, 32), password: 'komrade' };
+  }
+}

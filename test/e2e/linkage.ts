@@ -1,0 +1,26 @@
+/**
+ * What an Operator that sees Tor circuits (it can: HiddenServiceExportCircuitID) could link:
+ * the mailboxes and directory names touched by the requests on each circuit. Both browser
+ * tiers use it: with the SOCKS stand-in a username stands for a circuit, with real tor the
+ * circuit ids come from tor itself. Written apart from the add-on's own parsing (circuits.ts)
+ * so that a mistake there cannot hide here.
+ */
+
+/** The mailbox or name a request path touches, if any. */
+export function touched(path: string): string | undefined {
+  const m = /^\/v1\/mailboxes\/([^/]+)\//.exec(path);
+  if (m) return `mailbox ${m[1]}`;
+  const n = /^\/v1\/names\/([^/]+)/.exec(path);
+  return n ? `name ${decodeURIComponent(n[1]!).toLowerCase()}` : undefined;
+}
+
+/** Request paths by circuit → everything touched, and the circuits that touched more than one thing. */
+export function linkage(byCircuit: Map<string, string[]>): { touched: Set<string>; linked: string[][] } {
+  const all = new Set<string>(), linked: string[][] = [];
+  for (const paths of byCircuit.values()) {
+    const here = new Set(paths.map(touched).filter((x): x is string => !!x));
+    here.forEach((x) => all.add(x));
+    if (here.size > 1) linked.push([...here]);
+  }
+  return { touched: all, linked };
+}
