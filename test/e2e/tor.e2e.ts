@@ -1,7 +1,8 @@
 // Tor for real: a private Tor network on 127.0.0.1 (3 authorities, 1 relay), the Operator
 // published by its own tor as an onion service, and Firefox 140 (Tor Browser 15's engine)
 // with Tor Browser's proxy prefs pointed at that tor's SocksPort. The client SocksPort and the
-// onion service share one tor process (the fastest shape measured here).
+// onion service share one tor process (the fastest shape measured here). The Operator's side
+// is set up as a curious Operator would (tor exports circuit ids) to show what it can link.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -12,7 +13,9 @@ import { loadThemis } from '../../protocol/themis.ts';
 import { startTestOperator } from '../../operator/testing.ts';
 import { launchTor } from '../../operator/tor.ts';
 import { startTorNet, freePort, type TorNet } from '../tor/tornet.ts';
+import { startCircuitTap } from '../tor/circuittap.ts';
 import { ownerOfLocalPort, socksRequestRetry } from '../tor/socks.ts';
+import { linkage } from './linkage.ts';
 import { FIREFOXES, launch, click, poll, shot } from './firefox.ts';
 import { addContact, checkNow, lastOutState, onboard, received, send, waitPhase } from './popup.ts';
 
@@ -124,11 +127,16 @@ test('alice and bob exchange messages over real tor in Firefox 140; the Operator
   const executablePath = FIREFOXES.esr140!;
   assert.ok(existsSync(executablePath), `Firefox 140 missing at ${executablePath}: run scripts/setup-debian.sh`);
   const op = await startTestOperator();
+  // the Operator's view as a curious Operator would set it up: tor names each connection's
+  // circuit (HiddenServiceExportCircuitID), and a tap in front of the Operator records it
   let torPid: number | undefined;
-  const peers: (number | undefined)[] = [];
-  op.server.on('connection', (sock) => peers.push(torPid === undefined ? -1 : ownerOfLocalPort(sock.remotePort!, [torPid])));
+  const peers: (number | undefined)[] = [], fromTap: (number | undefined)[] = [];
+  const tap = await startCircuitTap(op.port, (sock) => peers.push(torPid === undefined ? -1 : ownerOfLocalPort(sock.remotePort!, [torPid])));
+  op.server.on('connection', (sock) => fromTap.push(ownerOfLocalPort(sock.remotePort!, [process.pid])));
+  const torrcAppend = join(net.dir, 'curious-operator.torrc');
+  writeFileSync(torrcAppend, `${readFileSync(net.clientTorrc, 'utf8')}HiddenServiceExportCircuitID haproxy\n`);
   const socksPort = await freePort();
-  const onion = await launchTor({ dataDir: op.dataDir, targetPort: op.port, socksPort, torrcAppend: net.clientTorrc, timeoutMs: PUBLISH_S * 1000 });
+  const onion = await launchTor({ dataDir: op.dataDir, targetPort: tap.port, socksPort, torrcAppend, timeoutMs: PUBLISH_S * 1000 });
   torPid = onion.pid;
   const host = onion.address;
   // the first circuit to a new onion can take a while: wait until it answers before the browsers start
@@ -164,12 +172,21 @@ test('alice and bob exchange messages over real tor in Firefox 140; the Operator
     await t.test('every connection the Operator accepted came from its tor', () => {
       assert.ok(peers.length > 0);
       assert.deepEqual(peers.filter((p) => p !== torPid), [], 'a connection came from something other than tor');
+      assert.deepEqual(fromTap.filter((p) => p !== process.pid), [], 'the Operator was reached other than through the tap');
+    });
+    await t.test('what a curious Operator sees: one circuit per mailbox, no circuit links two mailboxes or names', () => {
+      assert.equal(tap.byCircuit.has('no-header'), false, 'tor named the circuit of every connection');
+      const { touched, linked } = linkage(tap.byCircuit);
+      // names alice and bob; bob's intro (alice's first message), alice's reply mailbox (bob's
+      // reply) and alice's intro: her poll fetches both of hers, which one circuit would link
+      assert.ok(touched.size >= 5, `the run touched too few mailboxes and names to tell: ${[...touched].join(', ')}`);
+      assert.deepEqual(linked, [], 'requests on one circuit touched more than one mailbox or name');
     });
   } finally {
     await alice.close().catch(() => undefined);
     await bob.close().catch(() => undefined);
     await onion.close();
+    await tap.close();
     await op.close();
   }
-
 });
