@@ -233,3 +233,38 @@ test('auto-lock: idle for the set minutes locks; activity postpones it; 0 = neve
     assert.equal(await d.k.lockIfIdle(), false, '0 means never');
   } finally { await op.close(); }
 });
+
+test('background polls spread their fetches over random pauses, and the popup never waits for them', { timeout: 60_000 }, async () => {
+  const op = await startTestOperator();
+  try {
+    const alice = await account(op.url, 'alice'), bob = await account(op.url, 'bob'), carol = await account(op.url, 'carol');
+    // bob talks with alice and carol: his intro plus one mailbox for each of them
+    await alice.k.addContact({ name: 'bob' });
+    await carol.k.addContact({ name: 'bob' });
+    await alice.k.send({ name: 'bob', text: 'hi from alice' });
+    await carol.k.send({ name: 'bob', text: 'hi from carol' });
+    assert.equal((await bob.k.poll()).received, 2);
+    await bob.k.send({ name: 'alice', text: 'hi alice' });
+    await bob.k.send({ name: 'carol', text: 'hi carol' });
+    await alice.k.poll(); await carol.k.poll();
+    await alice.k.send({ name: 'bob', text: 'second from alice' });
+    await carol.k.send({ name: 'bob', text: 'second from carol' });
+
+    // the background's view of bob's (unlocked) device, with pauses the test releases
+    const pauses: number[] = [];
+    let release = () => {};
+    const bg = new Komrade({ local: bob.local, session: bob.session, sleep: (ms) => { pauses.push(ms); return new Promise((r) => { release = r; }); } });
+    const until = async (ok: () => boolean) => { for (let i = 0; !ok(); i++) { assert.ok(i < 1000, 'the poll never paused'); await new Promise((r) => setTimeout(r, 5)); } };
+    const polling = bg.poll({ spreadMs: 3000 });
+    await until(() => pauses.length === 1);
+    const t = await bg.send({ name: 'alice', text: 'sent while the poll waits' });
+    assert.equal(t.messages.at(-1)!.state, 'sent', 'the state lock is free during a pause');
+    release();
+    await until(() => pauses.length === 2);
+    release();
+    assert.equal((await polling).received, 2, 'both pairwise mailboxes were fetched');
+    assert.equal(pauses.length, 2, 'three mailboxes, two pauses between them');
+    assert.ok(pauses.every((ms) => ms >= 0 && ms < 2 * 3000 / 3), `pauses within the spread: ${pauses.join(', ')}`);
+    assert.equal(await pendingBlobs(op), 1, 'only the message sent during the pause waits, for alice');
+  } finally { await op.close(); }
+});

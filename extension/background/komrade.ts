@@ -34,6 +34,18 @@ export interface Deps {
   onChange?: (e: { unread: number; newMessages: number }) => void;
   /** How the browser routes Operator requests over Tor (circuits.ts), when known. */
   circuits?: () => Status['circuits'];
+  /** Waits between spread-out fetches (tests replace it). */
+  sleep?: (ms: number) => Promise<void>;
+}
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+/** A uniform random number in [0, 1) from the CSPRNG. */
+const random = () => crypto.getRandomValues(new Uint32Array(1))[0]! / 2 ** 32;
+/** A shuffled copy (Fisher–Yates). */
+function shuffled<T>(xs: T[]): T[] {
+  const a = [...xs];
+  for (let i = a.length - 1; i > 0; i--) { const j = Math.floor(random() * (i + 1)); [a[i], a[j]] = [a[j]!, a[i]!]; }
+  return a;
 }
 
 const pair = () => { const k = new KeyPair(); return { priv: b64(k.privateKey), pub: b64(k.publicKey) }; };
@@ -365,36 +377,53 @@ export class Komrade implements Handlers {
     return this.status();
   }
 
-  async poll(): Promise<{ received: number }> {
+  /**
+   * Fetch, store and acknowledge what waits in each of our mailboxes, in random order. With
+   * `spreadMs` (background polls) the fetches are spread over about that long by random pauses,
+   * so the Operator cannot as easily group one person's mailboxes by when they are fetched
+   * (each already has its own Tor circuit). The state lock is free during the pauses.
+   */
+  async poll(o: { spreadMs?: number } = {}): Promise<{ received: number }> {
     let received = 0;
     await this.flushOutbox().catch(() => undefined);
+    const ids = shuffled(await this.serial(async () => { const s = await this.state(); return [s.me.intro.id, ...Object.keys(s.mailboxes)]; }));
+    for (const [i, id] of ids.entries()) {
+      if (i && o.spreadMs) await (this.deps.sleep ?? sleep)(random() * 2 * o.spreadMs / ids.length);
+      received += await this.serial(() => this.fetchMailbox(id));
+    }
     await this.serial(async () => {
       const s = await this.state();
-      const client = this.client(s);
-      const boxes: [string, { priv: string }][] = [[s.me.intro.id, s.me.intro], ...Object.entries(s.mailboxes)];
-      for (const [id, box] of boxes) {
-        const key = privateKey(unb64(box.priv));
-        for (let round = 0; round < 20; round++) {
-          let got;
-          try {
-            got = await this.net(() => client.fetchBlobs(id, key));
-          } catch (e) {
-            if (e instanceof OperatorError && e.status === 404) { await this.recreate(s, id, box); break; }
-            throw e;
-          }
-          if (!got.blobs.length) break;
-          for (const { blob } of got.blobs) received += (await this.receive(s, blob)) ? 1 : 0;
-          await this.vault.save(s); // stored before it is acknowledged: nothing is lost if the ack fails
-          await client.ack(id, key, got.blobs.map((b) => b.id));
-          if (!got.more) break;
-        }
-      }
       await this.maintainPrekeys(s);
       this.pruneSeen(s);
       await this.vault.save(s);
       this.deps.onChange?.({ unread: unreadOf(s), newMessages: received });
     });
     return { received };
+  }
+
+  /** Drain one mailbox of ours (it may have gone meanwhile); returns how many new messages. */
+  private async fetchMailbox(id: string): Promise<number> {
+    const s = await this.state();
+    const box = id === s.me.intro.id ? s.me.intro : s.mailboxes[id];
+    if (!box) return 0;
+    const client = this.client(s);
+    const key = privateKey(unb64(box.priv));
+    let received = 0;
+    for (let round = 0; round < 20; round++) {
+      let got;
+      try {
+        got = await this.net(() => client.fetchBlobs(id, key));
+      } catch (e) {
+        if (e instanceof OperatorError && e.status === 404) { await this.recreate(s, id, box); break; }
+        throw e;
+      }
+      if (!got.blobs.length) break;
+      for (const { blob } of got.blobs) received += (await this.receive(s, blob)) ? 1 : 0;
+      await this.vault.save(s); // stored before it is acknowledged: nothing is lost if the ack fails
+      await client.ack(id, key, got.blobs.map((b) => b.id));
+      if (!got.more) break;
+    }
+    return received;
   }
 
   /** A mailbox of ours expired (we were away longer than the TTL): make it again. */

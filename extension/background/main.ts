@@ -94,7 +94,11 @@ async function schedule() {
 browser.alarms.onAlarm.addListener(async (alarm) => {
   await ready;
   if (wasmError || (await komrade.status()).phase !== 'unlocked') return;
-  if (alarm.name === 'poll') await komrade.poll().catch(() => undefined);
+  // spread over at most 15 s (an idle MV3 background is suspended after 30 s) and half the interval
+  if (alarm.name === 'poll') {
+    const seconds = (await komrade.settings().catch(() => undefined))?.pollSeconds ?? 60;
+    await komrade.poll({ spreadMs: Math.min(15_000, seconds * 500) }).catch(() => undefined);
+  }
   if (alarm.name === 'autolock' && (await komrade.lockIfIdle())) await badge(0);
 });
 
