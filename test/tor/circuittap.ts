@@ -14,12 +14,15 @@ export interface CircuitTap {
   port: number;
   /** Circuit id → the request paths seen on it (`no-header` for a connection without one). */
   byCircuit: Map<string, string[]>;
+  /** How many connections the tap made to the Operator. */
+  forwarded: () => number;
   close(): Promise<void>;
 }
 
 /** Listen on a free loopback port and forward to 127.0.0.1:`target`; `onConnection` sees each incoming socket. */
 export function startCircuitTap(target: number, onConnection?: (s: net.Socket) => void): Promise<CircuitTap> {
   const byCircuit = new Map<string, string[]>();
+  let forwarded = 0;
   const sockets = new Set<net.Socket>();
   const srv = net.createServer((c) => {
     onConnection?.(c);
@@ -37,6 +40,7 @@ export function startCircuitTap(target: number, onConnection?: (s: net.Socket) =
       byCircuit.set(circuit, paths);
       const record = (b: Buffer) => { for (const r of b.toString('latin1').matchAll(/^(?:GET|POST|PUT|DELETE) (\/\S*) HTTP\/1\.1\r$/gm)) paths.push(r[1]!); };
       const rest = m ? head.subarray(eol + 2) : head;
+      forwarded++;
       const up = net.connect(target, '127.0.0.1', () => {
         record(rest); up.write(rest);
         c.on('data', (b) => { record(b); up.write(b); });
@@ -49,7 +53,7 @@ export function startCircuitTap(target: number, onConnection?: (s: net.Socket) =
     c.on('data', first);
   });
   return new Promise((resolve) => srv.listen(0, '127.0.0.1', () => resolve({
-    port: (srv.address() as net.AddressInfo).port, byCircuit,
+    port: (srv.address() as net.AddressInfo).port, byCircuit, forwarded: () => forwarded,
     close: () => new Promise<void>((r) => { sockets.forEach((s) => s.destroy()); srv.close(() => r()); }),
   })));
 }

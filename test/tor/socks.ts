@@ -44,17 +44,23 @@ export async function socksRequestRetry(socksPort: number, host: string, path: s
   }
 }
 
-/** The pid of the process holding the local socket 127.0.0.1:`port` (the peer of a connection we accepted), or undefined. */
-export function ownerOfLocalPort(port: number, candidates: number[]): number | undefined {
-  const hexPort = port.toString(16).toUpperCase().padStart(4, '0');
+/**
+ * Which of `candidates` holds the local socket 127.0.0.1:`port` connected to our port `to` (the
+ * peer of a connection we accepted): its pid, `'closed'` when the peer has closed it already (a
+ * closed socket keeps its line in /proc/net/tcp with inode 0, and no owner), or undefined when
+ * some other process holds it.
+ */
+export function ownerOfLocalPort(port: number, to: number, candidates: number[]): number | 'closed' | undefined {
+  const hex = (p: number) => `:${p.toString(16).toUpperCase().padStart(4, '0')}`;
   let inode: string | undefined;
   for (const f of ['/proc/net/tcp', '/proc/net/tcp6']) {
     for (const line of readFileSync(f, 'utf8').split('\n').slice(1)) {
       const cols = line.trim().split(/\s+/);
-      if (cols[1]?.endsWith(`:${hexPort}`)) inode = cols[9];
+      // an earlier, closed connection from the same port can still be listed: skip its inode 0
+      if (cols[1]?.endsWith(hex(port)) && cols[2]?.endsWith(hex(to)) && cols[9] !== '0') inode = cols[9];
     }
   }
-  if (!inode) return undefined;
+  if (!inode) return 'closed';
   for (const pid of candidates) {
     try {
       if (readdirSync(`/proc/${pid}/fd`).some((fd) => { try { return readlinkSync(`/proc/${pid}/fd/${fd}`) === `socket:[${inode}]`; } catch { return false; } })) return pid;
