@@ -12,8 +12,8 @@ import net from 'node:net';
 /** A running SOCKS stand-in. */
 export interface FakeSocks { port: number; log: { host: string; port: number; routed: boolean; user?: string; requests: string[] }[]; close(): Promise<void> }
 
-/** Start it on a free loopback port, mapping `onion` to 127.0.0.1:`targetPort`. */
-export function startFakeSocks(onion: string, targetPort: () => number): Promise<FakeSocks> {
+/** Start it on a free loopback port (or the Unix socket `path`), mapping `onion` to 127.0.0.1:`targetPort`. */
+export function startFakeSocks(onion: string, targetPort: () => number, path?: string): Promise<FakeSocks> {
   const log: FakeSocks['log'] = [];
   const sockets = new Set<net.Socket>();
   const srv = net.createServer((c) => {
@@ -50,8 +50,9 @@ export function startFakeSocks(onion: string, targetPort: () => number): Promise
       });
     };
   });
-  return new Promise((resolve) => srv.listen(0, '127.0.0.1', () => resolve({
-    port: (srv.address() as net.AddressInfo).port, log,
+  const listening = (r: () => void) => (path ? srv.listen(path, r) : srv.listen(0, '127.0.0.1', r));
+  return new Promise((resolve) => listening(() => resolve({
+    port: path ? 0 : (srv.address() as net.AddressInfo).port, log,
     close: () => new Promise<void>((r) => { sockets.forEach((s) => s.destroy()); srv.close(() => r()); }),
   })));
 }

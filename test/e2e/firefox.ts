@@ -21,8 +21,8 @@ export const FIREFOXES: Record<string, string> = {
 /** One browser profile with the add-on installed, and a tab on its popup page. */
 export interface Profile { browser: Browser; page: Page; uuid: string; popup: string; close(): Promise<void> }
 
-/** Launch Firefox with Tor Browser's proxy prefs pointed at `socksPort` and install `extDir`. */
-export async function launch(o: { executablePath: string; socksPort: number; extDir: string; wasm: boolean; uuid: string }): Promise<Profile> {
+/** Launch Firefox with Tor Browser's proxy prefs pointed at `socksPort` (or `socksHost`, e.g. a file:// Unix socket) and install `extDir`. */
+export async function launch(o: { executablePath: string; socksPort: number; socksHost?: string; extDir: string; wasm: boolean; uuid: string }): Promise<Profile> {
   const browser = await puppeteer.launch({
     browser: 'firefox', protocol: 'webDriverBiDi', executablePath: o.executablePath, headless: true,
     args: ['--remote-allow-system-access'],
@@ -30,7 +30,7 @@ export async function launch(o: { executablePath: string; socksPort: number; ext
     extraPrefsFirefox: {
       'extensions.webextensions.uuids': JSON.stringify({ [ADDON_ID]: o.uuid }),
       'browser.privatebrowsing.autostart': true,
-      'network.proxy.type': 1, 'network.proxy.socks': '127.0.0.1', 'network.proxy.socks_port': o.socksPort,
+      'network.proxy.type': 1, 'network.proxy.socks': o.socksHost ?? '127.0.0.1', 'network.proxy.socks_port': o.socksPort,
       'network.proxy.socks_version': 5, 'network.proxy.socks_remote_dns': true,
       'network.proxy.no_proxies_on': '', 'network.proxy.allow_hijacking_localhost': true,
       'network.proxy.failover_direct': false, 'network.dns.disabled': true, 'network.dns.blockDotOnion': false,

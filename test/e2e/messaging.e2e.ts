@@ -6,7 +6,9 @@
 // Safer/Safest levels): web pages lose WebAssembly, the add-on keeps it and still works.
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { Page } from 'puppeteer-core';
 import { randomBytes } from '../../protocol/bytes.ts';
 import { loadThemis } from '../../protocol/themis.ts';
@@ -176,3 +178,34 @@ for (const [browserName, executablePath] of Object.entries(FIREFOXES)) {
     });
   }
 }
+
+// Tor Browser on Linux and macOS reaches tor's SocksPort over a Unix socket (network.proxy.socks
+// = file://…): the add-on must still reach its Operator that way, one circuit per mailbox.
+test('SOCKS over a Unix socket, as Tor Browser on Linux: onboarding works and every request has its circuit', { timeout: 120_000 }, async () => {
+  const executablePath = FIREFOXES.esr140!;
+  assert.ok(existsSync(executablePath), `Firefox missing at ${executablePath}: run scripts/setup-debian.sh`);
+  const op = await startTestOperator();
+  const onion = onionFromKey(randomBytes(32));
+  const path = join(mkdtempSync(join(tmpdir(), 'komrade-socks-')), 'socks.socket');
+  const socks = await startFakeSocks(onion, () => op.port, path);
+  const alice = await launch({ executablePath, socksPort: 0, socksHost: `file://${path}`, extDir: EXT, wasm: true, uuid: '0a11ce00-0000-4000-8000-000000000003' });
+  try {
+    const a = alice.page;
+    await onboard(a, onion, 'alice');
+    await waitPhase(a, 'unlocked');
+    await checkNow(a);
+    const fetched = () => socks.log.some((e) => e.requests.some((r) => /^\/v1\/mailboxes\/[^/]+\/fetch$/.test(r)));
+    for (let i = 0; !fetched(); i++) { assert.ok(i < 200, 'no mailbox fetch went through the Unix socket'); await new Promise((r) => setTimeout(r, 100)); }
+    assert.deepEqual(socks.log.filter((e) => e.user === undefined), [], 'every add-on request carried SOCKS credentials');
+    const byCircuit = new Map<string, string[]>();
+    for (const e of socks.log) byCircuit.set(e.user!, [...(byCircuit.get(e.user!) ?? []), ...e.requests]);
+    const { touched, linked } = linkage(byCircuit);
+    assert.ok(touched.has('name alice') && [...touched].some((x) => x.startsWith('mailbox ')), `touched: ${[...touched].join(', ')}`);
+    assert.deepEqual(linked, []);
+    assert.equal(await a.evaluate(() => document.querySelector('#status-line')?.getAttribute('data-circuits')), 'per-mailbox');
+  } finally {
+    await alice.close().catch(() => undefined);
+    await socks.close();
+    await op.close();
+  }
+});
