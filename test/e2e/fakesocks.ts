@@ -8,9 +8,16 @@
  * an Operator that sees circuits could link.
  */
 import net from 'node:net';
+import { requestPaths } from './linkage.ts';
 
 /** A running SOCKS stand-in. */
-export interface FakeSocks { port: number; log: { host: string; port: number; routed: boolean; user?: string; requests: string[] }[]; close(): Promise<void> }
+export interface FakeSocks {
+  port: number;
+  log: { host: string; port: number; routed: boolean; user?: string; requests: string[] }[];
+  /** SOCKS username (which stands for a Tor circuit) → the request paths sent with it. */
+  byCircuit(): Map<string | undefined, string[]>;
+  close(): Promise<void>;
+}
 
 /** Start it on a free loopback port (or the Unix socket `path`), mapping `onion` to 127.0.0.1:`targetPort`. */
 export function startFakeSocks(onion: string, targetPort: () => number, path?: string): Promise<FakeSocks> {
@@ -39,7 +46,7 @@ export function startFakeSocks(onion: string, targetPort: () => number, path?: s
         const routed = host === onion && port === 80;
         const entry = { host, port, routed, user, requests: [] as string[] };
         log.push(entry);
-        c.on('data', (d) => { for (const m of d.toString('latin1').matchAll(/^(?:GET|POST|PUT|DELETE) (\/\S*) HTTP\/1\.1\r$/gm)) entry.requests.push(m[1]!); });
+        c.on('data', (d) => entry.requests.push(...requestPaths(d)));
         if (!routed) { c.end(Buffer.from([5, 2, 0, 1, 0, 0, 0, 0, 0, 0])); return; }
         const up = net.connect(targetPort(), '127.0.0.1', () => {
           c.write(Buffer.from([5, 0, 0, 1, 127, 0, 0, 1, 0, 0]));
@@ -53,6 +60,11 @@ export function startFakeSocks(onion: string, targetPort: () => number, path?: s
   const listening = (r: () => void) => (path ? srv.listen(path, r) : srv.listen(0, '127.0.0.1', r));
   return new Promise((resolve) => listening(() => resolve({
     port: path ? 0 : (srv.address() as net.AddressInfo).port, log,
+    byCircuit: () => {
+      const m = new Map<string | undefined, string[]>();
+      for (const e of log) m.set(e.user, [...(m.get(e.user) ?? []), ...e.requests]);
+      return m;
+    },
     close: () => new Promise<void>((r) => { sockets.forEach((s) => s.destroy()); srv.close(() => r()); }),
   })));
 }

@@ -6,6 +6,11 @@
  * so that a mistake there cannot hide here.
  */
 
+/** The paths of the HTTP/1.1 request lines in a chunk of what a client sent. */
+export function requestPaths(chunk: Buffer): string[] {
+  return [...chunk.toString('latin1').matchAll(/^(?:GET|POST|PUT|DELETE) (\/\S*) HTTP\/1\.1\r$/gm)].map((m) => m[1]!);
+}
+
 /** The mailbox or name a request path touches, if any. */
 export function touched(path: string): string | undefined {
   const m = /^\/v1\/mailboxes\/([^/]+)\//.exec(path);
@@ -15,7 +20,7 @@ export function touched(path: string): string | undefined {
 }
 
 /** Request paths by circuit → everything touched, and the circuits that touched more than one thing. */
-export function linkage(byCircuit: Map<string, string[]>): { touched: Set<string>; linked: string[][] } {
+export function linkage(byCircuit: Map<string | undefined, string[]>): { touched: Set<string>; linked: string[][] } {
   const all = new Set<string>(), linked: string[][] = [];
   for (const paths of byCircuit.values()) {
     const here = new Set(paths.map(touched).filter((x): x is string => !!x));

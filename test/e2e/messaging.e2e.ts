@@ -161,9 +161,7 @@ for (const [browserName, executablePath] of Object.entries(FIREFOXES)) {
 
         await t.test('one circuit per mailbox: no circuit carries requests for two mailboxes or names', async () => {
           assert.deepEqual(socks.log.filter((e) => e.user === undefined), [], 'every add-on request carried SOCKS credentials');
-          const byCircuit = new Map<string, string[]>();
-          for (const e of socks.log) byCircuit.set(e.user!, [...(byCircuit.get(e.user!) ?? []), ...e.requests]);
-          const { touched, linked } = linkage(byCircuit);
+          const { touched, linked } = linkage(socks.byCircuit());
           // at least: two names, two intro mailboxes and one mailbox each way of the conversation
           assert.ok(touched.size >= 6, `the run touched too few mailboxes and names to tell: ${[...touched].join(", ")}`);
           assert.deepEqual(linked, [], 'requests on one circuit touched more than one mailbox or name');
@@ -197,9 +195,7 @@ test('SOCKS over a Unix socket, as Tor Browser on Linux: onboarding works and ev
     const fetched = () => socks.log.some((e) => e.requests.some((r) => /^\/v1\/mailboxes\/[^/]+\/fetch$/.test(r)));
     for (let i = 0; !fetched(); i++) { assert.ok(i < 200, 'no mailbox fetch went through the Unix socket'); await new Promise((r) => setTimeout(r, 100)); }
     assert.deepEqual(socks.log.filter((e) => e.user === undefined), [], 'every add-on request carried SOCKS credentials');
-    const byCircuit = new Map<string, string[]>();
-    for (const e of socks.log) byCircuit.set(e.user!, [...(byCircuit.get(e.user!) ?? []), ...e.requests]);
-    const { touched, linked } = linkage(byCircuit);
+    const { touched, linked } = linkage(socks.byCircuit());
     assert.ok(touched.has('name alice') && [...touched].some((x) => x.startsWith('mailbox ')), `touched: ${[...touched].join(', ')}`);
     assert.deepEqual(linked, []);
     assert.equal(await a.evaluate(() => document.querySelector('#status-line')?.getAttribute('data-circuits')), 'per-mailbox');
