@@ -62,5 +62,5 @@ const cycle = await median(100, async () => {
   await op.client.ack(box, boxKey.privateKey, blobs.map((b) => b.id));
 });
 row('deposit + fetch + ack of one blob, ms', cycle.toFixed(2));
-row('  ÷ GET /v1/info (HTTP round trip, no storage)', (cycle / info).toFixed(1));
+row('  ÷ GET /v2/info (HTTP round trip, no storage)', (cycle / info).toFixed(1));
 await op.close();

@@ -4,7 +4,7 @@ import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { b64, randomBytes } from '../protocol/bytes.ts';
 import { OperatorClient, OperatorError } from '../protocol/client.ts';
-import { signAuth, signRecord, solvePow } from '../protocol/identity.ts';
+import { mailboxPowPrefix, signAuth, signRecord, solvePow, solveWork } from '../protocol/identity.ts';
 import { KeyPair, loadThemis } from '../protocol/themis.ts';
 import { BLOB_SIZES, LIMITS } from '../protocol/wire.ts';
 import { startTestOperator, raw, snapshot, komrade, testClock, pendingBlobs } from './testing.ts';
@@ -45,8 +45,8 @@ test('register, look up (any case), rotate the prekey, delete the account', asyn
 
     // delete: only the identity key can; afterwards the name and intro mailbox are gone
     await assert.rejects(op.client.deleteName('alice_1', mallory.privateKey), rejects(401));
-    await op.client.deposit(alice.intro, blob());
-    await op.client.deleteName('alice_1', alice.identity.privateKey);
+    await op.client.deposit(alice.intro, blob(), { intro: true });
+    await op.client.deleteName('alice_1', alice.identity.privateKey, { id: alice.intro, key: alice.mailbox.privateKey });
     await assert.rejects(op.client.lookup('alice_1'), rejects(404));
     await assert.rejects(op.client.deposit(alice.intro, blob()), rejects(404));
     const left = (await snapshot(op)).filter((kv) => kv.startsWith('!n!') || kv.includes(alice.intro));
@@ -63,15 +63,15 @@ test('registration needs proof of work, a valid signature and an existing intro 
     await op.client.createMailbox(bob.intro, bob.mailbox);
     const signed = signRecord(bob.identity.privateKey, bob.record());
     const before = await snapshot(op);
-    await assert.rejects(op.client.register(signed, '0'.repeat(1)), (e) => e instanceof OperatorError && e.status === 403 && /proof of work/.test(e.reason));
+    await assert.rejects(op.client.register(signed, '0'.repeat(1), bob.mailbox.privateKey), (e) => e instanceof OperatorError && e.status === 403 && /proof of work/.test(e.reason));
     const pow = await solvePow('bob', signed.record.identityKey, 12);
-    await assert.rejects(op.client.register({ ...signed, sig: signRecord(new KeyPair().privateKey, signed.record).sig }, pow), rejects(401));
+    await assert.rejects(op.client.register({ ...signed, sig: signRecord(new KeyPair().privateKey, signed.record).sig }, pow, bob.mailbox.privateKey), rejects(401));
     const noIntro = signRecord(bob.identity.privateKey, { ...signed.record, intro: b64(randomBytes(16)) });
-    await assert.rejects(op.client.register(noIntro, pow), rejects(404));
+    await assert.rejects(op.client.register(noIntro, pow, bob.mailbox.privateKey), rejects(404));
     const stale = signRecord(bob.identity.privateKey, { ...signed.record, ts: Date.now() - LIMITS.replayWindowMs - 60_000 });
-    await assert.rejects(op.client.register(stale, await solvePow('bob', signed.record.identityKey, 12)), rejects(403));
+    await assert.rejects(op.client.register(stale, await solvePow('bob', signed.record.identityKey, 12), bob.mailbox.privateKey), rejects(403));
     assert.deepEqual(await snapshot(op), before, 'refused registrations change nothing');
-    await op.client.register(signed, pow);
+    await op.client.register(signed, pow, bob.mailbox.privateKey);
   } finally { await op.close(); }
 });
 
@@ -161,7 +161,7 @@ test('undelivered blobs expire after the TTL and idle mailboxes are removed', as
     clock.t += 10 * 86_400_000; // day 25
     await op.sweep();
     assert.equal(await op.store.getMailbox(active.id), undefined, 'idle since day 10: removed');
-    assert.deepEqual((await snapshot(op)).filter((kv) => !kv.startsWith('!r!')), [], 'no blob or index entry left behind');
+    assert.deepEqual((await snapshot(op)).filter((kv) => !kv.startsWith('!r!') && !kv.startsWith('!g!')), [], 'no blob or index entry left behind');
   } finally { await op.close(); }
 });
 
@@ -203,7 +203,7 @@ test('bad input: clear 4xx with a reason, never 5xx, store unchanged', async () 
       ['POST', `/mailboxes/${box.id}/ack`, { ids: ['000000000001'], auth: signAuth(key, 'ack', box.id, '000000000002') }, 401],
       ['POST', `/mailboxes/${box.id}/ack`, { ids: 'all', auth: fresh() }, 400],
       ['POST', `/mailboxes/${box.id}/delete`, { auth: signAuth(new KeyPair().privateKey, 'delete-mailbox', box.id) }, 401],
-      ['POST', '/mailboxes', { id: box.id, key: b64(box.key.publicKey), auth: signAuth(key, 'create-mailbox', box.id, b64(box.key.publicKey)) }, 409],
+      ['POST', '/mailboxes', { id: box.id, key: b64(box.key.publicKey), pow: await solveWork(mailboxPowPrefix(box.id, b64(box.key.publicKey)), 4), auth: signAuth(key, 'create-mailbox', box.id, b64(box.key.publicKey)) }, 409],
       ['POST', '/names', { record: {}, sig: 'x', pow: '1' }, 400],
       ['GET', '/names/a', undefined, 400, /name/],
       ['GET', '/names/..%2F..%2Fetc', undefined, 400],
@@ -238,7 +238,7 @@ test('logs carry counts only: no mailbox ids, names, keys or sizes', async () =>
   try {
     const carol = komrade('carol_logs');
     await carol.register(op.client);
-    await op.client.deposit(carol.intro, blob());
+    await op.client.deposit(carol.intro, blob(), { intro: true });
     await raw(op.url, 'POST', `/mailboxes/${carol.intro}/deposit`, { blob: 'bad' });
     await op.client.lookup('carol_logs');
     await new Promise((r) => setTimeout(r, 80));

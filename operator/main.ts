@@ -25,6 +25,9 @@ const program = new Command('komrade-operator')
   .option('--allow-public-bind', 'allow a non-loopback --host (not for production: the Operator belongs behind tor)', env('ALLOW_PUBLIC_BIND') === '1')
   .addOption(new Option('--ttl-days <n>', 'undelivered mail and idle mailboxes expire after this many days').argParser(int(1)).default(Number(env('TTL_DAYS') ?? 14)))
   .addOption(new Option('--pow-bits <n>', 'proof-of-work difficulty for registering a name').argParser(int(0)).default(Number(env('POW_BITS') ?? 20)))
+  .addOption(new Option('--mailbox-pow-bits <n>', 'proof-of-work difficulty for creating a mailbox').argParser(int(0)).default(Number(env('MAILBOX_POW_BITS') ?? 16)))
+  .addOption(new Option('--deposit-pow-bits <n>', 'proof-of-work difficulty for a deposit into an intro mailbox').argParser(int(0)).default(Number(env('DEPOSIT_POW_BITS') ?? 16)))
+  .addOption(new Option('--max-store-mib <n>', 'pending MiB in all mailboxes together; past it deposits get 507 (0 = no limit)').argParser(int(0)).default(Number(env('MAX_STORE_MIB') ?? 0)))
   .addOption(new Option('--max-blobs <n>', 'pending blobs per mailbox').argParser(int(1)).default(Number(env('MAX_BLOBS') ?? 500)))
   .addOption(new Option('--max-mailbox-mib <n>', 'pending MiB per mailbox').argParser(int(1)).default(Number(env('MAX_MAILBOX_MIB') ?? 16)))
   .addOption(new Option('--sweep-minutes <n>', 'expire and compact every N minutes').argParser(int(1)).default(Number(env('SWEEP_MINUTES') ?? 10)))
@@ -41,7 +44,7 @@ const program = new Command('komrade-operator')
 
 program.parse();
 const o = program.opts<{
-  data: string; host: string; port: number; allowPublicBind: boolean; ttlDays: number; powBits: number; maxBlobs: number; maxMailboxMib: number;
+  data: string; host: string; port: number; allowPublicBind: boolean; ttlDays: number; powBits: number; mailboxPowBits: number; depositPowBits: number; maxStoreMib: number; maxBlobs: number; maxMailboxMib: number;
   sweepMinutes: number; logMinutes: number; tor: 'auto' | 'launch' | 'control' | 'off'; torBinary: string; torSocksPort: number; torrcAppend?: string;
   torControlPort?: number; torControlPassword?: string; onion?: string; torTimeoutSeconds: number;
 }>();
@@ -67,7 +70,8 @@ async function publish(dataDir: string, port: number): Promise<Onion | undefined
 try {
   const op = await startOperator({
     dataDir: resolve(o.data), host: o.host, port: o.port, allowPublicBind: o.allowPublicBind,
-    ttlMs: o.ttlDays * 86_400_000, powBits: o.powBits, maxBlobsPerMailbox: o.maxBlobs,
+    ttlMs: o.ttlDays * 86_400_000, powBits: o.powBits, mailboxPowBits: o.mailboxPowBits, depositPowBits: o.depositPowBits,
+    maxStoreBytes: o.maxStoreMib * 1024 * 1024, maxBlobsPerMailbox: o.maxBlobs,
     maxBytesPerMailbox: o.maxMailboxMib * 1024 * 1024, sweepMs: o.sweepMinutes * 60_000, logMs: o.logMinutes * 60_000,
   });
   let onion: Onion | undefined;

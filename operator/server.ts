@@ -15,6 +15,8 @@ export interface OperatorOptions extends AppConfig {
   port: number;
   allowPublicBind: boolean;
   sweepMs: number;
+  /** All pending blob bytes together, at most (0 = no limit). */
+  maxStoreBytes?: number;
   /** Log a line of counters this often (ms); 0 = never. */
   logMs: number;
   now?: () => number;
@@ -38,7 +40,7 @@ export async function startOperator(o: OperatorOptions): Promise<RunningOperator
   }
   const log = o.log ?? ((line: string) => console.log(line));
   await loadThemis();
-  const store = await Store.open(o.dataDir, { ttlMs: o.ttlMs, maxBlobsPerMailbox: o.maxBlobsPerMailbox, maxBytesPerMailbox: o.maxBytesPerMailbox, now: o.now ?? Date.now });
+  const store = await Store.open(o.dataDir, { ttlMs: o.ttlMs, maxBlobsPerMailbox: o.maxBlobsPerMailbox, maxBytesPerMailbox: o.maxBytesPerMailbox, maxStoreBytes: o.maxStoreBytes, now: o.now ?? Date.now });
   const counters: Counters = {};
   const app = createApp(store, o, counters);
   const server: Server = await new Promise((resolve, reject) => {
@@ -50,8 +52,8 @@ export async function startOperator(o: OperatorOptions): Promise<RunningOperator
 
   async function sweep() {
     const r = await store.sweep();
-    const compacted = await store.compact();
-    if (r.blobs || r.mailboxes) log(`sweep: expired ${r.blobs} blobs, ${r.mailboxes} idle mailboxes${compacted ? '; compacted' : ''}`);
+    const rewritten = await store.compact();
+    if (r.blobs || r.mailboxes || rewritten) log(`sweep: expired ${r.blobs} blobs, ${r.mailboxes} idle mailboxes${rewritten ? '; deleted data rewritten off the disk' : ''}`);
   }
   let sweeping = Promise.resolve();
   const sweepTimer = setInterval(() => { sweeping = sweeping.then(sweep).catch(() => log('sweep failed')); }, o.sweepMs);

@@ -1,220 +1,389 @@
 /**
- * The Operator's storage: names, mailboxes, pending blobs and spent nonces in LevelDB.
- * Each write that a client is told succeeded is fsync'ed first (`sync: true`), so an
- * acknowledged deposit survives `kill -9`. Deletes are followed by compaction so that
- * acknowledged ciphertext leaves the disk. Times are stored coarsely (hour/day) only.
+ * The Operator's storage (PROTOCOL.md §6): names, mailboxes, pending blobs, spent nonces and
+ * graves of deleted mailbox ids, in LevelDB. Each write that a client is told succeeded is
+ * fsync'ed first (`sync: true`), so an acknowledged deposit survives `kill -9`.
+ *
+ * Forgetting is physical (§6.1): LevelDB deletes are tombstones, and neither compaction nor its
+ * MANIFEST and LOG files promise to drop a deleted key's bytes. So a sweep that follows any
+ * delete (or a restart) copies the live records into a fresh database directory, switches to it
+ * atomically and removes the old directory: every file that held deleted data is unlinked.
+ * Times are stored coarsely (hour/day) only.
  */
 import { Level } from 'level';
 import type { ClassicLevel } from 'classic-level';
+import { mkdir, open as openFile, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { createHash } from 'node:crypto';
 import { KeyedLock } from '../protocol/lock.ts';
 import type { SignedRecord } from '../protocol/wire.ts';
+import { Gate } from './gate.ts';
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
 const SYNC = { sync: true };
+/** Records copied per batch during a rewrite. */
+const COPY_BATCH = 2000;
+
+type DB = ClassicLevel<string, string>;
 
 /** One operation of an atomic batch, on any sublevel. */
 interface Op { type: 'put' | 'del'; key: string; value?: unknown; sublevel: unknown }
 
-/** What the Operator keeps about one mailbox. `day` is the last owner activity, in whole days. */
-export interface MailboxMeta { key: string; seq: number; count: number; bytes: number; day: number }
+/**
+ * What the Operator keeps about one mailbox. `day` is the last owner activity, in whole days;
+ * `intro` marks a name's intro mailbox (it needs proof of work to deposit and never idles out).
+ */
+export interface MailboxMeta { key: string; seq: number; count: number; bytes: number; day: number; intro?: true }
+
+/** A deleted mailbox id's grave (§5.6): hashes only, so the id itself is gone from the disk. */
+interface Grave { key: string; until: number }
 
 /** Store settings. */
 export interface StoreOptions {
-  /** Blobs older than this, and mailboxes idle this long, are removed (ms). */
+  /** Blobs older than this, and mailboxes idle this long, are removed; graves last this long (ms). */
   ttlMs: number;
   maxBlobsPerMailbox: number;
   maxBytesPerMailbox: number;
+  /** All pending blob bytes together, at most (0 or undefined = no limit). */
+  maxStoreBytes?: number;
   /** The clock; injectable for tests. */
   now: () => number;
 }
 
 /** Outcome of a deposit. */
-export type DepositResult = 'stored' | 'unknown' | 'quota';
+export type DepositResult = 'stored' | 'unknown' | 'quota' | 'full';
 
 const seqKey = (seq: number) => seq.toString(16).padStart(12, '0');
 /** An hour number as it appears in expiry-index keys (sortable hex). */
 const hourKey = (hour: number) => hour.toString(16).padStart(8, '0');
 /** The hour stamp a stored blob value starts with. */
 const stampOf = (value: Uint8Array) => new DataView(value.buffer, value.byteOffset).getUint32(0);
+/** A one-way name for a mailbox id or key in the graves (the id itself must not stay on disk). */
+const graveHash = (s: string) => createHash('sha256').update(`komrade grave\n${s}`).digest('hex');
 
-/** LevelDB-backed storage with per-mailbox serialisation. */
+/** The database directories: generation N lives in `db.N`; `db.current` names the live one. */
+const genDir = (dir: string, gen: number) => (gen === 0 ? dir : join(dir, `db.${gen}`));
+const POINTER = 'db.current';
+/** Files of a database that v1 kept directly in the data directory (generation 0). */
+const isLegacyDbFile = (f: string) => /^(CURRENT|LOCK|LOG|LOG\.old|MANIFEST-\d+|\d+\.(ldb|log|sst))$/.test(f);
+
+/** Write a small file so that a crash leaves either the old or the new content. */
+async function writeAtomic(dir: string, name: string, text: string) {
+  const tmp = join(dir, `${name}.tmp`);
+  await writeFile(tmp, text);
+  const fh = await openFile(tmp, 'r+'); await fh.sync(); await fh.close();
+  await rename(tmp, join(dir, name));
+  const d = await openFile(dir, 'r'); await d.sync(); await d.close();
+}
+
+async function openDb(path: string): Promise<DB> {
+  // in Node, `level` is classic-level (LevelDB): it has `sync` writes
+  const db = new Level<string, string>(path, { valueEncoding: 'utf8' }) as unknown as DB;
+  await db.open();
+  return db;
+}
+
+/** LevelDB-backed storage with per-mailbox serialisation and a forgetting rewrite. */
 export class Store {
+  /** Per-key lock: the app serialises each mailbox (and each name's skeleton) with it. Take it before the store's own gate. */
   readonly lock = new KeyedLock();
-  private readonly names;
-  private readonly boxes;
-  private readonly blobs;
-  private readonly expiry;
-  private readonly nonces;
-  private deletesSinceCompaction = 0;
+  private readonly gate = new Gate();
+  private db_!: DB;
+  private gen = 0;
+  private names!: ReturnType<Store['bind']>['names'];
+  private skeletons!: ReturnType<Store['bind']>['skeletons'];
+  private boxes!: ReturnType<Store['bind']>['boxes'];
+  private blobs!: ReturnType<Store['bind']>['blobs'];
+  private expiry!: ReturnType<Store['bind']>['expiry'];
+  private nonces!: ReturnType<Store['bind']>['nonces'];
+  private graves!: ReturnType<Store['bind']>['graves'];
+  /** Deleted data may be on disk: true at open (a restart may follow a delete) and after every delete. */
+  private dirty = true;
+  private totalBytes = 0;
 
-  private constructor(readonly db: ClassicLevel<string, string>, readonly opts: StoreOptions) {
-    this.names = db.sublevel<string, SignedRecord>('n', { valueEncoding: 'json' });
-    this.boxes = db.sublevel<string, MailboxMeta>('m', { valueEncoding: 'json' });
-    this.blobs = db.sublevel<string, Uint8Array>('b', { valueEncoding: 'view' });
-    this.expiry = db.sublevel<string, string>('x', { valueEncoding: 'utf8' });
-    this.nonces = db.sublevel<string, number>('r', { valueEncoding: 'json' });
+  private constructor(readonly dir: string, readonly opts: StoreOptions) {}
+
+  /** The live database (tests read it directly). */
+  get db(): DB { return this.db_; }
+
+  private bind(db: DB) {
+    return {
+      names: db.sublevel<string, SignedRecord>('n', { valueEncoding: 'json' }),
+      skeletons: db.sublevel<string, string>('k', { valueEncoding: 'utf8' }),
+      boxes: db.sublevel<string, MailboxMeta>('m', { valueEncoding: 'json' }),
+      blobs: db.sublevel<string, Uint8Array>('b', { valueEncoding: 'view' }),
+      expiry: db.sublevel<string, string>('x', { valueEncoding: 'utf8' }),
+      nonces: db.sublevel<string, number>('r', { valueEncoding: 'json' }),
+      graves: db.sublevel<string, Grave>('g', { valueEncoding: 'json' }),
+    };
   }
 
-  /** Open (creating if needed) the store in `dir`. */
+  private use(db: DB, gen: number) {
+    this.db_ = db; this.gen = gen;
+    Object.assign(this, this.bind(db));
+  }
+
+  /** Open (creating if needed) the store in data directory `dir`. */
   static async open(dir: string, opts: StoreOptions): Promise<Store> {
-    // in Node, `level` is classic-level (LevelDB): it has `sync` writes and compactRange
-    const db = new Level<string, string>(dir, { valueEncoding: 'utf8' }) as unknown as ClassicLevel<string, string>;
-    await db.open();
-    return new Store(db, opts);
+    const store = new Store(dir, opts);
+    await mkdir(dir, { recursive: true });
+    let gen: number;
+    if (existsSync(join(dir, POINTER))) gen = Number((await readFile(join(dir, POINTER), 'utf8')).trim());
+    else if (existsSync(join(dir, 'CURRENT'))) gen = 0; // a v1 store, kept in the data dir itself
+    else { gen = 1; await mkdir(genDir(dir, 1), { recursive: true }); await writeAtomic(dir, POINTER, '1\n'); }
+    if (!Number.isInteger(gen) || gen < 0) throw new Error('the store pointer db.current is damaged');
+    // a rewrite that a crash interrupted leaves a half-made generation behind: remove it
+    for (const f of await readdir(dir)) {
+      const m = /^db\.(\d+)$/.exec(f);
+      if (m && Number(m[1]) !== gen) await rm(join(dir, f), { recursive: true, force: true });
+    }
+    store.use(await openDb(genDir(dir, gen)), gen);
+    for await (const meta of store.boxes.values()) store.totalBytes += meta.bytes;
+    return store;
   }
 
-  private write(ops: Op[]): Promise<void> { return this.db.batch(ops as never, SYNC); }
+  private write(ops: Op[]): Promise<void> { return this.db_.batch(ops as never, SYNC); }
 
   /** Close the database cleanly. */
-  close(): Promise<void> { return this.db.close(); }
+  close(): Promise<void> { return this.gate.exclusive(() => this.db_.close()); }
 
   private today(): number { return Math.floor(this.opts.now() / DAY); }
 
   // ---- names ----
 
   /** The signed record for a lower-cased name, if any. */
-  getName(lower: string): Promise<SignedRecord | undefined> { return this.names.get(lower); }
+  getName(lower: string): Promise<SignedRecord | undefined> { return this.gate.shared(() => this.names.get(lower)); }
 
-  /** Store (create or replace) a name record. */
-  putName(lower: string, rec: SignedRecord): Promise<void> { return this.write([{ type: 'put', key: lower, value: rec, sublevel: this.names }]); }
+  /** The lower-cased name registered under a confusable skeleton, if any. */
+  nameBySkeleton(skeleton: string): Promise<string | undefined> { return this.gate.shared(() => this.skeletons.get(skeleton)); }
 
-  /** Delete a name and its intro mailbox with everything in it, in one batch. */
-  async deleteName(lower: string, intro: string): Promise<void> {
-    await this.lock.run(intro, async () => {
-      await this.write([{ type: 'del', key: lower, sublevel: this.names }, ...(await this.mailboxDeletes(intro))]);
+  /**
+   * Register a name: its record, its skeleton, and the intro flag on its mailbox, in one batch.
+   * Call under the name's and the intro mailbox's locks.
+   */
+  registerName(lower: string, skeleton: string, rec: SignedRecord): Promise<void> {
+    return this.gate.shared(async () => {
+      const meta = await this.boxes.get(rec.record.intro);
+      if (!meta) throw new Error('intro mailbox vanished');
+      await this.write([
+        { type: 'put', key: lower, value: rec, sublevel: this.names },
+        { type: 'put', key: skeleton, value: lower, sublevel: this.skeletons },
+        { type: 'put', key: rec.record.intro, value: { ...meta, intro: true }, sublevel: this.boxes },
+      ]);
     });
-    this.deletesSinceCompaction++;
+  }
+
+  /** Replace a name's record (same name, key and intro). Call under the name's lock. */
+  replaceName(lower: string, rec: SignedRecord): Promise<void> {
+    return this.gate.shared(() => this.write([{ type: 'put', key: lower, value: rec, sublevel: this.names }]));
+  }
+
+  /**
+   * Delete a name and its skeleton; with `deleteIntro` also its intro mailbox and everything in
+   * it (leaving a grave), otherwise the intro becomes an ordinary mailbox. Call under the name's
+   * and the intro mailbox's locks.
+   */
+  deleteName(lower: string, skeleton: string, intro: string, deleteIntro: boolean): Promise<void> {
+    return this.gate.shared(async () => {
+      const ops: Op[] = [{ type: 'del', key: lower, sublevel: this.names }, { type: 'del', key: skeleton, sublevel: this.skeletons }];
+      const meta = await this.boxes.get(intro);
+      if (meta && deleteIntro) ops.push(...(await this.mailboxDeletes(intro, meta)));
+      else if (meta) { const { intro: _, ...plain } = meta; ops.push({ type: 'put', key: intro, value: plain, sublevel: this.boxes }); }
+      await this.write(ops);
+      if (meta && deleteIntro) this.totalBytes -= meta.bytes;
+      this.dirty = true;
+    });
   }
 
   // ---- mailboxes ----
 
   /** Mailbox metadata, if the mailbox exists. */
-  getMailbox(id: string): Promise<MailboxMeta | undefined> { return this.boxes.get(id); }
+  getMailbox(id: string): Promise<MailboxMeta | undefined> { return this.gate.shared(() => this.boxes.get(id)); }
 
-  /** Create a mailbox owned by `key`; false if the id is taken. Call under the mailbox lock. */
-  async createMailbox(id: string, key: string): Promise<boolean> {
-    if (await this.boxes.get(id)) return false;
-    await this.write([{ type: 'put', key: id, value: { key, seq: 0, count: 0, bytes: 0, day: this.today() }, sublevel: this.boxes }]);
-    return true;
+  /**
+   * Create a mailbox owned by `key`. 'taken' if the id exists, or was deleted within the TTL
+   * and `key` is not the key it had (only its owner may make it again). Call under the mailbox lock.
+   */
+  createMailbox(id: string, key: string): Promise<'created' | 'taken'> {
+    return this.gate.shared(async () => {
+      if (await this.boxes.get(id)) return 'taken';
+      const grave = await this.graves.get(graveHash(id));
+      if (grave && grave.key !== graveHash(key)) return 'taken';
+      const ops: Op[] = [{ type: 'put', key: id, value: { key, seq: 0, count: 0, bytes: 0, day: this.today() }, sublevel: this.boxes }];
+      if (grave) ops.push({ type: 'del', key: graveHash(id), sublevel: this.graves });
+      await this.write(ops);
+      return 'created';
+    });
   }
 
-  /** Append a blob to a mailbox, within quota. Call under the mailbox lock. */
-  async deposit(id: string, data: Uint8Array): Promise<DepositResult> {
-    const meta = await this.boxes.get(id);
-    if (!meta) return 'unknown';
-    if (meta.count + 1 > this.opts.maxBlobsPerMailbox || meta.bytes + data.length > this.opts.maxBytesPerMailbox) return 'quota';
-    const seq = seqKey(meta.seq + 1);
-    const hourNumber = Math.floor(this.opts.now() / HOUR);
-    const hour = hourKey(hourNumber);
-    const stamped = new Uint8Array(4 + data.length);
-    new DataView(stamped.buffer).setUint32(0, hourNumber);
-    stamped.set(data, 4);
-    await this.write([
-      { type: 'put', key: `${id}!${seq}`, value: stamped, sublevel: this.blobs },
-      { type: 'put', key: `${hour}!${id}!${seq}`, value: '', sublevel: this.expiry },
-      { type: 'put', key: id, value: { ...meta, seq: meta.seq + 1, count: meta.count + 1, bytes: meta.bytes + data.length }, sublevel: this.boxes },
-    ]);
-    return 'stored';
+  /** Append a blob to a mailbox, within its quota and the store's budget. Call under the mailbox lock. */
+  deposit(id: string, data: Uint8Array): Promise<DepositResult> {
+    return this.gate.shared(async () => {
+      const meta = await this.boxes.get(id);
+      if (!meta) return 'unknown';
+      if (meta.count + 1 > this.opts.maxBlobsPerMailbox || meta.bytes + data.length > this.opts.maxBytesPerMailbox) return 'quota';
+      if (this.opts.maxStoreBytes && this.totalBytes + data.length > this.opts.maxStoreBytes) return 'full';
+      const seq = seqKey(meta.seq + 1);
+      const hourNumber = Math.floor(this.opts.now() / HOUR);
+      const stamped = new Uint8Array(4 + data.length);
+      new DataView(stamped.buffer).setUint32(0, hourNumber);
+      stamped.set(data, 4);
+      this.totalBytes += data.length; // reserved before the write, so concurrent deposits cannot overshoot the budget
+      try {
+        await this.write([
+          { type: 'put', key: `${id}!${seq}`, value: stamped, sublevel: this.blobs },
+          { type: 'put', key: `${hourKey(hourNumber)}!${id}!${seq}`, value: '', sublevel: this.expiry },
+          { type: 'put', key: id, value: { ...meta, seq: meta.seq + 1, count: meta.count + 1, bytes: meta.bytes + data.length }, sublevel: this.boxes },
+        ]);
+      } catch (e) { this.totalBytes -= data.length; throw e; }
+      return 'stored';
+    });
   }
 
   /** Up to `limit` pending blobs in deposit order; marks the owner active. Call under the mailbox lock. */
-  async fetch(id: string, limit: number): Promise<{ blobs: { id: string; data: Uint8Array }[]; more: boolean }> {
-    const meta = await this.boxes.get(id);
-    if (!meta) return { blobs: [], more: false };
-    if (meta.day !== this.today()) await this.write([{ type: 'put', key: id, value: { ...meta, day: this.today() }, sublevel: this.boxes }]);
-    const blobs: { id: string; data: Uint8Array }[] = [];
-    for await (const [key, value] of this.blobs.iterator({ gt: `${id}!`, lt: `${id}!~`, limit: limit + 1 })) {
-      blobs.push({ id: key.slice(id.length + 1), data: value.subarray(4) });
-    }
-    const more = blobs.length > limit;
-    return { blobs: blobs.slice(0, limit), more };
+  fetch(id: string, limit: number): Promise<{ blobs: { id: string; data: Uint8Array }[]; more: boolean }> {
+    return this.gate.shared(async () => {
+      const meta = await this.boxes.get(id);
+      if (!meta) return { blobs: [], more: false };
+      if (meta.day !== this.today()) await this.write([{ type: 'put', key: id, value: { ...meta, day: this.today() }, sublevel: this.boxes }]);
+      const blobs: { id: string; data: Uint8Array }[] = [];
+      for await (const [key, value] of this.blobs.iterator({ gt: `${id}!`, lt: `${id}!~`, limit: limit + 1 })) {
+        blobs.push({ id: key.slice(id.length + 1), data: value.subarray(4) });
+      }
+      const more = blobs.length > limit;
+      return { blobs: blobs.slice(0, limit), more };
+    });
   }
 
   /**
    * Delete the acknowledged blobs atomically; returns how many existed. `byOwner` marks the
    * mailbox active (the sweep passes false). Call under the mailbox lock.
    */
-  async ack(id: string, ids: readonly string[], byOwner = true): Promise<number> {
-    const meta = await this.boxes.get(id);
-    if (!meta) return 0;
-    const ops: Op[] = [];
-    let count = 0, bytes = 0;
-    for (const seq of new Set(ids)) {
-      const value = await this.blobs.get(`${id}!${seq}`);
-      if (!value) continue;
-      ops.push({ type: 'del', key: `${id}!${seq}`, sublevel: this.blobs }, { type: 'del', key: `${hourKey(stampOf(value))}!${id}!${seq}`, sublevel: this.expiry });
-      count++; bytes += value.length - 4;
-    }
-    if (count === 0) return 0;
-    ops.push({ type: 'put', key: id, value: { ...meta, count: meta.count - count, bytes: meta.bytes - bytes, day: byOwner ? this.today() : meta.day }, sublevel: this.boxes });
-    await this.write(ops);
-    this.deletesSinceCompaction += count;
-    return count;
+  ack(id: string, ids: readonly string[], byOwner = true): Promise<number> {
+    return this.gate.shared(async () => {
+      const meta = await this.boxes.get(id);
+      if (!meta) return 0;
+      const ops: Op[] = [];
+      let count = 0, bytes = 0;
+      for (const seq of new Set(ids)) {
+        const value = await this.blobs.get(`${id}!${seq}`);
+        if (!value) continue;
+        ops.push({ type: 'del', key: `${id}!${seq}`, sublevel: this.blobs }, { type: 'del', key: `${hourKey(stampOf(value))}!${id}!${seq}`, sublevel: this.expiry });
+        count++; bytes += value.length - 4;
+      }
+      if (count === 0) return 0;
+      ops.push({ type: 'put', key: id, value: { ...meta, count: meta.count - count, bytes: meta.bytes - bytes, day: byOwner ? this.today() : meta.day }, sublevel: this.boxes });
+      await this.write(ops);
+      this.totalBytes -= bytes;
+      this.dirty = true;
+      return count;
+    });
   }
 
-  private async mailboxDeletes(id: string): Promise<Op[]> {
-    const ops: Op[] = [{ type: 'del', key: id, sublevel: this.boxes }];
+  /** The batch that deletes a mailbox, its blobs and their expiry entries, and leaves its grave. */
+  private async mailboxDeletes(id: string, meta: MailboxMeta): Promise<Op[]> {
+    const ops: Op[] = [
+      { type: 'del', key: id, sublevel: this.boxes },
+      { type: 'put', key: graveHash(id), value: { key: graveHash(meta.key), until: this.today() + Math.ceil(this.opts.ttlMs / DAY) }, sublevel: this.graves },
+    ];
     for await (const [key, value] of this.blobs.iterator({ gt: `${id}!`, lt: `${id}!~` })) {
       ops.push({ type: 'del', key, sublevel: this.blobs }, { type: 'del', key: `${hourKey(stampOf(value))}!${key}`, sublevel: this.expiry });
     }
     return ops;
   }
 
-  /** Delete a mailbox and every blob in it. Call under the mailbox lock. */
-  async deleteMailbox(id: string): Promise<void> {
-    await this.write(await this.mailboxDeletes(id));
-    this.deletesSinceCompaction++;
+  /** Delete a mailbox and every blob in it, leaving a grave for the TTL. Call under the mailbox lock. */
+  deleteMailbox(id: string): Promise<void> {
+    return this.gate.shared(async () => {
+      const meta = await this.boxes.get(id);
+      if (!meta) return;
+      await this.write(await this.mailboxDeletes(id, meta));
+      this.totalBytes -= meta.bytes;
+      this.dirty = true;
+    });
   }
 
   // ---- replay protection ----
 
-  /** Record a request nonce until `expires`; false if it was already used. */
+  /** Record a request nonce (or a spent proof of work) until `expires`; false if it was already used. */
   async spendNonce(nonce: string, expires: number): Promise<boolean> {
-    return this.lock.run(`nonce:${nonce}`, async () => {
+    return this.lock.run(`nonce:${nonce}`, () => this.gate.shared(async () => {
       if ((await this.nonces.get(nonce)) !== undefined) return false;
       await this.write([{ type: 'put', key: nonce, value: expires, sublevel: this.nonces }]);
       return true;
-    });
+    }));
   }
 
   // ---- housekeeping ----
 
-  /** Remove expired blobs, idle mailboxes and old nonces. Returns counts only. */
+  /** Remove expired blobs, idle mailboxes (not intros), old nonces and old graves. Returns counts only. */
   async sweep(): Promise<{ blobs: number; mailboxes: number; nonces: number }> {
     const now = this.opts.now();
     const cutoffHour = hourKey(Math.floor((now - this.opts.ttlMs) / HOUR));
-    let blobs = 0, mailboxes = 0, nonces = 0;
-    const byBox = new Map<string, string[]>();
-    for await (const key of this.expiry.keys({ lt: cutoffHour })) {
-      const [, box, seq] = key.split('!') as [string, string, string];
-      byBox.set(box, [...(byBox.get(box) ?? []), seq]);
-    }
-    for (const [box, seqs] of byBox) {
-      // blobs and their expiry entries are always written and deleted together, so ack removes both
-      blobs += await this.lock.run(box, () => this.ack(box, seqs, false));
-    }
     const idleDay = Math.floor((now - this.opts.ttlMs) / DAY);
+    let blobs = 0, mailboxes = 0;
+    const byBox = new Map<string, string[]>();
     const idle: string[] = [];
-    for await (const [id, meta] of this.boxes.iterator()) if (meta.day < idleDay) idle.push(id);
+    await this.gate.shared(async () => {
+      for await (const key of this.expiry.keys({ lt: cutoffHour })) {
+        const [, box, seq] = key.split('!') as [string, string, string];
+        byBox.set(box, [...(byBox.get(box) ?? []), seq]);
+      }
+      for await (const [id, meta] of this.boxes.iterator()) if (meta.day < idleDay && !meta.intro) idle.push(id);
+    });
+    // blobs and their expiry entries are always written and deleted together, so ack removes both
+    for (const [box, seqs] of byBox) blobs += await this.lock.run(box, () => this.ack(box, seqs, false));
     for (const id of idle) {
       await this.lock.run(id, async () => {
-        const meta = await this.boxes.get(id);
-        if (meta && meta.day < idleDay) { await this.deleteMailbox(id); mailboxes++; }
+        const meta = await this.getMailbox(id);
+        if (meta && meta.day < idleDay && !meta.intro) { await this.deleteMailbox(id); mailboxes++; }
       });
     }
-    const spent: string[] = [];
-    for await (const [nonce, expires] of this.nonces.iterator()) if (expires < now) spent.push(nonce);
-    if (spent.length) await this.write(spent.map((key) => ({ type: 'del' as const, key, sublevel: this.nonces })));
-    nonces = spent.length;
+    const nonces = await this.gate.shared(async () => {
+      const ops: Op[] = [];
+      for await (const [nonce, expires] of this.nonces.iterator()) if (expires < now) ops.push({ type: 'del', key: nonce, sublevel: this.nonces });
+      const today = this.today();
+      for await (const [key, grave] of this.graves.iterator()) if (grave.until < today) ops.push({ type: 'del', key, sublevel: this.graves });
+      if (ops.length) await this.write(ops);
+      return ops.filter((op) => op.sublevel === this.nonces).length;
+    });
     return { blobs, mailboxes, nonces };
   }
 
-  /** Compact the whole keyspace if anything was deleted since the last time, so tombstoned data leaves the disk. */
+  /**
+   * Forget physically (PROTOCOL.md §6.1): if anything was deleted since the last rewrite (or
+   * the store was reopened), copy the live records into a fresh database, switch to it and
+   * remove the old one with all its files. Requests wait meanwhile. Returns true if it rewrote.
+   */
   async compact(force = false): Promise<boolean> {
-    if (!force && this.deletesSinceCompaction === 0) return false;
-    this.deletesSinceCompaction = 0;
-    await this.db.compactRange('\x00', '\xff');
+    if (!force && !this.dirty) return false;
+    await this.gate.exclusive(async () => {
+      const gen = this.gen + 1, path = genDir(this.dir, gen);
+      await rm(path, { recursive: true, force: true });
+      const fresh = await openDb(path);
+      try {
+        const raw = { keyEncoding: 'view', valueEncoding: 'view' } as const;
+        let batch: { type: 'put'; key: Uint8Array; value: Uint8Array }[] = [];
+        for await (const [key, value] of this.db_.iterator<Uint8Array, Uint8Array>(raw)) {
+          batch.push({ type: 'put', key, value });
+          if (batch.length >= COPY_BATCH) { await fresh.batch(batch as never, raw as never); batch = []; }
+        }
+        // the last batch is synced: LevelDB's log is sequential, so every earlier record is durable too
+        await fresh.batch([...batch, { type: 'put', key: new Uint8Array([0xff]), value: new Uint8Array() }] as never, { ...raw, sync: true } as never);
+        await fresh.batch([{ type: 'del', key: new Uint8Array([0xff]) }] as never, { ...raw, sync: true } as never);
+      } catch (e) { await fresh.close(); await rm(path, { recursive: true, force: true }); throw e; }
+      await writeAtomic(this.dir, POINTER, `${gen}\n`);
+      const old = this.db_, oldGen = this.gen;
+      this.use(fresh, gen);
+      await old.close();
+      if (oldGen === 0) {
+        for (const f of await readdir(this.dir)) if (isLegacyDbFile(f)) await rm(join(this.dir, f), { force: true });
+      } else {
+        await rm(genDir(this.dir, oldGen), { recursive: true, force: true });
+      }
+      this.dirty = false;
+    });
     return true;
   }
 }

@@ -19,7 +19,7 @@ export const testClock = (start = Date.now()) => { const c = { t: start, now: ()
 export async function startTestOperator(over: Partial<OperatorOptions> = {}): Promise<RunningOperator & { client: OperatorClient; dataDir: string }> {
   const dataDir = over.dataDir ?? mkdtempSync(join(tmpdir(), 'komrade-op-'));
   const op = await startOperator({
-    dataDir, host: '127.0.0.1', port: 0, allowPublicBind: false, ttlMs: 14 * 86_400_000, powBits: 8,
+    dataDir, host: '127.0.0.1', port: 0, allowPublicBind: false, ttlMs: 14 * 86_400_000, powBits: 8, mailboxPowBits: 4, depositPowBits: 4,
     maxBlobsPerMailbox: 500, maxBytesPerMailbox: 16 << 20, sweepMs: 3_600_000, logMs: 0, log: () => {}, ...over,
   });
   return { ...op, client: new OperatorClient(op.url), dataDir };
@@ -27,7 +27,7 @@ export async function startTestOperator(over: Partial<OperatorOptions> = {}): Pr
 
 /** Raw JSON request; returns status and parsed body. */
 export async function raw(url: string, method: string, path: string, body?: unknown, headers: Record<string, string> = {}) {
-  const res = await fetch(`${url}/v1${path}`, {
+  const res = await fetch(`${url}/v2${path}`, {
     method, headers: { 'content-type': 'application/json', ...headers },
     body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
   });
@@ -58,7 +58,7 @@ export function komrade(name: string) {
     async register(client: OperatorClient, bits = 8, ts = Date.now()) {
       await client.createMailbox(intro, mailbox);
       const signed = signRecord(identity.privateKey, record(ts));
-      await client.register(signed, await solvePow(name, signed.record.identityKey, bits));
+      await client.register(signed, await solvePow(name, signed.record.identityKey, bits), mailbox.privateKey);
       return signed;
     },
   };

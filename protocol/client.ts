@@ -1,10 +1,10 @@
 /**
- * A typed client for the Operator's v1 API, used by the add-on's background script and by
+ * A typed client for the Operator's v2 API, used by the add-on's background script and by
  * the tests. Every response is validated against the shared schemas; every directory record
  * is verified against the identity key it carries before it is returned.
  */
 import { b64, unb64 } from './bytes.ts';
-import { signAuth, verifyRecord } from './identity.ts';
+import { depositPowPrefix, mailboxPowPrefix, signAuth, solveWork, verifyRecord } from './identity.ts';
 import type { PrivateKey } from './themis.ts';
 import * as W from './wire.ts';
 import type { z } from 'zod';
@@ -14,14 +14,24 @@ export class OperatorError extends Error {
   constructor(readonly status: number, readonly reason: string) { super(`${status || 'unreachable'}: ${reason}`); this.name = 'OperatorError'; }
 }
 
+/** `/v2/info` per Operator, asked once per process (the proof-of-work difficulty rarely changes). */
+const infos = new Map<string, Promise<W.InfoResponse>>();
+
 /** Client for one Operator at `base` (e.g. http://<onion>.onion). */
 export class OperatorClient {
   constructor(readonly base: string, private readonly timeoutMs = 90_000) {}
 
+  /** `info()`, remembered per Operator address (forgotten again if it fails). */
+  private cachedInfo(): Promise<W.InfoResponse> {
+    let p = infos.get(this.base);
+    if (!p) { p = this.info(); infos.set(this.base, p); p.catch(() => infos.delete(this.base)); }
+    return p;
+  }
+
   private async call<S extends z.ZodType>(method: string, path: string, body: unknown, schema: S): Promise<z.infer<S>> {
     let res: Response;
     try {
-      res = await fetch(`${this.base}/v1${path}`, {
+      res = await fetch(`${this.base}${W.PREFIX}${path}`, {
         method,
         headers: body === undefined ? {} : { 'content-type': 'application/json' },
         body: body === undefined ? undefined : JSON.stringify(body),
@@ -38,17 +48,28 @@ export class OperatorClient {
     return parsed.data;
   }
 
-  /** GET /v1/info */
+  /** GET /v2/info */
   info() { return this.call('GET', '/info', undefined, W.InfoResponse); }
 
-  /** Create mailbox `id` owned by the given mailbox key pair. */
-  createMailbox(id: string, key: { privateKey: PrivateKey; publicKey: Uint8Array }) {
+  /** Create mailbox `id` owned by the given mailbox key pair, with the proof of work the Operator asks for (§5.2). */
+  async createMailbox(id: string, key: { privateKey: PrivateKey; publicKey: Uint8Array }) {
     const keyB64 = b64(key.publicKey);
-    return this.call('POST', '/mailboxes', { id, key: keyB64, auth: signAuth(key.privateKey, 'create-mailbox', id, keyB64) }, W.OkResponse);
+    const pow = await solveWork(mailboxPowPrefix(id, keyB64), (await this.cachedInfo()).mailboxPowBits);
+    return this.call('POST', '/mailboxes', { id, key: keyB64, pow, auth: signAuth(key.privateKey, 'create-mailbox', id, keyB64) }, W.OkResponse);
   }
 
-  /** Deposit one sealed blob into mailbox `id` (no sender information is sent). */
-  deposit(id: string, blob: Uint8Array) { return this.call('POST', `/mailboxes/${id}/deposit`, { blob: b64(blob) }, W.OkResponse); }
+  /**
+   * Deposit one sealed blob into mailbox `id` (no sender information is sent). Deposits into
+   * an intro mailbox (`intro: true`) carry a proof of work bound to the mailbox and the blob (§5.3).
+   */
+  async deposit(id: string, blob: Uint8Array, o: { intro?: boolean } = {}) {
+    let pow: W.DepositPow | undefined;
+    if (o.intro) {
+      const ts = Date.now();
+      pow = { ts, counter: await solveWork(depositPowPrefix(id, ts, blob), (await this.cachedInfo()).depositPowBits) };
+    }
+    return this.call('POST', `/mailboxes/${id}/deposit`, { blob: b64(blob), pow }, W.OkResponse);
+  }
 
   /** Fetch pending blobs of mailbox `id`, proving the mailbox key. */
   async fetchBlobs(id: string, key: PrivateKey) {
@@ -66,8 +87,11 @@ export class OperatorClient {
     return this.call('POST', `/mailboxes/${id}/delete`, { auth: signAuth(key, 'delete-mailbox', id) }, W.OkResponse);
   }
 
-  /** Register a name with its signed record and proof of work. */
-  register(signed: W.SignedRecord, pow: string) { return this.call('POST', '/names', { ...signed, pow }, W.OkResponse); }
+  /** Register a name with its signed record and proof of work, proving the intro mailbox's key (§5.7). */
+  register(signed: W.SignedRecord, pow: string, introKey: PrivateKey) {
+    const introAuth = signAuth(introKey, 'claim-intro', signed.record.intro, signed.record.name.toLowerCase());
+    return this.call('POST', '/names', { ...signed, pow, introAuth }, W.OkResponse);
+  }
 
   /** Look a name up; the record is returned only if its signature and name check out. */
   async lookup(name: string): Promise<W.SignedRecord> {
@@ -79,9 +103,10 @@ export class OperatorClient {
   /** Replace one's record (prekey rotation). */
   replace(signed: W.SignedRecord) { return this.call('PUT', `/names/${signed.record.name}`, signed, W.OkResponse); }
 
-  /** Delete one's name and intro mailbox. */
-  deleteName(name: string, identity: PrivateKey) {
+  /** Delete one's name, and the intro mailbox too when its key is given (§5.10). */
+  deleteName(name: string, identity: PrivateKey, intro?: { id: string; key: PrivateKey }) {
     const lower = name.toLowerCase();
-    return this.call('POST', `/names/${lower}/delete`, { auth: signAuth(identity, 'delete-name', lower) }, W.OkResponse);
+    const introAuth = intro && signAuth(intro.key, 'delete-mailbox', intro.id);
+    return this.call('POST', `/names/${lower}/delete`, { auth: signAuth(identity, 'delete-name', lower), introAuth }, W.OkResponse);
   }
 }

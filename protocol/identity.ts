@@ -65,8 +65,15 @@ export function verifyRecord({ record, sig }: SignedRecord): boolean {
   }
 }
 
-const powInput = (name: string, identityKey: string, counter: string) =>
-  utf8(`komrade/v1 pow\n${name.toLowerCase()}\n${identityKey}\n${counter}`);
+/** What a name registration's work is bound to (PROTOCOL.md §5.7): the folded name and the identity key. */
+export const namePowPrefix = (name: string, identityKey: string): string => `komrade/v1 pow\n${name.toLowerCase()}\n${identityKey}\n`;
+
+/** What a mailbox creation's work is bound to (PROTOCOL.md §5.2): the id and the key. */
+export const mailboxPowPrefix = (id: string, key: string): string => `komrade/v2 mailbox-pow\n${id}\n${key}\n`;
+
+/** What an intro deposit's work is bound to (PROTOCOL.md §5.3): the mailbox, a time and the blob's SHA-256. */
+export const depositPowPrefix = (id: string, ts: number, blob: Uint8Array): string =>
+  `komrade/v2 deposit-pow\n${id}\n${ts}\n${b64(sha256(blob))}\n`;
 
 function leadingZeroBits(h: Uint8Array): number {
   let n = 0;
@@ -77,14 +84,22 @@ function leadingZeroBits(h: Uint8Array): number {
   return n;
 }
 
-/** True if `counter` is a proof of work of at least `bits` for this name and identity key. */
-export const checkPow = (name: string, identityKey: string, counter: string, bits: number): boolean =>
-  leadingZeroBits(sha256(powInput(name, identityKey, counter))) >= bits;
+/** True if SHA-256(prefix + counter) starts with at least `bits` zero bits. */
+export const checkWork = (prefix: string, counter: string, bits: number): boolean =>
+  leadingZeroBits(sha256(utf8(prefix + counter))) >= bits;
 
-/** Find a proof-of-work counter (expected 2^bits hashes). Yields to the event loop now and then. */
-export async function solvePow(name: string, identityKey: string, bits: number): Promise<string> {
+/** Find a counter for `prefix` (expected 2^bits hashes). Yields to the event loop now and then; `onProgress` gets tries so far. */
+export async function solveWork(prefix: string, bits: number, onProgress?: (tries: number) => void): Promise<string> {
   for (let i = 0; ; i++) {
-    if (checkPow(name, identityKey, String(i), bits)) return String(i);
-    if (i % 20000 === 19999) await new Promise((r) => setTimeout(r, 0));
+    if (checkWork(prefix, String(i), bits)) return String(i);
+    if (i % 20000 === 19999) { onProgress?.(i + 1); await new Promise((r) => setTimeout(r, 0)); }
   }
 }
+
+/** True if `counter` is a proof of work of at least `bits` for this name and identity key. */
+export const checkPow = (name: string, identityKey: string, counter: string, bits: number): boolean =>
+  checkWork(namePowPrefix(name, identityKey), counter, bits);
+
+/** Find a name-registration proof-of-work counter (expected 2^bits hashes). */
+export const solvePow = (name: string, identityKey: string, bits: number, onProgress?: (tries: number) => void): Promise<string> =>
+  solveWork(namePowPrefix(name, identityKey), bits, onProgress);

@@ -47,9 +47,11 @@ test('acks carry 1..100 well-formed ids', () => {
 
 test('registration shape: record fields, types and pow counter', () => {
   const rec = { v: 1, name: 'alice', identityKey: b64(randomBytes(45)), intro: b64(randomBytes(16)), prekey: { id: b64(randomBytes(8)), key: b64(randomBytes(45)) }, ts: 5 };
-  const ok = { record: rec, sig: b64(randomBytes(120)), pow: '123' };
+  const ok = { record: rec, sig: b64(randomBytes(120)), pow: '123', introAuth: { ts: 1, nonce: b64(randomBytes(16)), sig: b64(randomBytes(120)) } };
   assert.ok(Register.safeParse(ok).success);
   assert.ok(!Register.safeParse({ ...ok, pow: 'x' }).success);
+  const { introAuth: _, ...noIntroAuth } = ok;
+  assert.ok(!Register.safeParse(noIntroAuth).success, 'registration must prove the intro mailbox key');
   assert.ok(!Register.safeParse({ ...ok, record: { ...rec, v: 2 } }).success);
   assert.ok(!Register.safeParse({ ...ok, record: { ...rec, identityKey: b64(randomBytes(44)) } }).success);
 });

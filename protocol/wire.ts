@@ -1,13 +1,15 @@
 /**
- * Komrade wire protocol v1: the contract between the add-on and the Operator.
+ * Komrade wire protocol v2: the contract between the add-on and the Operator.
  * Every request and response body is defined here once, as a zod schema, and both sides
  * import it. PROTOCOL.md documents each message and what the Operator learns from it.
  */
 import { z } from 'zod';
 import { utf8 } from './bytes.ts';
 
-/** Protocol version carried in every path (/v1/...). */
-export const VERSION = 1;
+/** Protocol version carried in every path (/v2/...) and signed statement (PROTOCOL.md §0). */
+export const VERSION = 2;
+/** The path prefix of every route of this version. */
+export const PREFIX = `/v${VERSION}`;
 
 /** Limits both sides agree on. The Operator refuses anything outside them. */
 export const LIMITS = {
@@ -50,6 +52,9 @@ export const Nonce = z.string().regex(/^[A-Za-z0-9_-]{22}$/, 'nonce must be 22 b
 /** A Secure Message signed container, base64url. */
 export const Signature = b64Bytes(85, 4096);
 
+/** A proof-of-work counter: decimal, at most 16 digits. */
+export const PowCounter = z.string().regex(/^[0-9]{1,16}$/, 'proof of work must be a decimal counter');
+
 /** Proof of key possession on a request: a signed statement (see `statement`). */
 export const Auth = z.strictObject({ ts: z.number().int().nonnegative(), nonce: Nonce, sig: Signature });
 export type Auth = z.infer<typeof Auth>;
@@ -72,40 +77,50 @@ export type SignedRecord = z.infer<typeof SignedRecord>;
 
 // ---- requests -------------------------------------------------------------------------------
 
-/** POST /v1/mailboxes — create a mailbox; auth signed by the mailbox key itself. */
-export const CreateMailbox = z.strictObject({ id: MailboxId, key: PublicKeyB64, auth: Auth });
-/** POST /v1/mailboxes/:id/deposit — anyone: one sealed blob, no sender information. */
+/** POST /v2/mailboxes — create a mailbox; auth signed by the mailbox key itself; `pow` bound to id and key (§5.2). */
+export const CreateMailbox = z.strictObject({ id: MailboxId, key: PublicKeyB64, auth: Auth, pow: PowCounter });
+/** A deposit's proof of work, required by intro mailboxes only (§5.3): bound to the mailbox, a time and the blob. */
+export const DepositPow = z.strictObject({ ts: z.number().int().nonnegative(), counter: PowCounter });
+export type DepositPow = z.infer<typeof DepositPow>;
+/** POST /v2/mailboxes/:id/deposit — anyone: one sealed blob, no sender information. */
 export const Deposit = z.strictObject({
   blob: z.string().regex(B64, 'not base64url')
     .refine((s) => s.length % 4 !== 1 && BLOB_SIZES.includes(Math.floor((s.length * 3) / 4)), 'blob is not a padded envelope size'),
+  pow: DepositPow.optional(),
 });
-/** POST /v1/mailboxes/:id/fetch — the owner asks for pending blobs. */
+/** POST /v2/mailboxes/:id/fetch — the owner asks for pending blobs. */
 export const Fetch = z.strictObject({ auth: Auth });
-/** POST /v1/mailboxes/:id/ack — the owner acknowledges (and so deletes) blobs. */
+/** POST /v2/mailboxes/:id/ack — the owner acknowledges (and so deletes) blobs. */
 export const Ack = z.strictObject({ ids: z.array(BlobId).min(1).max(LIMITS.ackBatch), auth: Auth });
-/** POST /v1/mailboxes/:id/delete — the owner deletes the mailbox and all it holds. */
+/** POST /v2/mailboxes/:id/delete — the owner deletes the mailbox and all it holds. */
 export const DeleteMailbox = z.strictObject({ auth: Auth });
-/** POST /v1/names — register a name; `pow` is the proof-of-work counter. */
-export const Register = z.strictObject({ ...SignedRecord.shape, pow: z.string().regex(/^[0-9]{1,16}$/) });
-/** PUT /v1/names/:name — replace the record (prekey rotation); same identity and intro. */
+/**
+ * POST /v2/names — register a name; `pow` is the proof-of-work counter; `introAuth` proves the
+ * intro mailbox's key (action `claim-intro`, target the intro id, payload the folded name; §5.7).
+ */
+export const Register = z.strictObject({ ...SignedRecord.shape, pow: PowCounter, introAuth: Auth });
+/** PUT /v2/names/:name — replace the record (prekey rotation); same identity and intro. */
 export const Replace = SignedRecord;
-/** POST /v1/names/:name/delete — delete the account; auth signed by the identity key. */
-export const DeleteName = z.strictObject({ auth: Auth });
+/**
+ * POST /v2/names/:name/delete — delete the account; auth signed by the identity key. The intro
+ * mailbox is deleted too only if `introAuth` proves its key (action `delete-mailbox`; §5.10).
+ */
+export const DeleteName = z.strictObject({ auth: Auth, introAuth: Auth.optional() });
 
 // ---- responses ------------------------------------------------------------------------------
 
-/** GET /v1/info */
+/** GET /v2/info */
 export const InfoResponse = z.strictObject({
-  v: z.literal(VERSION), powBits: z.number().int(), ttlDays: z.number(),
+  v: z.literal(VERSION), powBits: z.number().int(), mailboxPowBits: z.number().int(), depositPowBits: z.number().int(), ttlDays: z.number(),
   blobSizes: z.array(z.number().int()), maxBlobsPerMailbox: z.number().int(), maxBytesPerMailbox: z.number().int(),
 });
 export type InfoResponse = z.infer<typeof InfoResponse>;
-/** POST /v1/mailboxes/:id/fetch response: blobs in deposit order; `more` if the batch was cut. */
+/** POST /v2/mailboxes/:id/fetch response: blobs in deposit order; `more` if the batch was cut. */
 export const FetchResponse = z.strictObject({
   blobs: z.array(z.strictObject({ id: BlobId, blob: z.string().regex(B64) })), more: z.boolean(),
 });
 export type FetchResponse = z.infer<typeof FetchResponse>;
-/** POST /v1/mailboxes/:id/ack response: how many of the ids were deleted now. */
+/** POST /v2/mailboxes/:id/ack response: how many of the ids were deleted now. */
 export const AckResponse = z.strictObject({ deleted: z.number().int() });
 /** Success without data. */
 export const OkResponse = z.strictObject({ ok: z.literal(true) });
@@ -115,14 +130,14 @@ export const ErrorResponse = z.strictObject({ error: z.string() });
 // ---- signed statements ----------------------------------------------------------------------
 
 /** What a signed request is about. */
-export type Action = 'create-mailbox' | 'fetch' | 'ack' | 'delete-mailbox' | 'delete-name';
+export type Action = 'create-mailbox' | 'fetch' | 'ack' | 'delete-mailbox' | 'delete-name' | 'claim-intro';
 
 /**
  * The exact bytes an `Auth.sig` signs: protocol, action, target (mailbox id or lower-case
  * name), timestamp, nonce and a digest of the request's payload (e.g. the acked ids).
  */
 export function statement(action: Action, target: string, ts: number, nonce: string, payload = ''): Uint8Array {
-  return utf8(`komrade/v1\n${action}\n${target}\n${ts}\n${nonce}\n${payload}`);
+  return utf8(`komrade/v${VERSION}\n${action}\n${target}\n${ts}\n${nonce}\n${payload}`);
 }
 
 /** Payload string an ack signs: its ids, in order. */

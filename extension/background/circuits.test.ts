@@ -21,7 +21,7 @@ test("the SOCKS endpoint is read from the browser's proxy settings, only when it
 });
 
 test('each Operator request is keyed by the one mailbox or name it touches', () => {
-  const base = `http://${'a'.repeat(56)}.onion/v1`;
+  const base = `http://${'a'.repeat(56)}.onion/v2`;
   for (const op of ['deposit', 'fetch', 'ack', 'delete']) assert.equal(isolationKey(`${base}/mailboxes/AbC-_9/${op}`), 'mailbox:AbC-_9');
   assert.equal(isolationKey(`${base}/names/Alice`), 'name:alice');
   assert.equal(isolationKey(`${base}/names/alice/delete`), 'name:alice');
@@ -30,7 +30,7 @@ test('each Operator request is keyed by the one mailbox or name it touches', () 
 });
 
 test('credentials: stable per mailbox within a session, different across mailboxes and sessions, never the id itself', () => {
-  const base = `http://${'b'.repeat(56)}.onion/v1`;
+  const base = `http://${'b'.repeat(56)}.onion/v2`;
   const c = new Circuits();
   const fetchA = c.credentials(`${base}/mailboxes/boxA/fetch`);
   assert.deepEqual(c.credentials(`${base}/mailboxes/boxA/ack`), fetchA, 'fetch and ack of one mailbox share a circuit');

@@ -35,9 +35,9 @@ export function socksEndpoint(v: { proxyType?: string; socks?: string; socksVers
  */
 export function isolationKey(url: string): string | undefined {
   const path = new URL(url).pathname;
-  const m = /^\/v1\/mailboxes\/([A-Za-z0-9_-]+)\/[a-z]+$/.exec(path);
+  const m = /^\/v2\/mailboxes\/([A-Za-z0-9_-]+)\/[a-z]+$/.exec(path);
   if (m) return `mailbox:${m[1]}`;
-  const n = /^\/v1\/names\/([^/]+)(?:\/delete)?$/.exec(path);
+  const n = /^\/v2\/names\/([^/]+)(?:\/delete)?$/.exec(path);
   if (n) return `name:${decodeURIComponent(n[1]!).toLowerCase()}`;
   return undefined;
 }

@@ -125,7 +125,7 @@ export class Komrade implements Handlers {
       const record: NameRecord = { v: 1, name: a.name, identityKey: identity.pub, intro: intro.id, prekey: { id: prekey.id, key: prekey.pub }, ts: this.now() };
       const signed = signRecord(keyPairOf(identity).privateKey, record);
       try {
-        await client.register(signed, await solvePow(a.name, identity.pub, info.powBits));
+        await client.register(signed, await solvePow(a.name, identity.pub, info.powBits), keyPairOf(intro).privateKey);
       } catch (e) {
         await client.deleteMailbox(intro.id, keyPairOf(intro).privateKey).catch(() => undefined);
         if (e instanceof OperatorError && e.status === 409) throw new UserError(`The name @${a.name} is taken.`);
@@ -182,7 +182,7 @@ export class Komrade implements Handlers {
       if (!(await this.vault.checkPassphrase(a.passphrase))) throw new WrongPassphrase();
       const s = await this.state();
       const client = this.client(s);
-      await this.net(() => client.deleteName(s.me.name, keyPairOf(s.me.identity).privateKey));
+      await this.net(() => client.deleteName(s.me.name, keyPairOf(s.me.identity).privateKey, { id: s.me.intro.id, key: keyPairOf(s.me.intro).privateKey }));
       for (const [id, box] of Object.entries(s.mailboxes)) await client.deleteMailbox(id, keyPairOf(box).privateKey).catch(() => undefined);
       await this.vault.wipe();
       return this.status();
@@ -348,7 +348,7 @@ export class Komrade implements Handlers {
       for (const item of s.outbox) {
         const msg = s.contacts[item.contact]?.messages.find((m) => m.id === item.id);
         try {
-          await this.net(() => client.deposit(item.to, unb64(item.blob)));
+          await this.net(() => client.deposit(item.to, unb64(item.blob), { intro: item.to === s.contacts[item.contact]?.intro }));
           if (msg) msg.state = 'sent';
         } catch (e) {
           item.tries++;

@@ -13,9 +13,9 @@ export function requestPaths(chunk: Buffer): string[] {
 
 /** The mailbox or name a request path touches, if any. */
 export function touched(path: string): string | undefined {
-  const m = /^\/v1\/mailboxes\/([^/]+)\//.exec(path);
+  const m = /^\/v2\/mailboxes\/([^/]+)\//.exec(path);
   if (m) return `mailbox ${m[1]}`;
-  const n = /^\/v1\/names\/([^/]+)/.exec(path);
+  const n = /^\/v2\/names\/([^/]+)/.exec(path);
   return n ? `name ${decodeURIComponent(n[1]!).toLowerCase()}` : undefined;
 }
 

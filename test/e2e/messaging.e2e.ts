@@ -42,11 +42,11 @@ for (const [browserName, executablePath] of Object.entries(FIREFOXES)) {
         await t.test('WebAssembly: gone from web pages when the pref is off, kept by the add-on', async () => {
           assert.equal(await a.evaluate(() => typeof WebAssembly), 'object', 'the popup has WebAssembly');
           const web = await alice.browser.newPage();
-          await web.goto(`http://${onion}/v1/info`);
+          await web.goto(`http://${onion}/v2/info`);
           assert.match(await web.evaluate(() => document.body.textContent ?? ''), /"powBits"/, 'a web page reaches the onion through the proxy');
           assert.equal(await web.evaluate(() => typeof WebAssembly), wasm ? 'object' : 'undefined');
           await web.close();
-          const page = socks.log.filter((e) => e.requests.includes('/v1/info'));
+          const page = socks.log.filter((e) => e.requests.includes('/v2/info'));
           assert.ok(page.length > 0 && page.every((e) => e.user === undefined), "the web page's request is left to the browser: no add-on credentials on it");
           // the browser itself may also probe https for that plain-http web page; what follows is the add-on's traffic only
           socks.log.length = 0;
@@ -192,7 +192,7 @@ test('SOCKS over a Unix socket, as Tor Browser on Linux: onboarding works and ev
     await onboard(a, onion, 'alice');
     await waitPhase(a, 'unlocked');
     await checkNow(a);
-    const fetched = () => socks.log.some((e) => e.requests.some((r) => /^\/v1\/mailboxes\/[^/]+\/fetch$/.test(r)));
+    const fetched = () => socks.log.some((e) => e.requests.some((r) => /^\/v2\/mailboxes\/[^/]+\/fetch$/.test(r)));
     for (let i = 0; !fetched(); i++) { assert.ok(i < 200, 'no mailbox fetch went through the Unix socket'); await new Promise((r) => setTimeout(r, 100)); }
     assert.deepEqual(socks.log.filter((e) => e.user === undefined), [], 'every add-on request carried SOCKS credentials');
     const { touched, linked } = linkage(socks.byCircuit());

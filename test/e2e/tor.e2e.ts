@@ -70,7 +70,7 @@ test('npm start: tor publishes the Operator as an onion, which answers through t
     assert.match(first.out(), /▄/, 'a QR code of the address is printed');
     assert.ok(existsSync(join(data, 'tor', 'notice.log')), "tor's log is in the data directory");
     assert.doesNotMatch(first.out(), /\[notice\]/, "tor's log does not go to the terminal");
-    const info = await socksRequestRetry(socksPort, host, '/v1/info');
+    const info = await socksRequestRetry(socksPort, host, '/v2/info');
     assert.equal(info.status, 200);
     assert.equal(JSON.parse(info.body).v, 1);
     const torrc = join(data, 'tor', 'torrc');
@@ -112,7 +112,7 @@ test('a system tor: the Operator publishes through its control port (ADD_ONION) 
     cli = startCli(data, socksPort, ['--tor', 'control', '--tor-control-port', String(controlPort)]);
     const host = await cli.published;
     assert.match(readFileSync(join(data, 'onion-service-key'), 'utf8'), /^ED25519-V3:/, 'the service key is kept for the next start');
-    const info = await socksRequestRetry(socksPort, host, '/v1/info');
+    const info = await socksRequestRetry(socksPort, host, '/v2/info');
     assert.equal(info.status, 200);
     cli.child.kill('SIGTERM');
     assert.equal(await cli.exited, 0);
@@ -141,7 +141,7 @@ test('alice and bob exchange messages over real tor in Firefox 140; the Operator
   torPid = onion.pid;
   const host = onion.address;
   // the first circuit to a new onion can take a while: wait until it answers before the browsers start
-  assert.equal((await socksRequestRetry(socksPort, host, '/v1/info')).status, 200);
+  assert.equal((await socksRequestRetry(socksPort, host, '/v2/info')).status, 200);
   const uuid = (n: number) => `70700000-0000-4000-8000-00000000000${n}`;
   const alice = await launch({ executablePath, socksPort, extDir: 'dist/extension', wasm: true, uuid: uuid(1) });
   const bob = await launch({ executablePath, socksPort, extDir: 'dist/extension', wasm: true, uuid: uuid(2) });
