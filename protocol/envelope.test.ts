@@ -42,11 +42,34 @@ test('blob sizes reveal only the bucket, never the length', () => {
   assert.throws(() => sealTo(a, b, { text: 'x'.repeat(70000) }), fault('too-large'));
 });
 
+/**
+ * Every 8-byte run of `blob` outside the fields that are the same in every envelope of one
+ * bucket, as hex. Fixed: version and prekey id (bytes 0-8), the ephemeral key's "UEC2" tag
+ * and length (9-16), the Secure Message and Secure Cell headers: type, lengths, algorithm
+ * (54-77). What is left is the ephemeral key itself, then IV, auth tag and ciphertext.
+ */
+function runs(blob: Uint8Array): Set<string> {
+  const out = new Set<string>();
+  for (const [from, to] of [[17, 54], [78, blob.length]] as const) {
+    for (let i = from; i + 8 <= to; i++) out.add(Buffer.from(blob.subarray(i, i + 8)).toString('hex'));
+  }
+  return out;
+}
+
+// Sealing the same body twice, to the same or another recipient, gives blobs that share
+// no run of 8+ bytes outside the fixed header fields: fresh ephemeral key, all plaintext
+// (padding included) encrypted.
 test('two seals of the same message share no bytes beyond the header', () => {
-  const a = alice(), b = party();
-  const x = sealTo(a, b, { text: 'same' }).blob, y = sealTo(a, b, { text: 'same' }).blob;
+  const a = alice(), b = party(), c = party();
+  const x = sealTo(a, b, { text: 'same' }).blob, y = sealTo(a, b, { text: 'same' }).blob, z = sealTo(a, c, { text: 'same' }).blob;
   assert.deepEqual(x.subarray(0, 9), y.subarray(0, 9));
   assert.notDeepEqual(x.subarray(9, 54), y.subarray(9, 54), 'fresh ephemeral key each time');
+  for (const [p, q, what] of [[x, y, 'same recipient'], [x, z, 'other recipient'], [y, z, 'other recipient']] as const) {
+    const seen = runs(p);
+    const common = [...runs(q)].filter((r) => seen.has(r));
+    assert.equal(common.length, 0, `${what}: ${common.length} shared 8-byte runs, e.g. ${common[0]}`);
+  }
+  assert.ok(runs(x).size > 1000, 'the compared runs cover key and ciphertext');
 });
 
 test('tampering anywhere is detected', () => {

@@ -40,12 +40,23 @@ test('records verify under their own identity key and break on any change', () =
   assert.ok(!verifyRecord(signRecord(new KeyPair().privateKey, record)));
 });
 
+// A proof of work is bound to the name and to the key, each on its own: a counter solved
+// for (name, key) must not also pass for another name with the same key, nor for the same
+// name with another key. A chance pass at 12 bits is 1 in 4096, so allow one in 16 checks;
+// if either input were dropped from the hash, every check of that kind would pass.
 test('proof of work is found, checks, and is bound to name and key', async () => {
-  const key = b64(randomBytes(45));
-  const pow = await solvePow('Alice', key, 10);
-  assert.ok(checkPow('alice', key, pow, 10), 'name compared ignoring case');
-  assert.ok(!checkPow('alice', key, pow, 30));
-  let other = 0;
-  for (let i = 0; i < 50; i++) if (checkPow('bob', key, pow, 10) && checkPow('alice', b64(randomBytes(45)), pow, 10)) other++;
-  assert.ok(other < 2);
+  const bits = 12;
+  let otherName = 0, otherKey = 0;
+  for (let i = 0; i < 4; i++) {
+    const key = b64(randomBytes(45));
+    const pow = await solvePow('Alice', key, bits);
+    assert.ok(checkPow('alice', key, pow, bits), 'name compared ignoring case');
+    assert.ok(!checkPow('alice', key, pow, 40));
+    for (const name of ['bob', 'alicf', 'alice_', 'xalice']) {
+      if (checkPow(name, key, pow, bits)) otherName++;
+      if (checkPow('alice', b64(randomBytes(45)), pow, bits)) otherKey++;
+    }
+  }
+  assert.ok(otherName <= 1, `passes for another name with the same key (${otherName}/16)`);
+  assert.ok(otherKey <= 1, `passes for the same name with another key (${otherKey}/16)`);
 });

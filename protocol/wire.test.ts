@@ -3,6 +3,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { b64, unb64, canonicalJson, randomBytes } from './bytes.ts';
 import { Name, MailboxId, Deposit, Ack, Register, BLOB_SIZES, LIMITS, statement } from './wire.ts';
+import { signAuth, verifyAuth } from './identity.ts';
+import { KeyPair, loadThemis } from './themis.ts';
 
 test('base64url round-trips all byte values and rejects foreign alphabets', () => {
   const all = Uint8Array.from({ length: 256 }, (_, i) => i);
@@ -56,10 +58,26 @@ test('registration shape: record fields, types and pow counter', () => {
   assert.ok(!Register.safeParse({ ...ok, record: { ...rec, identityKey: b64(randomBytes(44)) } }).success);
 });
 
+// Each field of a signed statement is bound: change any one and the signed bytes differ,
+// and an Auth whose field was altered after signing no longer verifies.
 test('statements bind action, target, time, nonce and payload', () => {
-  const a = statement('fetch', 'm', 1, 'n');
-  assert.notDeepEqual(a, statement('ack', 'm', 1, 'n'));
-  assert.notDeepEqual(a, statement('fetch', 'm2', 1, 'n'));
-  assert.notDeepEqual(a, statement('fetch', 'm', 2, 'n'));
-  assert.notDeepEqual(statement('ack', 'm', 1, 'n', 'a'), statement('ack', 'm', 1, 'n', 'b'));
+  const a = statement('ack', 'm', 1, 'n', 'p');
+  assert.deepEqual(a, statement('ack', 'm', 1, 'n', 'p'), 'deterministic');
+  assert.notDeepEqual(a, statement('fetch', 'm', 1, 'n', 'p'), 'action');
+  assert.notDeepEqual(a, statement('ack', 'm2', 1, 'n', 'p'), 'target');
+  assert.notDeepEqual(a, statement('ack', 'm', 2, 'n', 'p'), 'ts');
+  assert.notDeepEqual(a, statement('ack', 'm', 1, 'n2', 'p'), 'nonce');
+  assert.notDeepEqual(a, statement('ack', 'm', 1, 'n', 'p2'), 'payload');
+});
+
+test('an Auth altered after signing is refused (action, target, ts, nonce, payload)', async () => {
+  await loadThemis();
+  const k = new KeyPair(), key = b64(k.publicKey);
+  const auth = signAuth(k.privateKey, 'ack', 'box', 'a,b');
+  assert.ok(verifyAuth(key, auth, 'ack', 'box', 'a,b'), 'precondition: the untouched Auth verifies');
+  assert.ok(!verifyAuth(key, { ...auth, nonce: b64(randomBytes(16)) }, 'ack', 'box', 'a,b'), 'nonce');
+  assert.ok(!verifyAuth(key, { ...auth, ts: auth.ts + 1 }, 'ack', 'box', 'a,b'), 'ts');
+  assert.ok(!verifyAuth(key, auth, 'fetch', 'box', 'a,b'), 'action');
+  assert.ok(!verifyAuth(key, auth, 'ack', 'box2', 'a,b'), 'target');
+  assert.ok(!verifyAuth(key, auth, 'ack', 'box', 'a,c'), 'payload');
 });
