@@ -177,8 +177,8 @@ export function createApp(store: Store, config: AppConfig, counters: Counters = 
       if (await store.nameBySkeleton(skel)) fail(409, 'too similar to an existing name');
       const meta = await store.getMailbox(intro);
       if (!meta) fail(404, 'intro mailbox not found');
-      if (meta.intro) fail(409, 'that mailbox is already an intro');
       await authorize(meta.key, req.introAuth, 'claim-intro', intro, lower);
+      if (meta.intro) fail(409, 'that mailbox is already an intro');
       await store.registerName(lower, skel, { record: req.record, sig: req.sig });
     }));
     count('register');

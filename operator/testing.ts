@@ -2,7 +2,7 @@
  * Test harness: a real Operator on a real LevelDB in a fresh temp directory, on a free
  * loopback port, with an injectable clock, plus helpers to make komrades and raw requests.
  */
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { b64, randomBytes } from '../protocol/bytes.ts';
@@ -62,4 +62,24 @@ export function komrade(name: string) {
       return signed;
     },
   };
+}
+
+/** Every file under `dir`, recursively (tables, write-ahead logs, MANIFEST, LOG, pointers, tor's files). */
+export function filesUnder(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true, recursive: true }).filter((e) => e.isFile()).map((e) => join(e.parentPath, e.name));
+}
+
+/**
+ * Search every byte of every file under `dir` the way an investigator would: returns the
+ * labels of the needles found, each with the file it was found in.
+ */
+export function findOnDisk(dir: string, needles: Record<string, Uint8Array | string>): string[] {
+  const found: string[] = [];
+  const files = filesUnder(dir).map((f) => [f, readFileSync(f)] as const);
+  for (const [label, needle] of Object.entries(needles)) {
+    const bytes = Buffer.from(needle);
+    const hit = files.find(([, data]) => data.indexOf(bytes) >= 0);
+    if (hit) found.push(`${label} in ${hit[0].slice(dir.length + 1)}`);
+  }
+  return found;
 }
