@@ -53,7 +53,8 @@ export function createApp(store: Store, config: AppConfig, counters: Counters = 
       if (ctx.status === 404 && ctx.body === undefined) fail(404, 'no such endpoint');
     } catch (err) {
       const e = err as { status?: number; expose?: boolean; message?: string; type?: string };
-      const status = typeof e.status === 'number' && e.status >= 400 && e.status < 500 ? e.status : 500;
+      // 4xx for refusals; 507 when the Operator's storage budget is spent (§5.3); anything else is a bug
+      const status = typeof e.status === 'number' && ((e.status >= 400 && e.status < 500) || e.status === 507) ? e.status : 500;
       ctx.status = status;
       ctx.body = { error: status === 500 ? 'internal error' : e.type === 'entity.too.large' ? 'body too large' : e.expose ? e.message : 'bad request' };
       // the unread rest of a refused body would stall a keep-alive connection: close it
