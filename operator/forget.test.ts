@@ -133,3 +133,31 @@ test('expired blobs and idle mailboxes leave every file at the sweep that expire
     assert.deepEqual(findOnDisk(op.dataDir, { ...expired, 'expired mailbox id': box.id }), []);
   } finally { await op.close(); }
 });
+
+test('requests go on during a rewrite: nothing acknowledged is lost, and what they delete is gone a sweep later', async () => {
+  const op = await startTestOperator();
+  try {
+    const box = await newMailbox(op.client);
+    await fill(op.client, box.id, 200, 'bulk');
+    const early = await newMailbox(op.client);
+    const deletedDuring = await fill(op.client, early.id, 5, 'acked during the rewrite');
+    // deposits and an ack race the sweep's rewrite
+    const during = Promise.all([
+      fill(op.client, box.id, 30, 'deposited during the rewrite'),
+      drain(op.client, early),
+    ]);
+    await op.sweep();
+    const [added] = await during;
+    assert.equal(findOnDisk(op.dataDir, added).length, 30, 'every deposit made during the rewrite is kept');
+    let served = 0;
+    for (;;) {
+      const { blobs } = await op.client.fetchBlobs(box.id, box.key.privateKey);
+      served += blobs.length;
+      if (!blobs.length) break;
+      await op.client.ack(box.id, box.key.privateKey, blobs.map((b) => b.id));
+    }
+    assert.equal(served, 230, 'and served');
+    await op.sweep();
+    assert.deepEqual(findOnDisk(op.dataDir, { ...deletedDuring, ...added }), [], 'gone one sweep later');
+  } finally { await op.close(); }
+});

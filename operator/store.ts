@@ -49,6 +49,8 @@ export interface StoreOptions {
   maxStoreBytes?: number;
   /** The clock; injectable for tests. */
   now: () => number;
+  /** fsync every write (default true). Only benchmarks that fill a store in bulk turn it off. */
+  sync?: boolean;
 }
 
 /** Outcome of a deposit. */
@@ -101,6 +103,10 @@ export class Store {
   /** Deleted data may be on disk: true at open (a restart may follow a delete) and after every delete. */
   private dirty = true;
   private totalBytes = 0;
+  /** While a rewrite copies, every write is also recorded here, to be replayed into the copy. */
+  private tee: { ops: Op[]; deletes: boolean } | undefined;
+  /** The name of each live sublevel object, so teed writes can be replayed on the copy's sublevels. */
+  private subNames = new Map<unknown, keyof ReturnType<Store['bind']>>();
 
   private constructor(readonly dir: string, readonly opts: StoreOptions) {}
 
@@ -121,7 +127,9 @@ export class Store {
 
   private use(db: DB, gen: number) {
     this.db_ = db; this.gen = gen;
-    Object.assign(this, this.bind(db));
+    const subs = this.bind(db);
+    Object.assign(this, subs);
+    this.subNames = new Map(Object.entries(subs).map(([name, sub]) => [sub, name as keyof typeof subs]));
   }
 
   /** Open (creating if needed) the store in data directory `dir`. */
@@ -143,7 +151,10 @@ export class Store {
     return store;
   }
 
-  private write(ops: Op[]): Promise<void> { return this.db_.batch(ops as never, SYNC); }
+  private async write(ops: Op[]): Promise<void> {
+    await this.db_.batch(ops as never, this.opts.sync === false ? {} : SYNC);
+    if (this.tee) { this.tee.ops.push(...ops); this.tee.deletes ||= ops.some((op) => op.type === 'del'); }
+  }
 
   /** Close the database cleanly. */
   close(): Promise<void> { return this.gate.exclusive(() => this.db_.close()); }
@@ -353,37 +364,54 @@ export class Store {
 
   /**
    * Forget physically (PROTOCOL.md §6.1): if anything was deleted since the last rewrite (or
-   * the store was reopened), copy the live records into a fresh database, switch to it and
-   * remove the old one with all its files. Requests wait meanwhile. Returns true if it rewrote.
+   * the store was reopened), copy the live records into a fresh database while requests go on
+   * (their writes are recorded and replayed onto the copy), then, with requests held for the
+   * replay only, switch to the copy and remove the old database with all its files. A delete
+   * made during the copy is replayed as a tombstone, so the store stays marked for the next
+   * sweep. Returns true if it rewrote.
    */
   async compact(force = false): Promise<boolean> {
     if (!force && !this.dirty) return false;
-    await this.gate.exclusive(async () => {
-      const gen = this.gen + 1, path = genDir(this.dir, gen);
-      await rm(path, { recursive: true, force: true });
-      const fresh = await openDb(path);
-      try {
-        const raw = { keyEncoding: 'view', valueEncoding: 'view' } as const;
+    const gen = this.gen + 1, path = genDir(this.dir, gen);
+    const raw = { keyEncoding: 'view', valueEncoding: 'view' } as const;
+    await rm(path, { recursive: true, force: true });
+    const fresh = await openDb(path);
+    try {
+      await this.gate.shared(async () => {
+        this.dirty = false;
+        this.tee = { ops: [], deletes: false };
         let batch: { type: 'put'; key: Uint8Array; value: Uint8Array }[] = [];
+        // the iterator reads a snapshot taken now; later writes are in the tee
         for await (const [key, value] of this.db_.iterator<Uint8Array, Uint8Array>(raw)) {
           batch.push({ type: 'put', key, value });
           if (batch.length >= COPY_BATCH) { await fresh.batch(batch as never, raw as never); batch = []; }
         }
-        // the last batch is synced: LevelDB's log is sequential, so every earlier record is durable too
-        await fresh.batch([...batch, { type: 'put', key: new Uint8Array([0xff]), value: new Uint8Array() }] as never, { ...raw, sync: true } as never);
-        await fresh.batch([{ type: 'del', key: new Uint8Array([0xff]) }] as never, { ...raw, sync: true } as never);
-      } catch (e) { await fresh.close(); await rm(path, { recursive: true, force: true }); throw e; }
-      await writeAtomic(this.dir, POINTER, `${gen}\n`);
-      const old = this.db_, oldGen = this.gen;
-      this.use(fresh, gen);
-      await old.close();
-      if (oldGen === 0) {
-        for (const f of await readdir(this.dir)) if (isLegacyDbFile(f)) await rm(join(this.dir, f), { force: true });
-      } else {
-        await rm(genDir(this.dir, oldGen), { recursive: true, force: true });
-      }
-      this.dirty = false;
-    });
+        if (batch.length) await fresh.batch(batch as never, raw as never);
+      });
+      await this.gate.exclusive(async () => {
+        const tee = this.tee!;
+        this.tee = undefined;
+        const subs = this.bind(fresh);
+        // replayed in order; the sync also makes every earlier (unsynced) copy batch durable
+        const replay = tee.ops.map((op) => ({ ...op, sublevel: subs[this.subNames.get(op.sublevel)!] }));
+        const marker = { type: 'put', key: '~rewrite', value: '', sublevel: subs.nonces };
+        await fresh.batch([...replay, marker, { ...marker, type: 'del' }] as never, SYNC);
+        if (tee.deletes) this.dirty = true;
+        await writeAtomic(this.dir, POINTER, `${gen}\n`);
+        const old = this.db_, oldGen = this.gen;
+        this.use(fresh, gen);
+        await old.close();
+        if (oldGen === 0) {
+          for (const f of await readdir(this.dir)) if (isLegacyDbFile(f)) await rm(join(this.dir, f), { force: true });
+        } else {
+          await rm(genDir(this.dir, oldGen), { recursive: true, force: true });
+        }
+      });
+    } catch (e) {
+      this.tee = undefined; this.dirty = true;
+      if (fresh.status === 'open' && this.db_ !== fresh) { await fresh.close(); await rm(path, { recursive: true, force: true }); }
+      throw e;
+    }
     return true;
   }
 }
