@@ -53,6 +53,9 @@ export interface StoreOptions {
   sync?: boolean;
 }
 
+/** Something a request names does not exist; the app answers 404 with this message. */
+export class Missing extends Error {}
+
 /** Outcome of a deposit. */
 export type DepositResult = 'stored' | 'unknown' | 'quota' | 'full';
 
@@ -208,6 +211,18 @@ export class Store {
   }
 
   // ---- mailboxes ----
+
+  /**
+   * Run `fn` on an existing mailbox under its lock (so nothing else touches it meanwhile);
+   * throws `Missing` if there is no such mailbox. What every mailbox route does first.
+   */
+  withMailbox<T>(id: string, fn: (meta: MailboxMeta) => Promise<T>): Promise<T> {
+    return this.lock.run(id, async () => {
+      const meta = await this.getMailbox(id);
+      if (!meta) throw new Missing('no such mailbox');
+      return fn(meta);
+    });
+  }
 
   /** Mailbox metadata, if the mailbox exists. */
   getMailbox(id: string): Promise<MailboxMeta | undefined> { return this.gate.shared(() => this.boxes.get(id)); }

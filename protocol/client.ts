@@ -6,8 +6,8 @@
 import { b64, unb64 } from './bytes.ts';
 import { depositPowPrefix, mailboxPowPrefix, signAuth, solveWork, verifyRecord } from './identity.ts';
 import type { PrivateKey } from './themis.ts';
+import { ROUTES, pathOf, type ParamsOf, type RequestOf, type ResponseOf, type Route, type RouteName } from './routes.ts';
 import * as W from './wire.ts';
-import type { z } from 'zod';
 
 /** The Operator answered with an error status (or could not be reached: status 0). */
 export class OperatorError extends Error {
@@ -28,11 +28,13 @@ export class OperatorClient {
     return p;
   }
 
-  private async call<S extends z.ZodType>(method: string, path: string, body: unknown, schema: S): Promise<z.infer<S>> {
+  /** Call route `name` (protocol/routes.ts) with its path parameters and body; the answer is checked against the route's schema. */
+  private async call<N extends RouteName>(name: N, params: ParamsOf<N>, body?: RequestOf<N>): Promise<ResponseOf<N>> {
+    const route: Route = ROUTES[name];
     let res: Response;
     try {
-      res = await fetch(`${this.base}${W.PREFIX}${path}`, {
-        method,
+      res = await fetch(`${this.base}${pathOf(route, params)}`, {
+        method: route.method,
         headers: body === undefined ? {} : { 'content-type': 'application/json' },
         body: body === undefined ? undefined : JSON.stringify(body),
         signal: AbortSignal.timeout(this.timeoutMs),
@@ -43,19 +45,19 @@ export class OperatorClient {
     }
     const json: unknown = await res.json().catch(() => undefined);
     if (!res.ok) throw new OperatorError(res.status, W.ErrorResponse.safeParse(json).data?.error ?? res.statusText);
-    const parsed = schema.safeParse(json);
+    const parsed = route.response.safeParse(json);
     if (!parsed.success) throw new OperatorError(res.status, 'malformed response');
-    return parsed.data;
+    return parsed.data as ResponseOf<N>;
   }
 
   /** GET /v2/info */
-  info() { return this.call('GET', '/info', undefined, W.InfoResponse); }
+  info() { return this.call('info', {}); }
 
   /** Create mailbox `id` owned by the given mailbox key pair, with the proof of work the Operator asks for (§5.2). */
   async createMailbox(id: string, key: { privateKey: PrivateKey; publicKey: Uint8Array }) {
     const keyB64 = b64(key.publicKey);
     const pow = await solveWork(mailboxPowPrefix(id, keyB64), (await this.cachedInfo()).mailboxPowBits);
-    return this.call('POST', '/mailboxes', { id, key: keyB64, pow, auth: signAuth(key.privateKey, 'create-mailbox', id, keyB64) }, W.OkResponse);
+    return this.call('create-mailbox', {}, { id, key: keyB64, pow, auth: signAuth(key.privateKey, 'create-mailbox', id, keyB64) });
   }
 
   /**
@@ -68,45 +70,45 @@ export class OperatorClient {
       const ts = Date.now();
       pow = { ts, counter: await solveWork(depositPowPrefix(id, ts, blob), (await this.cachedInfo()).depositPowBits) };
     }
-    return this.call('POST', `/mailboxes/${id}/deposit`, { blob: b64(blob), pow }, W.OkResponse);
+    return this.call('deposit', { id }, { blob: b64(blob), pow });
   }
 
   /** Fetch pending blobs of mailbox `id`, proving the mailbox key. */
   async fetchBlobs(id: string, key: PrivateKey) {
-    const r = await this.call('POST', `/mailboxes/${id}/fetch`, { auth: signAuth(key, 'fetch', id) }, W.FetchResponse);
+    const r = await this.call('fetch', { id }, { auth: signAuth(key, 'fetch', id) });
     return { more: r.more, blobs: r.blobs.map((b) => ({ id: b.id, blob: unb64(b.blob) })) };
   }
 
   /** Acknowledge (and so delete) blobs of mailbox `id`. */
   ack(id: string, key: PrivateKey, ids: string[]) {
-    return this.call('POST', `/mailboxes/${id}/ack`, { ids, auth: signAuth(key, 'ack', id, W.ackPayload(ids)) }, W.AckResponse);
+    return this.call('ack', { id }, { ids, auth: signAuth(key, 'ack', id, W.ackPayload(ids)) });
   }
 
   /** Delete mailbox `id` and everything in it. */
   deleteMailbox(id: string, key: PrivateKey) {
-    return this.call('POST', `/mailboxes/${id}/delete`, { auth: signAuth(key, 'delete-mailbox', id) }, W.OkResponse);
+    return this.call('delete-mailbox', { id }, { auth: signAuth(key, 'delete-mailbox', id) });
   }
 
   /** Register a name with its signed record and proof of work, proving the intro mailbox's key (§5.7). */
   register(signed: W.SignedRecord, pow: string, introKey: PrivateKey) {
     const introAuth = signAuth(introKey, 'claim-intro', signed.record.intro, signed.record.name.toLowerCase());
-    return this.call('POST', '/names', { ...signed, pow, introAuth }, W.OkResponse);
+    return this.call('register', {}, { ...signed, pow, introAuth });
   }
 
   /** Look a name up; the record is returned only if its signature and name check out. */
   async lookup(name: string): Promise<W.SignedRecord> {
-    const rec = await this.call('GET', `/names/${encodeURIComponent(name)}`, undefined, W.SignedRecord);
+    const rec = await this.call('lookup', { name });
     if (rec.record.name.toLowerCase() !== name.toLowerCase() || !verifyRecord(rec)) throw new OperatorError(200, 'record signature does not verify');
     return rec;
   }
 
   /** Replace one's record (prekey rotation). */
-  replace(signed: W.SignedRecord) { return this.call('PUT', `/names/${signed.record.name}`, signed, W.OkResponse); }
+  replace(signed: W.SignedRecord) { return this.call('replace', { name: signed.record.name }, signed); }
 
   /** Delete one's name, and the intro mailbox too when its key is given (§5.10). */
   deleteName(name: string, identity: PrivateKey, intro?: { id: string; key: PrivateKey }) {
     const lower = name.toLowerCase();
     const introAuth = intro && signAuth(intro.key, 'delete-mailbox', intro.id);
-    return this.call('POST', `/names/${lower}/delete`, { auth: signAuth(identity, 'delete-name', lower), introAuth }, W.OkResponse);
+    return this.call('delete-name', { name: lower }, { auth: signAuth(identity, 'delete-name', lower), introAuth });
   }
 }

@@ -10,6 +10,7 @@
  */
 import { sha256 } from '@noble/hashes/sha2.js';
 import { b64, concat, randomBytes, utf8 } from '../../protocol/bytes.ts';
+import { matchRoute } from '../../protocol/routes.ts';
 
 /** Where the browser's SOCKS proxy is (Tor's SocksPort, a TCP port or a Unix socket). */
 export interface SocksEndpoint { host: string; port: number }
@@ -29,17 +30,16 @@ export function socksEndpoint(v: { proxyType?: string; socks?: string; socksVers
 }
 
 /**
- * What a request to the Operator touches, as an isolation key: `mailbox:<id>` for anything on
- * one mailbox, `name:<name>` for a directory name, undefined for the rest (which then gets a
- * circuit of its own).
+ * What a request to the Operator touches, as an isolation key (from the route table,
+ * protocol/routes.ts): `mailbox:<id>` for anything on one mailbox, `name:<name>` for a
+ * directory name, undefined for the rest (which then gets a circuit of its own).
  */
 export function isolationKey(url: string): string | undefined {
-  const path = new URL(url).pathname;
-  const m = /^\/v2\/mailboxes\/([A-Za-z0-9_-]+)\/[a-z]+$/.exec(path);
-  if (m) return `mailbox:${m[1]}`;
-  const n = /^\/v2\/names\/([^/]+)(?:\/delete)?$/.exec(path);
-  if (n) return `name:${decodeURIComponent(n[1]!).toLowerCase()}`;
-  return undefined;
+  const hit = matchRoute(new URL(url).pathname);
+  const iso = hit?.route.isolate;
+  if (!hit || !iso) return undefined;
+  const value = hit.params[iso.param]!;
+  return `${iso.kind}:${iso.kind === 'name' ? value.toLowerCase() : value}`;
 }
 
 /** SOCKS credentials per isolation key, unlinkable to the key and new each browser session. */

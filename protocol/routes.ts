@@ -1,0 +1,72 @@
+/**
+ * The Operator's routes, each defined once (PROTOCOL.md §5): method, path, path parameters,
+ * request and response schemas, and what the route touches for Tor circuit isolation (§1).
+ * The Operator's router (operator/app.ts), the client (client.ts) and the add-on's circuit
+ * keys (extension/background/circuits.ts) are all derived from this table.
+ */
+import { z } from 'zod';
+import * as W from './wire.ts';
+
+/** One route of the API. `isolate` names the path parameter that says which mailbox or name a request touches. */
+export interface Route {
+  method: 'GET' | 'POST' | 'PUT';
+  /** Path under the version prefix, with `:param` placeholders. */
+  path: string;
+  params: z.ZodType<Record<string, string>>;
+  request?: z.ZodType;
+  response: z.ZodType;
+  isolate?: { param: string; kind: 'mailbox' | 'name' };
+}
+
+const none = z.strictObject({});
+const mailbox = z.strictObject({ id: W.MailboxId });
+const name = z.strictObject({ name: W.Name });
+const byMailbox = { param: 'id', kind: 'mailbox' } as const;
+const byName = { param: 'name', kind: 'name' } as const;
+
+/** Every route of protocol v2, by name (the name is also the request counter's label). */
+export const ROUTES = {
+  /** §5.1 */ info: { method: 'GET', path: '/info', params: none, response: W.InfoResponse },
+  /** §5.2 */ 'create-mailbox': { method: 'POST', path: '/mailboxes', params: none, request: W.CreateMailbox, response: W.OkResponse },
+  /** §5.3 */ deposit: { method: 'POST', path: '/mailboxes/:id/deposit', params: mailbox, request: W.Deposit, response: W.OkResponse, isolate: byMailbox },
+  /** §5.4 */ fetch: { method: 'POST', path: '/mailboxes/:id/fetch', params: mailbox, request: W.Fetch, response: W.FetchResponse, isolate: byMailbox },
+  /** §5.5 */ ack: { method: 'POST', path: '/mailboxes/:id/ack', params: mailbox, request: W.Ack, response: W.AckResponse, isolate: byMailbox },
+  /** §5.6 */ 'delete-mailbox': { method: 'POST', path: '/mailboxes/:id/delete', params: mailbox, request: W.DeleteMailbox, response: W.OkResponse, isolate: byMailbox },
+  /** §5.7 */ register: { method: 'POST', path: '/names', params: none, request: W.Register, response: W.OkResponse },
+  /** §5.8 */ lookup: { method: 'GET', path: '/names/:name', params: name, response: W.SignedRecord, isolate: byName },
+  /** §5.9 */ replace: { method: 'PUT', path: '/names/:name', params: name, request: W.Replace, response: W.OkResponse, isolate: byName },
+  /** §5.10 */ 'delete-name': { method: 'POST', path: '/names/:name/delete', params: name, request: W.DeleteName, response: W.OkResponse, isolate: byName },
+} as const satisfies Record<string, Route>;
+
+/** A route's name. */
+export type RouteName = keyof typeof ROUTES;
+/** The path parameters a route takes. */
+export type ParamsOf<N extends RouteName> = z.infer<(typeof ROUTES)[N]['params']>;
+/** The request body a route takes (undefined for GET). */
+export type RequestOf<N extends RouteName> = (typeof ROUTES)[N] extends { request: z.ZodType } ? z.infer<(typeof ROUTES)[N]['request']> : undefined;
+/** The response body a route answers with. */
+export type ResponseOf<N extends RouteName> = z.infer<(typeof ROUTES)[N]['response']>;
+
+/** The full path of a route with its parameters filled in (URI-encoded). */
+export function pathOf(route: Route, params: Record<string, string>): string {
+  return W.PREFIX + route.path.replace(/:([a-z]+)/g, (_, p: string) => encodeURIComponent(params[p] ?? ''));
+}
+
+const patterns = Object.entries(ROUTES).map(([routeName, r]) => ({
+  name: routeName as RouteName, route: r as Route,
+  regex: new RegExp(`^${W.PREFIX}${r.path.replace(/:[a-z]+/g, '([^/]+)')}$`),
+  keys: [...r.path.matchAll(/:([a-z]+)/g)].map((m) => m[1]!),
+}));
+
+/** The route a method and path name, with its (decoded) parameters; undefined if none. Any method when `method` is omitted. */
+export function matchRoute(path: string, method?: string): { name: RouteName; route: Route; params: Record<string, string> } | undefined {
+  for (const p of patterns) {
+    if (method && p.route.method !== method) continue;
+    const m = p.regex.exec(path);
+    if (!m) continue;
+    try {
+      return { name: p.name, route: p.route, params: Object.fromEntries(p.keys.map((k, i) => [k, decodeURIComponent(m[i + 1]!)])) };
+    } catch { return undefined; } // malformed %-encoding
+  }
+  return undefined;
+}
