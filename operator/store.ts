@@ -106,6 +106,9 @@ export class Store {
   /** Deleted data may be on disk: true at open (a restart may follow a delete) and after every delete. */
   private dirty = true;
   private totalBytes = 0;
+  /** Batches waiting for the next group commit, and whether one is under way. */
+  private pending: { ops: Op[]; resolve: () => void; reject: (e: unknown) => void }[] = [];
+  private flushing = false;
   /** While a rewrite copies, every write is also recorded here, to be replayed into the copy. */
   private tee: { ops: Op[]; deletes: boolean } | undefined;
   /** The name of each live sublevel object, so teed writes can be replayed on the copy's sublevels. */
@@ -154,9 +157,33 @@ export class Store {
     return store;
   }
 
-  private async write(ops: Op[]): Promise<void> {
-    await this.db_.batch(ops as never, this.opts.sync === false ? {} : SYNC);
-    if (this.tee) { this.tee.ops.push(...ops); this.tee.deletes ||= ops.some((op) => op.type === 'del'); }
+  /**
+   * Write one request's batch durably. Group commit: batches that arrive while a sync is under
+   * way are joined into the next single synced LevelDB batch, so many requests share one fsync;
+   * each caller resumes only once its own operations are on disk. A crash loses only batches
+   * whose callers were not yet answered.
+   */
+  private write(ops: Op[]): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.pending.push({ ops, resolve, reject });
+      if (!this.flushing) void this.flush();
+    });
+  }
+
+  private async flush(): Promise<void> {
+    this.flushing = true;
+    while (this.pending.length) {
+      const group = this.pending.splice(0);
+      const ops = group.flatMap((w) => w.ops);
+      try {
+        await this.db_.batch(ops as never, this.opts.sync === false ? {} : SYNC);
+        if (this.tee) { this.tee.ops.push(...ops); this.tee.deletes ||= ops.some((op) => op.type === 'del'); }
+        for (const w of group) w.resolve();
+      } catch (e) {
+        for (const w of group) w.reject(e);
+      }
+    }
+    this.flushing = false;
   }
 
   /** Close the database cleanly. */
