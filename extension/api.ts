@@ -27,7 +27,7 @@ export interface MeView { name: string; safetyWords: string[]; safetyNumber: str
 /** A contact as the popup sees it. */
 export interface ContactView {
   name: string; safetyWords: string[]; safetyNumber: string; verified: boolean;
-  /** A changed key is waiting to be accepted; sending is blocked. */
+  /** A changed key is waiting to be accepted or refused; sending is blocked and `verified` is false meanwhile. */
   keyChanged?: { safetyWords: string[]; safetyNumber: string };
   unread: number;
 }
@@ -36,7 +36,15 @@ export interface ContactView {
 export interface ConversationView { name: string; unread: number; last?: { text: string; t: number; dir: 'in' | 'out' }; keyChanged: boolean }
 
 /** A message in a thread. */
-export interface MessageView { id: string; dir: 'in' | 'out'; text: string; t: number; state: 'queued' | 'sent' | 'received' | 'failed'; newKey?: boolean }
+export interface MessageView {
+  id: string; dir: 'in' | 'out'; text: string; t: number; state: 'queued' | 'sent' | 'received' | 'failed';
+  /** Signed by a changed key (the directory vouched for it). */
+  newKey?: boolean;
+  /** Signed by the stored key while a key change was pending. */
+  oldKey?: boolean;
+  /** Not a message: forged envelopes for this name were refused (`count` of them); `text` is empty. */
+  notice?: 'forged'; count?: number;
+}
 
 /** A thread: the contact and its messages, oldest first. */
 export interface ThreadView { contact: ContactView; messages: MessageView[] }
@@ -60,6 +68,8 @@ export interface Api {
   contacts(): { me: MeView; contacts: ContactView[] };
   setVerified(a: { name: string; verified: boolean }): ContactView;
   acceptKey(a: { name: string }): ContactView;
+  /** Refuse a changed key: the stored key stays (and stays verified if it was); sending is unblocked. */
+  refuseKey(a: { name: string }): ContactView;
   settings(): SettingsView;
   saveSettings(a: SettingsView): SettingsView;
   exportBackup(): string;

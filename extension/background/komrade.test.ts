@@ -4,8 +4,16 @@
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { loadThemis } from '../../protocol/themis.ts';
-import { startTestOperator, pendingBlobs } from '../../operator/testing.ts';
-import { Komrade, explain, PREKEY_ROTATE_MS, PREKEY_GRACE_MS } from './komrade.ts';
+import { createServer, request } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { b64, randomBytes, unb64 } from '../../protocol/bytes.ts';
+import { OperatorError } from '../../protocol/client.ts';
+import { open, seal } from '../../protocol/envelope.ts';
+import { KeyPair, privateKey } from '../../protocol/themis.ts';
+import { startTestOperator, pendingBlobs, komrade as rawKomrade } from '../../operator/testing.ts';
+import { forge } from '../../test/forge.ts';
+import { Komrade, explain, isActivity, PREKEY_ROTATE_MS, PREKEY_GRACE_MS, PENDING_TTL_MS } from './komrade.ts';
+import type { State } from './state.ts';
 import { memoryKV } from './vault.ts';
 
 before(() => loadThemis());
@@ -266,5 +274,248 @@ test('background polls spread their fetches over random pauses, and the popup ne
     assert.equal(pauses.length, 2, 'three mailboxes, two pauses between them');
     assert.ok(pauses.every((ms) => ms >= 0 && ms < 2 * 3000 / 3), `pauses within the spread: ${pauses.join(', ')}`);
     assert.equal(await pendingBlobs(op), 1, 'only the message sent during the pause waits, for alice');
+  } finally { await op.close(); }
+});
+
+const stateOf = async (d: { k: Komrade }) => (await d.k.vault.load()) as State;
+
+test('a forged message for a contact (another key, not in the directory) is refused with a quiet notice; sending still reaches the real bob', async () => {
+  const op = await startTestOperator();
+  try {
+    const alice = await account(op.url, 'alice_f'), bob = await account(op.url, 'bob_f');
+    await alice.k.addContact({ name: 'bob_f' });
+    await alice.k.setVerified({ name: 'bob_f', verified: true });
+    await bob.k.addContact({ name: 'alice_f' });
+    await bob.k.send({ name: 'alice_f', text: 'hi alice' });
+    assert.equal((await alice.k.poll()).received, 1);
+    await alice.k.thread({ name: 'bob_f' });
+    const before = (await alice.k.contacts()).contacts[0]!;
+
+    // mallory, with no name of her own, seals a message signed by her key claiming to be bob
+    const { intro } = await forge(op.client, { to: 'alice_f', from: 'bob_f', text: 'FORGED: bob here, new key' });
+    assert.equal((await alice.k.poll()).received, 0, 'the forgery is not a message');
+    assert.equal(await pendingBlobs(op, intro), 0, 'it was acknowledged (gone from the Operator)');
+    const c = (await alice.k.contacts()).contacts[0]!;
+    assert.equal(c.keyChanged, undefined, 'no key-change warning');
+    assert.equal(c.verified, true);
+    assert.deepEqual(c.safetyWords, before.safetyWords, 'the stored key is untouched');
+    const inbox = await alice.k.inbox();
+    assert.equal(inbox[0]!.keyChanged, false);
+    assert.equal(inbox[0]!.last!.text, 'hi alice', 'the notice is not shown as the last message');
+    assert.equal((await alice.k.status()).unread, 0, 'a quiet notice: not unread');
+    let th = await alice.k.thread({ name: 'bob_f' });
+    assert.equal(th.messages.at(-1)!.notice, 'forged', 'the thread shows that a forgery was refused');
+    assert.equal(th.messages.at(-1)!.count, 1);
+    assert.ok(!JSON.stringify(await stateOf(alice)).includes('FORGED'), 'the forged text is kept nowhere');
+
+    // again, with the name in capitals: the same note counts two
+    await forge(op.client, { to: 'alice_f', from: 'BOB_F', text: 'FORGED again' });
+    assert.equal((await alice.k.poll()).received, 0);
+    th = await alice.k.thread({ name: 'bob_f' });
+    assert.equal(th.messages.filter((m) => m.notice).length, 1);
+    assert.equal(th.messages.at(-1)!.count, 2);
+    assert.equal(th.contact.keyChanged, undefined);
+
+    // sending to bob is not blocked and reaches the real bob
+    const sent = await alice.k.send({ name: 'bob_f', text: 'are you really bob?' });
+    assert.equal(sent.messages.at(-1)!.state, 'sent');
+    assert.equal((await bob.k.poll()).received, 1);
+    assert.equal((await bob.k.thread({ name: 'alice_f' })).messages.at(-1)!.text, 'are you really bob?');
+  } finally { await op.close(); }
+});
+
+test('a genuine key change (the directory lists the new key) is pending: refuse keeps the old key and unblocks sending, accept takes the new one; the old key cannot clear it', async () => {
+  const op = await startTestOperator();
+  try {
+    const alice = await account(op.url, 'alice_r'), bob = await account(op.url, 'bob_r');
+    await alice.k.addContact({ name: 'bob_r' });
+    await alice.k.setVerified({ name: 'bob_r', verified: true });
+    const before = (await alice.k.contacts()).contacts[0]!;
+    const oldIdentity = (await stateOf(bob)).me.identity;
+
+    await bob.k.deleteAccount({ passphrase: PASS });
+    assert.equal((await bob.k.status()).phase, 'new', 'deleteAccount wiped the device');
+    await assert.rejects(op.client.lookup('bob_r'), (e) => e instanceof OperatorError && e.status === 404, 'and the name');
+    const bob2 = await account(op.url, 'bob_r');
+    await bob2.k.addContact({ name: 'alice_r' });
+    await bob2.k.send({ name: 'alice_r', text: 'new phone, same bob' });
+    assert.equal((await alice.k.poll()).received, 1);
+    let c = (await alice.k.contacts()).contacts[0]!;
+    assert.ok(c.keyChanged, 'pending');
+    assert.equal(c.verified, false, '"verified" is not shown while a change is pending');
+    assert.deepEqual(c.keyChanged!.safetyWords, (await bob2.k.contacts()).me.safetyWords);
+    await assert.rejects(alice.k.setVerified({ name: 'bob_r', verified: true }), userError(/Accept or refuse/));
+    await assert.rejects(alice.k.send({ name: 'bob_r', text: 'x' }), userError(/key changed/));
+
+    // a late message signed by the OLD key (into the mailbox alice made for bob) is filed, marked,
+    // and neither clears nor replaces the pending change
+    const a = await stateOf(alice);
+    const oldBox = b64(randomBytes(16)), oldBoxKeys = new KeyPair(), oldPrekey = new KeyPair(), oldPrekeyId = b64(randomBytes(8));
+    await op.client.createMailbox(oldBox, oldBoxKeys);
+    const current = a.prekeys.at(-1)!;
+    const { blob } = seal({
+      senderIdentity: { privateKey: privateKey(unb64(oldIdentity.priv)), publicKey: unb64(oldIdentity.pub) },
+      recipientIdentityKey: unb64(a.me.identity.pub), prekey: { id: current.id, key: unb64(current.pub) },
+      body: { kind: 'msg', from: 'bob_r', text: 'old key here', replyTo: oldBox, prekey: { id: oldPrekeyId, key: b64(oldPrekey.publicKey) } },
+    });
+    await op.client.deposit(a.contacts.bob_r!.inbox, blob);
+    assert.equal((await alice.k.poll()).received, 1);
+    c = (await alice.k.contacts()).contacts[0]!;
+    assert.deepEqual(c.keyChanged?.safetyWords, (await bob2.k.contacts()).me.safetyWords, 'still pending, same new key');
+    assert.deepEqual(c.safetyWords, before.safetyWords);
+    const th = await alice.k.thread({ name: 'bob_r' });
+    assert.equal(th.messages.at(-1)!.text, 'old key here');
+    assert.equal(th.messages.at(-1)!.oldKey, true);
+    await assert.rejects(alice.k.send({ name: 'bob_r', text: 'x' }), userError(/key changed/), 'still blocked');
+
+    // refuse: the old key stays, verified as before, and sending works again (to the old key)
+    const refused = await alice.k.refuseKey({ name: 'bob_r' });
+    assert.equal(refused.keyChanged, undefined);
+    assert.deepEqual(refused.safetyWords, before.safetyWords);
+    assert.equal(refused.verified, true);
+    assert.equal((await alice.k.inbox())[0]!.keyChanged, false);
+    await assert.rejects(alice.k.refuseKey({ name: 'bob_r' }), userError(/No new key/));
+    const sent = await alice.k.send({ name: 'bob_r', text: 'to the key I know' });
+    assert.equal(sent.messages.at(-1)!.state, 'sent');
+    const got = await op.client.fetchBlobs(oldBox, oldBoxKeys.privateKey);
+    const opened = open(got.blobs[0]!.blob, { prekey: (id) => (id === oldPrekeyId ? oldPrekey.privateKey : undefined), myIdentityKey: unb64(oldIdentity.pub), seen: () => false, now: Date.now() });
+    assert.equal((opened.body as { text: string }).text, 'to the key I know', 'sealed to the old key');
+
+    // the new key writes again: pending again; this time alice accepts
+    await bob2.k.send({ name: 'alice_r', text: 'it really is me' });
+    assert.equal((await alice.k.poll()).received, 1);
+    assert.ok((await alice.k.contacts()).contacts[0]!.keyChanged);
+    const accepted = await alice.k.acceptKey({ name: 'bob_r' });
+    assert.deepEqual(accepted.safetyWords, (await bob2.k.contacts()).me.safetyWords);
+    assert.equal(accepted.verified, false);
+    await alice.k.send({ name: 'bob_r', text: 'welcome back' });
+    assert.equal((await bob2.k.poll()).received, 1);
+    assert.equal((await bob2.k.thread({ name: 'alice_r' })).messages.at(-1)!.text, 'welcome back');
+  } finally { await op.close(); }
+});
+
+/** A loopback HTTP gate in front of the Operator that can make directory lookups (GET /v2/names/…) fail: the connection is reset (status 0) or answered 503. */
+async function directoryGate(port: number) {
+  const g = { mode: 'up' as 'up' | 'reset' | '503', refused: 0, url: '', close: () => new Promise<void>((r) => { server.close(() => r()); server.closeAllConnections(); }) };
+  const server = createServer((req, res) => {
+    if (req.method === 'GET' && req.url?.startsWith('/v2/names/') && g.mode !== 'up') {
+      g.refused++;
+      if (g.mode === 'reset') { req.socket.destroy(); return; }
+      res.writeHead(503, { 'content-type': 'application/json' }).end(JSON.stringify({ error: 'directory unavailable' }));
+      return;
+    }
+    const up = request({ host: '127.0.0.1', port, path: req.url, method: req.method, headers: req.headers }, (r) => { res.writeHead(r.statusCode!, r.headers); r.pipe(res); });
+    up.on('error', () => res.destroy());
+    req.pipe(up);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  g.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return Object.assign(g, { server });
+}
+
+test('an envelope whose sender the directory cannot vouch for right now (reset, 503) is kept, retried at each poll, and dropped after the TTL', async () => {
+  const op = await startTestOperator();
+  const gate = await directoryGate(op.port);
+  try {
+    const clock = { t: Date.now() };
+    const now = () => clock.t;
+    // alice reaches the Operator through the gate; the others directly
+    const alice = await account(gate.url, 'alice_n', now), bob = await account(op.url, 'bob_n', now);
+    const aliceIntro = (await op.client.lookup('alice_n')).record.intro;
+    await bob.k.addContact({ name: 'alice_n' });
+    await bob.k.send({ name: 'alice_n', text: 'first hello' });
+
+    gate.mode = 'reset';
+    assert.equal((await alice.k.poll()).received, 0);
+    assert.ok(gate.refused > 0, 'the lookup really failed');
+    assert.equal((await stateOf(alice)).pendingFirst.length, 1, 'kept in the vault');
+    assert.equal(await pendingBlobs(op, aliceIntro), 0, 'and acknowledged');
+    assert.deepEqual(await alice.k.inbox(), []);
+    gate.mode = '503';
+    assert.equal((await alice.k.poll()).received, 0);
+    assert.equal((await stateOf(alice)).pendingFirst.length, 1, 'still kept after a 503');
+    gate.mode = 'up';
+    assert.equal((await alice.k.poll()).received, 1, 'filed once the directory answers');
+    assert.equal((await stateOf(alice)).pendingFirst.length, 0);
+    assert.equal((await alice.k.thread({ name: 'bob_n' })).messages[0]!.text, 'first hello');
+    await alice.k.send({ name: 'bob_n', text: 'got it' });
+    assert.equal((await bob.k.poll()).received, 1);
+
+    // a different key for a contact while the directory is down: kept, decided later (here: a forgery)
+    gate.mode = 'reset';
+    await forge(op.client, { to: 'alice_n', from: 'bob_n', text: 'FORGED while down' });
+    assert.equal((await alice.k.poll()).received, 0);
+    assert.equal((await stateOf(alice)).pendingFirst.length, 1);
+    assert.ok(!(await alice.k.thread({ name: 'bob_n' })).messages.some((m) => m.notice), 'not decided yet');
+    gate.mode = 'up';
+    assert.equal((await alice.k.poll()).received, 0);
+    assert.equal((await stateOf(alice)).pendingFirst.length, 0);
+    assert.equal((await alice.k.thread({ name: 'bob_n' })).messages.at(-1)!.notice, 'forged');
+    assert.equal((await alice.k.contacts()).contacts[0]!.keyChanged, undefined);
+
+    // past the TTL an undecided envelope is dropped
+    const carol = await account(op.url, 'carol_n', now);
+    await carol.k.addContact({ name: 'alice_n' });
+    await carol.k.send({ name: 'alice_n', text: 'too late' });
+    gate.mode = 'reset';
+    assert.equal((await alice.k.poll()).received, 0);
+    assert.equal((await stateOf(alice)).pendingFirst.length, 1);
+    clock.t += PENDING_TTL_MS + 60_000;
+    gate.mode = 'up';
+    assert.equal((await alice.k.poll()).received, 0);
+    assert.equal((await stateOf(alice)).pendingFirst.length, 0);
+    assert.ok(!(await alice.k.inbox()).some((x) => x.name === 'carol_n'), 'dropped after the TTL');
+  } finally { await gate.close(); await op.close(); }
+});
+
+test('auto-lock: the popup refreshing while left open is not activity; what the person does is', { timeout: 60_000 }, async () => {
+  const op = await startTestOperator();
+  try {
+    for (const m of ['status', 'inbox', 'thread', 'contacts', 'settings', 'checkNow'] as const) assert.equal(isActivity(m), false, m);
+    for (const m of ['touch', 'send', 'addContact', 'acceptKey', 'refuseKey', 'unlock', 'saveSettings', 'retry'] as const) assert.equal(isActivity(m), true, m);
+    const clock = { t: Date.now() };
+    const d = await account(op.url, 'alice_al', () => clock.t);
+    await account(op.url, 'bob_al');
+    await d.k.request('addContact', [{ name: 'bob_al' }]);
+    // the popup stays open on the thread: status and the open view every 2 s, nobody touches it
+    await d.k.request('checkNow', []);
+    const refresh = async (minutes: number) => {
+      for (let i = 0; i < minutes * 30; i++) {
+        clock.t += 2000;
+        await d.k.request('status', []);
+        await d.k.request((['thread', 'inbox', 'contacts'] as const)[i % 3]!, [{ name: 'bob_al' }] as never);
+      }
+    };
+    await refresh(14);
+    assert.equal(await d.k.lockIfIdle(), false, '14 of 15 minutes');
+    await refresh(2);
+    assert.equal(await d.k.lockIfIdle(), true, 'locked although the popup kept refreshing');
+    await d.k.request('unlock', [{ passphrase: PASS }]);
+    await refresh(10);
+    await d.k.request('send', [{ name: 'bob_al', text: 'a person typed this' }]);
+    await refresh(10);
+    assert.equal(await d.k.lockIfIdle(), false, 'sending restarted the count');
+    await d.k.request('touch', []); // a click in the popup
+    await refresh(14);
+    assert.equal(await d.k.lockIfIdle(), false, 'a click restarted the count');
+    await refresh(2);
+    assert.equal(await d.k.lockIfIdle(), true);
+  } finally { await op.close(); }
+});
+
+test('names are case-folded: the folded name is registered and every view shows names in lower case', async () => {
+  const op = await startTestOperator();
+  try {
+    const dana = await account(op.url, 'Dana_D');
+    assert.equal((await dana.k.status()).name, 'dana_d');
+    assert.equal((await op.client.lookup('dana_d')).record.name, 'dana_d', 'registered folded');
+    assert.equal((await dana.k.contacts()).me.name, 'dana_d');
+    // another client registered its name with capitals
+    await rawKomrade('Erin_D').register(op.client);
+    assert.equal((await op.client.lookup('erin_d')).record.name, 'Erin_D');
+    assert.equal((await dana.k.addContact({ name: '@ERIN_D' })).name, 'erin_d');
+    assert.deepEqual((await dana.k.contacts()).contacts.map((c) => c.name), ['erin_d']);
+    assert.deepEqual((await dana.k.inbox()).map((c) => c.name), ['erin_d']);
+    assert.equal((await dana.k.send({ name: 'Erin_D', text: 'hi' })).contact.name, 'erin_d');
   } finally { await op.close(); }
 });

@@ -14,8 +14,9 @@ import { safetyNumber, safetyWords, signRecord, solvePow } from '../../protocol/
 import { KeyedLock } from '../../protocol/lock.ts';
 import { KeyPair, privateKey } from '../../protocol/themis.ts';
 import { MAX_TEXT, TextMessage } from '../../protocol/message.ts';
+import { foldName } from '../../protocol/names.ts';
 import { Name, type NameRecord, type SignedRecord } from '../../protocol/wire.ts';
-import { UserError, type ContactView, type ConversationView, type Handlers, type MeView, type SettingsView, type Status, type ThreadView } from '../api.ts';
+import { UserError, type Args, type Method, type Result, type ContactView, type ConversationView, type Handlers, type MeView, type SettingsView, type Status, type ThreadView } from '../api.ts';
 import { checkOperatorAddress } from './address.ts';
 import { DEFAULT_SETTINGS, State, type Contact, type Message } from './state.ts';
 import { Vault, WrongPassphrase, type KV } from './vault.ts';
@@ -24,6 +25,26 @@ const DAY = 86_400_000;
 /** A new prekey every week; old private halves erased two weeks after retirement (the mail TTL). */
 export const PREKEY_ROTATE_MS = 7 * DAY;
 export const PREKEY_GRACE_MS = 14 * DAY;
+/** How long an envelope waits for the directory to vouch for its sender (the mail TTL) before it is dropped. */
+export const PENDING_TTL_MS = 14 * DAY;
+/** At most this many envelopes wait for the directory; further ones are dropped (a flood cannot fill the vault). */
+export const PENDING_MAX = 200;
+
+/**
+ * Requests the popup makes by itself: on opening, and on its refresh every two seconds (status,
+ * the open view: inbox, thread or contacts). They are not something the person did, so they do
+ * not postpone auto-lock. Every other request is a person's action (a click or a key: send, add,
+ * accept, save, …); the popup also sends `touch` on the person's clicks and keys, which covers
+ * opening a thread or a tab and pressing "Check now".
+ */
+export const PASSIVE: ReadonlySet<Method> = new Set<Method>(['status', 'inbox', 'thread', 'contacts', 'settings', 'checkNow']);
+/** Whether a request from the popup counts as the person's activity for auto-lock. */
+export const isActivity = (m: Method): boolean => !PASSIVE.has(m);
+
+/** What became of a received envelope: filed, dropped, or kept until the directory can be asked. */
+type Verdict = 'new' | 'dropped' | 'later';
+/** A failure of the Operator that says nothing about the name: try again later. */
+const transient = (e: unknown) => e instanceof OperatorError && (e.status === 0 || e.status === 429 || e.status >= 500);
 
 /** What the core needs from its surroundings. */
 export interface Deps {
@@ -50,7 +71,7 @@ function shuffled<T>(xs: T[]): T[] {
 
 const pair = () => { const k = new KeyPair(); return { priv: b64(k.privateKey), pub: b64(k.publicKey) }; };
 const keyPairOf = (k: { priv: string; pub: string }) => ({ privateKey: privateKey(unb64(k.priv)), publicKey: unb64(k.pub) });
-const lower = (name: string) => name.toLowerCase();
+const lower = foldName;
 
 /** Turn anything thrown into a sentence for a person. */
 export function explain(e: unknown): string {
@@ -105,7 +126,7 @@ export class Komrade implements Handlers {
     if (raw === undefined) return { phase: 'locked', unread: 0, queued: 0 };
     const s = State.parse(raw);
     return {
-      phase: 'unlocked', name: s.me.name, unread: unreadOf(s), queued: s.outbox.length,
+      phase: 'unlocked', name: foldName(s.me.name), unread: unreadOf(s), queued: s.outbox.length,
       operator: { address: s.operator, ...this.reach }, circuits: this.deps.circuits?.(),
     };
   }
@@ -114,6 +135,8 @@ export class Komrade implements Handlers {
     return this.serial(async () => {
       if (await this.vault.exists()) throw new UserError('An account already exists on this device.');
       const operator = checkOperatorAddress(a.operator, !!a.allowLoopback);
+      // names are case-folded (PROTOCOL.md §5.7): the folded name is the one registered
+      a = { ...a, name: foldName(a.name) };
       if (!Name.safeParse(a.name).success) throw new UserError('A name is 3 to 32 letters a–z, digits or _.');
       if (a.passphrase.length < 10) throw new UserError('Use a passphrase of at least 10 characters (several words are best).');
       const client = new OperatorClient(operator);
@@ -134,7 +157,7 @@ export class Komrade implements Handlers {
       const state: State = {
         v: 1, operator, settings: { ...DEFAULT_SETTINGS, allowLoopback: !!a.allowLoopback },
         me: { name: a.name, identity, intro, recordTs: record.ts }, prekeys: [prekey],
-        mailboxes: {}, contacts: {}, outbox: [], seen: {},
+        mailboxes: {}, contacts: {}, outbox: [], seen: {}, pendingFirst: [],
       };
       await this.vault.create(a.passphrase, state);
       return this.status();
@@ -160,7 +183,17 @@ export class Komrade implements Handlers {
     return this.status();
   }
 
-  /** Note that the person did something (any request from the popup but `status`). */
+  /**
+   * Answer one request from the popup (main.ts): a person's action (`isActivity`) first restarts
+   * the auto-lock count; the popup's own refreshes do not.
+   */
+  async request<K extends Method>(type: K, args: Args<K>): Promise<Awaited<Result<K>>> {
+    if (isActivity(type)) await this.touch();
+    const fn = this[type] as (...a: unknown[]) => Promise<Awaited<Result<K>>>;
+    return fn.apply(this, args as unknown[]);
+  }
+
+  /** Note that the person did something (see `isActivity`). */
   async touch(): Promise<null> {
     await this.deps.session.set('lastActivity', this.now());
     return null;
@@ -214,14 +247,15 @@ export class Komrade implements Handlers {
 
   private view(c: Contact): ContactView {
     const key = unb64(c.identityKey);
-    const v: ContactView = { name: c.name, safetyWords: safetyWords(key), safetyNumber: safetyNumber(key), verified: c.verified, unread: c.unread };
+    // "verified" is never shown while a changed key is pending: nobody compared the new words yet
+    const v: ContactView = { name: foldName(c.name), safetyWords: safetyWords(key), safetyNumber: safetyNumber(key), verified: c.verified && !c.pendingKey, unread: c.unread };
     if (c.pendingKey) { const k = unb64(c.pendingKey.identityKey); v.keyChanged = { safetyWords: safetyWords(k), safetyNumber: safetyNumber(k) }; }
     return v;
   }
 
   private me(s: State): MeView {
     const key = unb64(s.me.identity.pub);
-    return { name: s.me.name, safetyWords: safetyWords(key), safetyNumber: safetyNumber(key) };
+    return { name: foldName(s.me.name), safetyWords: safetyWords(key), safetyNumber: safetyNumber(key) };
   }
 
   private contact(s: State, name: string): Contact {
@@ -233,7 +267,7 @@ export class Komrade implements Handlers {
   /** A new contact for a directory record, with a pairwise mailbox made for them to write to us. */
   private async newContact(s: State, rec: SignedRecord, prekey: Contact['prekey'], sendTo: string): Promise<Contact> {
     const c: Contact = {
-      name: rec.record.name, identityKey: rec.record.identityKey, prekey, sendTo, intro: rec.record.intro,
+      name: foldName(rec.record.name), identityKey: rec.record.identityKey, prekey, sendTo, intro: rec.record.intro,
       inbox: await this.newInbox(s, rec.record.name), verified: false, unread: 0, messages: [],
     };
     s.contacts[lower(c.name)] = c;
@@ -255,7 +289,7 @@ export class Komrade implements Handlers {
 
   async addContact(a: { name: string }): Promise<ContactView> {
     return this.serial(async () => {
-      const name = a.name.trim().replace(/^@/, '');
+      const name = foldName(a.name);
       if (!Name.safeParse(name).success) throw new UserError('A name is 3 to 32 letters a–z, digits or _.');
       const s = await this.state();
       if (lower(name) === lower(s.me.name)) throw new UserError('That is you.');
@@ -294,12 +328,28 @@ export class Komrade implements Handlers {
     });
   }
 
+  /**
+   * Refuse a changed key: the stored key stays, with its verified mark, and sending is unblocked
+   * (to the stored key, at the mailbox it last gave). If the new key writes again and the
+   * directory still vouches for it, the change is pending again: the person decides each time.
+   */
+  async refuseKey(a: { name: string }): Promise<ContactView> {
+    return this.serial(async () => {
+      const s = await this.state();
+      const c = this.contact(s, a.name);
+      if (!c.pendingKey) throw new UserError('No new key to refuse.');
+      delete c.pendingKey;
+      await this.vault.save(s);
+      return this.view(c);
+    });
+  }
+
   // ---- threads ----
 
   async inbox(): Promise<ConversationView[]> {
     const s = await this.state();
     return Object.values(s.contacts)
-      .map((c) => { const m = c.messages.at(-1); return { name: c.name, unread: c.unread, keyChanged: !!c.pendingKey, last: m && { text: m.text, t: m.t, dir: m.dir } }; })
+      .map((c) => { const m = c.messages.findLast((x) => !x.notice); return { name: foldName(c.name), unread: c.unread, keyChanged: !!c.pendingKey, last: m && { text: m.text, t: m.t, dir: m.dir } }; })
       .sort((a, b) => (b.last?.t ?? 0) - (a.last?.t ?? 0));
   }
 
@@ -317,7 +367,7 @@ export class Komrade implements Handlers {
     await this.serial(async () => {
       const s = await this.state();
       const c = this.contact(s, a.name);
-      if (c.pendingKey) throw new UserError(`@${c.name}'s key changed. Compare safety words and accept the new key before sending.`);
+      if (c.pendingKey) throw new UserError(`@${foldName(c.name)}'s key changed. Compare safety words and accept or refuse the new key before sending.`);
       const text = a.text.trim();
       if (!text) throw new UserError('Nothing to send.');
       if (text.length > MAX_TEXT) throw new UserError(`A message is at most ${MAX_TEXT} characters.`);
@@ -393,6 +443,7 @@ export class Komrade implements Handlers {
     }
     await this.serial(async () => {
       const s = await this.state();
+      received += await this.retryPending(s);
       await this.maintainPrekeys(s);
       this.pruneSeen(s);
       await this.vault.save(s);
@@ -418,7 +469,7 @@ export class Komrade implements Handlers {
         throw e;
       }
       if (!got.blobs.length) break;
-      for (const { blob } of got.blobs) received += (await this.receive(s, blob)) ? 1 : 0;
+      for (const { blob } of got.blobs) received += (await this.receive(s, blob)) === 'new' ? 1 : 0;
       await this.vault.save(s); // stored before it is acknowledged: nothing is lost if the ack fails
       await client.ack(id, key, got.blobs.map((b) => b.id));
       if (!got.more) break;
@@ -432,43 +483,90 @@ export class Komrade implements Handlers {
     await this.client(s).createMailbox(id, keyPairOf({ priv: box.priv, pub })).catch(() => undefined);
   }
 
-  /** Open one blob and file it. Returns true if it was a new message. */
-  private async receive(s: State, blob: Uint8Array): Promise<boolean> {
+  /**
+   * Open one blob and file it. Where the sender's key is not the one we know for the claimed
+   * name (a first contact, or a changed key), the directory's current record decides (PROTOCOL.md
+   * §8.1): it must carry that very key. If the directory cannot be asked now (network, 429, 5xx),
+   * the blob is kept in `pendingFirst` and decided at a later poll (`retry` is that later time).
+   */
+  private async receive(s: State, blob: Uint8Array, retry?: { id: string }): Promise<Verdict> {
     let opened;
     try {
       opened = open(blob, {
         prekey: (id) => { const p = s.prekeys.find((k) => k.id === id); return p ? privateKey(unb64(p.priv)) : undefined; },
         myIdentityKey: unb64(s.me.identity.pub),
-        seen: (id) => id in s.seen,
+        // a blob waiting for the directory counts as seen (a replay of it is dropped), except when it is the one retried
+        seen: (id) => id !== retry?.id && (id in s.seen || s.pendingFirst.some((p) => p.id === id)),
         now: this.now(),
       });
     } catch (e) {
-      if (e instanceof EnvelopeError) return false; // undecryptable, forged, replayed or stale: dropped
+      if (e instanceof EnvelopeError) return 'dropped'; // undecryptable, forged, replayed or stale
       throw e;
     }
-    s.seen[opened.id] = opened.t;
     const parsed = TextMessage.safeParse(opened.body);
-    if (!parsed.success) return false;
+    if (!parsed.success) { s.seen[opened.id] = opened.t; return 'dropped'; }
     const body = parsed.data;
     const senderKey = b64(opened.from);
-    const msg: Message = { id: opened.id, dir: 'in', text: body.text, t: opened.t, state: 'received' };
     let c = s.contacts[lower(body.from)];
+    let rec: SignedRecord | undefined;
+    // the stored key, or a changed key the directory already vouched for (still pending), need no lookup
+    if (!c || (c.identityKey !== senderKey && c.pendingKey?.identityKey !== senderKey)) {
+      let found: SignedRecord | undefined;
+      try {
+        found = await this.net(() => this.client(s).lookup(body.from));
+      } catch (e) {
+        if (transient(e)) {
+          if (!retry && s.pendingFirst.length < PENDING_MAX) s.pendingFirst.push({ id: opened.id, blob: b64(blob), received: this.now() });
+          return 'later';
+        }
+        if (!(e instanceof OperatorError)) throw e; // 404 or a record that does not verify: nobody vouches
+      }
+      if (!found || found.record.identityKey !== senderKey) {
+        // a key the directory does not carry for that name: a forgery. Dropped; a known contact's
+        // thread shows a quiet note (never the forged text), which neither blocks nor counts as unread.
+        s.seen[opened.id] = opened.t;
+        if (c) {
+          const last = c.messages.at(-1);
+          if (last?.notice === 'forged') { last.count = (last.count ?? 1) + 1; last.t = this.now(); }
+          else c.messages.push({ id: opened.id, dir: 'in', text: '', t: this.now(), state: 'received', notice: 'forged', count: 1 });
+        }
+        return 'dropped';
+      }
+      rec = found;
+    }
+    s.seen[opened.id] = opened.t;
+    const msg: Message = { id: opened.id, dir: 'in', text: body.text, t: opened.t, state: 'received' };
     if (c && c.identityKey === senderKey) {
+      // The stored key. If a change is pending, this message is still authentic from the key we
+      // had: it is filed (marked `oldKey`) and updates where that key wants replies (used if the
+      // change is refused), but it never clears or replaces the pending change: only the person's
+      // Accept or Refuse does.
       c.prekey = body.prekey;
       c.sendTo = body.replyTo;
+      if (c.pendingKey) msg.oldKey = true;
     } else if (c) {
-      // someone with another key speaks for this name: keep it, warn loudly, block sending
+      // a changed key that the directory vouches for: keep it, warn loudly, block sending
       c.pendingKey = { identityKey: senderKey, prekey: body.prekey, sendTo: body.replyTo };
       msg.newKey = true;
     } else {
-      // a first contact: the directory must vouch that this key owns the claimed name
-      const rec = await this.client(s).lookup(body.from).catch(() => undefined);
-      if (!rec || rec.record.identityKey !== senderKey) return false;
-      c = await this.newContact(s, rec, body.prekey, body.replyTo);
+      c = await this.newContact(s, rec!, body.prekey, body.replyTo);
     }
     c.messages.push(msg);
     c.unread++;
-    return true;
+    return 'new';
+  }
+
+  /** Decide again the envelopes that waited for the directory; drop those older than the TTL. Returns how many were filed. */
+  private async retryPending(s: State): Promise<number> {
+    s.pendingFirst = s.pendingFirst.filter((p) => this.now() - p.received < PENDING_TTL_MS);
+    let filed = 0;
+    for (const p of [...s.pendingFirst]) {
+      const v = await this.receive(s, unb64(p.blob), { id: p.id });
+      if (v === 'later') break; // the directory is still out of reach: the rest waits too
+      s.pendingFirst = s.pendingFirst.filter((x) => x !== p);
+      if (v === 'new') filed++;
+    }
+    return filed;
   }
 
   /** Rotate the prekey weekly, publish it, and erase retired private halves after the grace period. */

@@ -42,17 +42,16 @@ async function notify() {
 }
 
 const METHODS = new Set<Method>(['status', 'create', 'restore', 'unlock', 'lock', 'checkNow', 'inbox', 'thread', 'send', 'retry',
-  'addContact', 'contacts', 'setVerified', 'acceptKey', 'settings', 'saveSettings', 'exportBackup', 'deleteAccount', 'touch']);
+  'addContact', 'contacts', 'setVerified', 'acceptKey', 'refuseKey', 'settings', 'saveSettings', 'exportBackup', 'deleteAccount', 'touch']);
 
 async function handle(msg: Request): Promise<Reply<unknown>> {
   await ready;
   if (wasmError) {
     return msg.type === 'status' ? { ok: true, value: { phase: 'no-wasm', wasmError, unread: 0, queued: 0 } } : { ok: false, error: wasmError };
   }
-  if (msg.type !== 'status') await komrade.touch();
   try {
-    const fn = komrade[msg.type] as (...a: unknown[]) => Promise<unknown>;
-    const value = await fn.apply(komrade, msg.args as unknown[]);
+    // only what the person does restarts the auto-lock count, not the popup's own refreshes (komrade.ts, isActivity)
+    const value = await komrade.request(msg.type, msg.args as never);
     if (msg.type === 'lock' || msg.type === 'unlock' || msg.type === 'deleteAccount') await badge((await komrade.status()).unread);
     if (msg.type === 'unlock' || msg.type === 'create' || msg.type === 'restore' || msg.type === 'saveSettings') await schedule();
     return { ok: true, value };

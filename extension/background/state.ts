@@ -17,6 +17,15 @@ export const Message = z.strictObject({
   state: z.enum(['queued', 'sent', 'received', 'failed']),
   /** An incoming message signed by a key other than the one we had for this contact. */
   newKey: z.boolean().optional(),
+  /** An incoming message signed by the stored (old) key while a key change was pending. */
+  oldKey: z.boolean().optional(),
+  /**
+   * Not a message: a quiet note that envelopes claiming to be this contact, signed by a key the
+   * directory does not vouch for, were refused (`text` is empty: the forged text is never kept).
+   * Consecutive refusals share one note; `count` says how many.
+   */
+  notice: z.literal('forged').optional(),
+  count: z.number().int().optional(),
 });
 export type Message = z.infer<typeof Message>;
 
@@ -43,6 +52,10 @@ export type Contact = z.infer<typeof Contact>;
 export const Outgoing = z.strictObject({ contact: z.string(), id: z.string(), to: MailboxId, blob: z.string(), tries: z.number().int(), lastError: z.string().optional() });
 export type Outgoing = z.infer<typeof Outgoing>;
 
+/** An envelope waiting for the directory to vouch for its sender: its id, the blob (b64) and when it was received. */
+export const PendingBlob = z.strictObject({ id: z.string(), blob: z.string(), received: z.number() });
+export type PendingBlob = z.infer<typeof PendingBlob>;
+
 /** User settings. */
 export const Settings = z.strictObject({
   pollSeconds: z.number().int().min(5).max(3600),
@@ -67,5 +80,12 @@ export const State = z.strictObject({
   outbox: z.array(Outgoing),
   /** Message ids already accepted (replay protection), with their time, pruned after 30 days. */
   seen: z.record(z.string(), z.number()),
+  /**
+   * Envelopes already fetched and acknowledged whose sender could not be checked yet because the
+   * directory lookup failed for a network reason (a first contact, or a key that differs from the
+   * stored one). The sealed blob is kept as received and decided again at every poll; dropped
+   * after PENDING_TTL_MS.
+   */
+  pendingFirst: z.array(PendingBlob).default([]),
 });
 export type State = z.infer<typeof State>;

@@ -14,6 +14,7 @@ import { randomBytes } from '../../protocol/bytes.ts';
 import { loadThemis } from '../../protocol/themis.ts';
 import { onionFromKey } from '../../extension/background/address.ts';
 import { startTestOperator, pendingBlobs } from '../../operator/testing.ts';
+import { forge } from '../forge.ts';
 import { startFakeSocks } from './fakesocks.ts';
 import { linkage } from './linkage.ts';
 import { FIREFOXES, launch, click, fill, poll, shot, waitFor } from './firefox.ts';
@@ -132,6 +133,31 @@ for (const [browserName, executablePath] of Object.entries(FIREFOXES)) {
           await waitPhase(a, 'unlocked');
         });
 
+        await t.test('a third party forges a message "from bob": alice sees a quiet refusal, no key-change warning, sending still works', async () => {
+          // the attacker has no name and no add-on: an independent client (here in Node) seals a
+          // message signed by its own key, claiming to be bob, and deposits it into alice's intro
+          // mailbox through the real Operator, with the intro deposit's proof of work
+          await forge(op.client, { to: 'alice', from: 'bob', text: 'FORGED: bob here, new key' });
+          await checkNow(a);
+          await openThread(a, 'bob');
+          const notice = await poll(a, () => document.querySelector('#thread .notice[data-notice="forged"]')?.textContent ?? '', null, 20_000, 'forged notice');
+          assert.match(notice, /a forged message for @bob was refused/);
+          assert.equal(await a.evaluate(() => !!document.querySelector('#key-changed')), false, 'no key-change warning');
+          assert.equal(await a.evaluate(() => document.body.textContent?.includes('FORGED')), false, 'the forged text is not shown');
+          assert.equal(await a.evaluate(() => !!document.querySelector('#thread .verified')), true, 'bob is still verified');
+          assert.equal(await a.evaluate(() => (document.querySelector('#compose') as HTMLTextAreaElement).disabled), false, 'sending is not blocked');
+          await snap(a, '10a-forgery-refused');
+          await click(a, '#tab-inbox');
+          await waitFor(a, '.conversation[data-name="bob"]');
+          assert.equal(await a.evaluate(() => !!document.querySelector('.conversation[data-name="bob"] .keychanged')), false, 'no key-changed mark in the inbox');
+          await openThread(a, 'bob');
+          await send(a, 'was that you?');
+          await lastOutState(a, 'sent');
+          await checkNow(b);
+          await openThread(b, 'alice');
+          await received(b, 'was that you?');
+        });
+
         await t.test('a changed key is a loud warning and blocks sending until accepted', async () => {
           await click(b, '#tab-settings');
           await click(b, '#delete-account');
@@ -147,6 +173,8 @@ for (const [browserName, executablePath] of Object.entries(FIREFOXES)) {
           await openThread(a, 'bob');
           await waitFor(a, '#key-changed');
           assert.equal(await a.evaluate(() => (document.querySelector('#compose') as HTMLTextAreaElement).disabled), true, 'sending is blocked');
+          assert.equal(await a.evaluate(() => !!document.querySelector('#refuse-key')), true, 'refusing is offered beside accepting');
+          assert.equal(await a.evaluate(() => !!document.querySelector('#thread .verified')), false, '"verified" is not shown while a change is pending');
           await snap(a, '10-key-changed');
           await click(a, '#accept-key');
           await poll(a, () => !document.querySelector('#key-changed'), null, 10_000, 'warning gone');
