@@ -2,7 +2,6 @@
 // clean SIGTERM, and an acknowledged deposit surviving kill -9.
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,25 +9,10 @@ import { b64, randomBytes } from '../protocol/bytes.ts';
 import { OperatorClient } from '../protocol/client.ts';
 import { KeyPair, loadThemis } from '../protocol/themis.ts';
 import { BLOB_SIZES } from '../protocol/wire.ts';
+import { spawnOperator as run } from './testing.ts';
 
 before(() => loadThemis());
 
-const MAIN = new URL('./main.ts', import.meta.url).pathname;
-
-function run(args: string[]): { child: ChildProcess; out: () => string; exited: Promise<number | null>; url: Promise<string> } {
-  const child = spawn(process.execPath, ['--import', 'tsx', MAIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  child.stdout!.on('data', (d) => { out += d; });
-  child.stderr!.on('data', (d) => { out += d; });
-  const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
-  const url = new Promise<string>((resolve, reject) => {
-    const check = () => { const m = /listening on (http:\/\/\S+)/.exec(out); if (m) resolve(m[1]!); };
-    child.stdout!.on('data', check);
-    void exited.then(() => reject(new Error(`exited: ${out}`)));
-  });
-  url.catch(() => undefined); // awaited only by tests that expect the Operator to start
-  return { child, out: () => out, exited, url };
-}
 const tmp = () => mkdtempSync(join(tmpdir(), 'komrade-main-'));
 
 test('--help lists the flags', async () => {

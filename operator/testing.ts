@@ -2,6 +2,7 @@
  * Test harness: a real Operator on a real LevelDB in a fresh temp directory, on a free
  * loopback port, with an injectable clock, plus helpers to make komrades and raw requests.
  */
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -82,4 +83,22 @@ export function findOnDisk(dir: string, needles: Record<string, Uint8Array | str
     if (hit) found.push(`${label} in ${hit[0].slice(dir.length + 1)}`);
   }
   return found;
+}
+
+const MAIN = new URL('./main.ts', import.meta.url).pathname;
+
+/** Run the Operator's command line as a real process; `url` resolves once it listens. */
+export function spawnOperator(args: string[]): { child: ChildProcess; out: () => string; exited: Promise<number | null>; url: Promise<string> } {
+  const child = spawn(process.execPath, ['--import', 'tsx', MAIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout!.on('data', (d) => { out += d; });
+  child.stderr!.on('data', (d) => { out += d; });
+  const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+  const url = new Promise<string>((resolve, reject) => {
+    const check = () => { const m = /listening on (http:\/\/\S+)/.exec(out); if (m) resolve(m[1]!); };
+    child.stdout!.on('data', check);
+    void exited.then(() => reject(new Error(`exited: ${out}`)));
+  });
+  url.catch(() => undefined); // awaited only by callers that expect the Operator to start
+  return { child, out: () => out, exited, url };
 }
