@@ -1,0 +1,38 @@
+/**
+ * Crypto overhead: the sealed envelope (PROTOCOL.md §8) against the raw wasm-themis primitives
+ * it is made of — an ephemeral key pair, Secure Message sign and verify, Secure Message
+ * encrypt and decrypt of the padded bucket — so what the envelope adds (JSON, padding, checks)
+ * is measured on its own. Goal: ≤ 15 % overhead.
+ */
+import { b64, randomBytes, utf8 } from '../protocol/bytes.ts';
+import { seal, open } from '../protocol/envelope.ts';
+import { KeyPair, SecureMessage, SecureMessageSign, SecureMessageVerify } from '../protocol/themis.ts';
+import { median, ratio, section } from './lib.ts';
+
+/** Run the section. */
+export async function benchCrypto(): Promise<void> {
+  section('Crypto overhead');
+  const alice = new KeyPair(), bob = new KeyPair(), prekey = new KeyPair(), prekeyId = b64(randomBytes(8));
+  const body = { kind: 'msg', from: 'alice', text: 'x'.repeat(500) };
+  const payload = utf8(JSON.stringify({ v: 1, id: b64(randomBytes(16)), t: Date.now(), to: b64(randomBytes(32)), body }));
+  const N = 300;
+  // warm up both paths
+  for (let i = 0; i < 20; i++) {
+    const { blob } = seal({ senderIdentity: alice, recipientIdentityKey: bob.publicKey, prekey: { id: prekeyId, key: prekey.publicKey }, body });
+    open(blob, { prekey: () => prekey.privateKey, myIdentityKey: bob.publicKey, seen: () => false });
+  }
+  const primitives = await median(N, () => {
+    const signed = new SecureMessageSign(alice.privateKey).sign(payload);
+    const padded = new Uint8Array(1024); padded.set(signed.subarray(0, 1000), 4);
+    const eph = new KeyPair();
+    const sealed = new SecureMessage(new KeyPair(eph.privateKey, prekey.publicKey)).encrypt(padded);
+    const opened = new SecureMessage(new KeyPair(prekey.privateKey, eph.publicKey)).decrypt(sealed);
+    new SecureMessageVerify(alice.publicKey).verify(signed);
+    return opened;
+  });
+  const envelope = await median(N, () => {
+    const { blob } = seal({ senderIdentity: alice, recipientIdentityKey: bob.publicKey, prekey: { id: prekeyId, key: prekey.publicKey }, body });
+    open(blob, { prekey: () => prekey.privateKey, myIdentityKey: bob.publicKey, seen: () => false });
+  });
+  ratio('envelope seal+open ÷ its raw primitives (keygen, sign, encrypt, decrypt, verify)', { name: 'envelope', value: envelope, unit: 'ms' }, { name: 'primitives', value: primitives, unit: 'ms' }, { max: 1.15 });
+}

@@ -1,0 +1,88 @@
+/**
+ * The Operator vs its storage engine (issue "Proof under fire"): deposit → fetch → ack cycles
+ * over HTTP on loopback at 1, 10 and 100 concurrent clients, against one writer doing the same
+ * records as synced LevelDB batches one at a time in this process. The Operator runs as its own
+ * process (as deployed); group commit lets concurrent requests share one fsync.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { Level } from 'level';
+import { b64, randomBytes } from '../protocol/bytes.ts';
+import { OperatorClient } from '../protocol/client.ts';
+import { KeyPair } from '../protocol/themis.ts';
+import { BLOB_SIZES } from '../protocol/wire.ts';
+import { spawnOperator } from '../operator/testing.ts';
+import { percentile, ratio, row, section } from './lib.ts';
+
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
+const BLOB = BLOB_SIZES[0]!;
+
+/** One writer, synced LevelDB batches one at a time: the same records a cycle writes and deletes. */
+async function levelBaseline(): Promise<number> {
+  const dir = mkdtempSync(join(tmpdir(), 'komrade-bench-level-'));
+  const db = new Level<string, string>(dir, { valueEncoding: 'utf8' });
+  await db.open();
+  const blobs = db.sublevel<string, Uint8Array>('b', { valueEncoding: 'view' }), meta = db.sublevel<string, unknown>('m', { valueEncoding: 'json' }), x = db.sublevel<string, string>('x', { valueEncoding: 'utf8' });
+  const id = b64(randomBytes(16)), data = randomBytes(BLOB + 4);
+  let cycles = 0, seq = 0;
+  const end = performance.now() + SECONDS * 1000;
+  while (performance.now() < end) {
+    seq++;
+    const k = `${id}!${seq.toString(16).padStart(12, '0')}`;
+    await db.batch([{ type: 'put', key: k, value: data, sublevel: blobs }, { type: 'put', key: `00000001!${k}`, value: '', sublevel: x }, { type: 'put', key: id, value: { seq, count: 1 }, sublevel: meta }] as never, { sync: true });
+    await meta.get(id);
+    for await (const _ of blobs.iterator({ gt: `${id}!`, lt: `${id}!~`, limit: 51 })) { /* read */ }
+    await db.batch([{ type: 'del', key: k, sublevel: blobs }, { type: 'del', key: `00000001!${k}`, sublevel: x }, { type: 'put', key: id, value: { seq, count: 0 }, sublevel: meta }] as never, { sync: true });
+    cycles++;
+  }
+  await db.close();
+  rmSync(dir, { recursive: true, force: true });
+  return cycles / SECONDS;
+}
+
+/** `clients` concurrent komrades, each cycling deposit → fetch → ack on its own mailbox for SECONDS. */
+async function operatorLoad(url: string, clients: number) {
+  const latencies: number[] = [];
+  let cycles = 0, errors = 0;
+  const end = performance.now() + SECONDS * 1000;
+  await Promise.all(Array.from({ length: clients }, async () => {
+    const client = new OperatorClient(url, 30_000), id = b64(randomBytes(16)), key = new KeyPair(), blob = randomBytes(BLOB);
+    await client.createMailbox(id, key);
+    const timed = async <T>(p: () => Promise<T>) => { const s = performance.now(); const r = await p(); latencies.push(performance.now() - s); return r; };
+    while (performance.now() < end) {
+      try {
+        await timed(() => client.deposit(id, blob));
+        const { blobs } = await timed(() => client.fetchBlobs(id, key.privateKey));
+        await timed(() => client.ack(id, key.privateKey, blobs.map((b) => b.id)));
+        cycles++;
+      } catch { errors++; }
+    }
+  }));
+  return { perSecond: cycles / SECONDS, p50: percentile(latencies, 50), p99: percentile(latencies, 99), errors };
+}
+
+/** Run the section. */
+export async function benchOperator(): Promise<void> {
+  section(`Operator vs LevelDB: deposit → fetch → ack cycles, ${SECONDS} s each`);
+  const level = await levelBaseline();
+  row('LevelDB alone: one writer, synced batches one at a time, cycles/s', level, 'cycles/s');
+  const data = mkdtempSync(join(tmpdir(), 'komrade-bench-op-'));
+  const op = spawnOperator(['--port', '0', '--data', data, '--tor', 'off', '--mailbox-pow-bits', '0', '--log-minutes', '0', '--max-blobs', '500']);
+  try {
+    const url = await op.url;
+    for (const clients of [1, 10, 100]) {
+      const r = await operatorLoad(url, clients);
+      row(`Operator over HTTP, ${clients} concurrent client${clients > 1 ? 's' : ''}: cycles/s`, r.perSecond, 'cycles/s');
+      row(`  request latency p50 at ${clients}`, r.p50, 'ms');
+      row(`  request latency p99 at ${clients}`, r.p99, 'ms', clients === 100 ? { text: '< 25 ms', met: r.p99 < 25 } : undefined);
+      if (r.errors) row(`  errors at ${clients}`, r.errors, 'errors');
+      ratio(`  durable throughput ÷ LevelDB one writer, at ${clients}`, { name: 'Operator', value: r.perSecond, unit: 'cycles/s' }, { name: 'LevelDB', value: level, unit: 'cycles/s' },
+        clients === 100 ? { min: 1.0 } : undefined);
+    }
+  } finally {
+    op.child.kill('SIGTERM'); await op.exited;
+    rmSync(data, { recursive: true, force: true });
+  }
+}
