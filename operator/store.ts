@@ -19,7 +19,8 @@ import { KeyedLock } from '../protocol/lock.ts';
 import type { SignedRecord } from '../protocol/wire.ts';
 import { Gate } from './gate.ts';
 
-const HOUR = 3_600_000;
+const MINUTE = 60_000;
+const HOUR = 60 * MINUTE;
 const DAY = 24 * HOUR;
 const SYNC = { sync: true };
 /** Records copied per batch during a rewrite. */
@@ -359,11 +360,16 @@ export class Store {
 
   // ---- replay protection ----
 
-  /** Record a request nonce (or a spent proof of work) until `expires`; false if it was already used. */
+  /**
+   * Record a request nonce (or a spent proof of work) until `expires`; false if it was already
+   * used. The expiry is kept rounded up to the next whole minute, so the store never holds a
+   * request's time finer than that (PROTOCOL.md §6).
+   */
   async spendNonce(nonce: string, expires: number): Promise<boolean> {
+    const until = Math.ceil(expires / MINUTE) * MINUTE;
     return this.lock.run(`nonce:${nonce}`, () => this.gate.shared(async () => {
       if ((await this.nonces.get(nonce)) !== undefined) return false;
-      await this.write([{ type: 'put', key: nonce, value: expires, sublevel: this.nonces }]);
+      await this.write([{ type: 'put', key: nonce, value: until, sublevel: this.nonces }]);
       return true;
     }));
   }

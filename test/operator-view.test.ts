@@ -1,0 +1,90 @@
+// What the Operator learns (PROTOCOL.md §1, §6, §9), checked the way a seizure would: after a
+// scripted scenario — first contacts, private messages both ways, a prekey rotation, an
+// account deletion — dump everything the Operator holds (every key and value of its store,
+// every byte of every file in its data dir, every log line) and assert that no pairwise
+// mailbox is linked to a name, no sender is recorded, no plaintext is there, and no stored
+// time is finer than the protocol document states (whole days, hours, minutes). What a
+// curious Operator sees of Tor circuits is checked over real tor in test/e2e/tor.e2e.ts.
+import { test, before } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomBytes, b64 } from '../protocol/bytes.ts';
+import { loadThemis } from '../protocol/themis.ts';
+import { Komrade } from '../extension/background/komrade.ts';
+import { memoryKV } from '../extension/background/vault.ts';
+import { findOnDisk, snapshot, startTestOperator } from '../operator/testing.ts';
+
+before(() => loadThemis());
+
+const PASS = 'correct horse battery staple';
+const DAY = 86_400_000;
+
+test('a seized Operator holds no social graph, no sender, no plaintext and no fine times', async () => {
+  const lines: string[] = [];
+  const op = await startTestOperator({ log: (l) => lines.push(l), logMs: 20 });
+  const clock = { t: Date.now() };
+  const device = () => {
+    const local = memoryKV(), session = memoryKV();
+    return { local, k: new Komrade({ local, session, now: () => clock.t }) };
+  };
+  try {
+    const people = ['alice', 'bob', 'carol'] as const;
+    const d = Object.fromEntries(people.map((n) => [n, device()])) as Record<(typeof people)[number], ReturnType<typeof device>>;
+    for (const n of people) await d[n].k.create({ operator: op.url, name: n, passphrase: PASS, allowLoopback: true });
+    const texts: string[] = [];
+    const say = async (from: (typeof people)[number], to: string) => {
+      const text = `secret ${from}→${to} ${b64(randomBytes(12))}`;
+      texts.push(text);
+      await d[from].k.addContact({ name: to });
+      await d[from].k.send({ name: to, text });
+    };
+    // first contacts, replies over pairwise mailboxes, a third party
+    await say('alice', 'bob'); await d.bob.k.poll();
+    await say('bob', 'alice'); await d.alice.k.poll();
+    await say('carol', 'alice'); await d.alice.k.poll();
+    await say('alice', 'carol'); await d.carol.k.poll();
+    await say('alice', 'bob'); await d.bob.k.poll();
+    // a prekey rotation a week on, then bob deletes his account
+    clock.t += 8 * DAY;
+    for (const n of people) await d[n].k.poll();
+    await d.bob.k.deleteAccount({ passphrase: PASS });
+    await op.sweep();
+    await new Promise((r) => setTimeout(r, 50)); // one more log line
+
+    const rows = await snapshot(op);
+    const logs = lines.join('\n');
+    const names = ['alice', 'bob', 'carol'];
+    const records = rows.filter((kv) => kv.startsWith('!n!') || kv.startsWith('!k!'));
+    const intros = new Set(records.filter((kv) => kv.startsWith('!n!')).map((kv) => (JSON.parse(Buffer.from(kv.slice(kv.indexOf('=') + 1), 'hex').toString()) as { record: { intro: string } }).record.intro));
+    const mailboxes = rows.filter((kv) => kv.startsWith('!m!')).map((kv) => kv.slice(3, kv.indexOf('=')));
+    const pairwise = mailboxes.filter((id) => !intros.has(id));
+    assert.ok(pairwise.length >= 3, `the scenario made pairwise mailboxes (${pairwise.length})`);
+
+    // 1. no pairwise mailbox is linked to a name: its id appears in no name record and no log;
+    //    its metadata is only { key, seq, count, bytes, day }
+    for (const id of pairwise) {
+      for (const kv of records) assert.ok(!Buffer.from(kv.slice(kv.indexOf('=') + 1), 'hex').toString().includes(id), 'a name record mentions a pairwise mailbox');
+      assert.ok(!logs.includes(id), 'a log line names a mailbox');
+      const meta = JSON.parse(Buffer.from(rows.find((kv) => kv.startsWith(`!m!${id}=`))!.split('=')[1]!, 'hex').toString()) as Record<string, unknown>;
+      assert.deepEqual(Object.keys(meta).sort(), ['bytes', 'count', 'day', 'key', 'seq'], 'mailbox metadata carries nothing else');
+    }
+    // 2. no sender: names appear only in the directory (name records and their skeletons), never in a
+    //    mailbox, blob, expiry, nonce or grave entry, nor in the logs
+    for (const kv of rows.filter((r) => !r.startsWith('!n!') && !r.startsWith('!k!'))) {
+      const text = kv + Buffer.from(kv.slice(kv.indexOf('=') + 1), 'hex').toString('latin1');
+      for (const n of names) assert.ok(!text.includes(n), `${n} appears outside the directory: ${kv.slice(0, 40)}`);
+    }
+    for (const n of names) assert.ok(!logs.includes(n), `a log line names ${n}`);
+    assert.ok(!records.some((kv) => kv.includes('bob')), "bob's deleted account left no directory entry");
+    // 3. no plaintext anywhere: store, files, logs
+    assert.deepEqual(findOnDisk(op.dataDir, Object.fromEntries(texts.map((t, i) => [`message ${i}`, t]))), [], 'no message text in any file');
+    for (const t of texts) assert.ok(!logs.includes(t));
+    // 4. no time finer than stated: mailbox `day` whole days; blob stamps whole hours; nonce expiries whole minutes
+    for (const kv of rows) {
+      const value = Buffer.from(kv.slice(kv.indexOf('=') + 1), 'hex');
+      if (kv.startsWith('!m!')) assert.ok(Number.isInteger((JSON.parse(value.toString()) as { day: number }).day) && (JSON.parse(value.toString()) as { day: number }).day < 1e6, 'day is a day number');
+      if (kv.startsWith('!b!')) assert.ok(value.readUInt32BE(0) < 1e7, 'a blob is stamped with an hour number');
+      if (kv.startsWith('!r!')) assert.equal(Number(value.toString()) % 60_000, 0, 'a spent nonce keeps its expiry to the minute');
+    }
+    assert.ok(lines.every((l) => !/\d{2}:\d{2}:\d{2}/.test(l)), 'log lines carry no timestamps of their own');
+  } finally { await op.close(); }
+});
