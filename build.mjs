@@ -27,6 +27,7 @@ await build({
 cpSync('node_modules/wasm-themis/src/libthemis.wasm', join(out, 'libthemis.wasm'));
 cpSync('extension/popup/popup.html', join(out, 'popup.html'));
 cpSync('extension/icon.svg', join(out, 'icon.svg'));
+cpSync('LICENSE', join(out, 'LICENSE')); // AGPL-3.0-or-later travels with the add-on
 const pkg = JSON.parse(readFileSync('package.json', 'utf8'));
 const manifest = JSON.parse(readFileSync('manifest.json', 'utf8'));
 writeFileSync(join(out, 'manifest.json'), JSON.stringify({ ...manifest, version: pkg.version }, null, 2));

@@ -20,4 +20,8 @@ test('the manifest: strict CSP, few permissions, host access only to onions and 
   assert.deepEqual(m.permissions.sort(), ['alarms', 'notifications', 'proxy', 'storage']);
   assert.deepEqual(m.host_permissions, ['http://*.onion/*', 'http://127.0.0.1/*', 'http://localhost/*']);
   assert.equal(m.version, JSON.parse(readFileSync('package.json', 'utf8')).version);
+  // the licence: AGPL-3.0-or-later (snarkjs, Semaphore's prover, is GPL-3.0), its text shipped inside the .xpi
+  assert.equal(JSON.parse(readFileSync('package.json', 'utf8')).license, 'AGPL-3.0-or-later');
+  assert.match(m.description, /AGPL-3\.0-or-later/);
+  assert.match(readFileSync('dist/extension/LICENSE', 'utf8'), /GNU AFFERO GENERAL PUBLIC LICENSE\s+Version 3/);
 });
