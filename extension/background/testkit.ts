@@ -79,3 +79,50 @@ export async function gate(port: number, match: (method: string, url: string) =>
 export async function until(ok: () => boolean): Promise<void> {
   for (let i = 0; !ok(); i++) { assert.ok(i < 1000, 'never happened'); await new Promise((r) => setTimeout(r, 5)); }
 }
+
+/**
+ * Give a device a long history quickly, written as records directly: `contacts` made-up
+ * contacts (keys of their own, no mailboxes) and `messages` messages spread over them and over
+ * the device's real contacts.
+ */
+export async function fillHistory(d: { k: Komrade }, o: { contacts: number; messages: number }): Promise<void> {
+  const { KeyPair } = await import('../../protocol/themis.ts');
+  const { b64, randomBytes } = await import('../../protocol/bytes.ts');
+  const { CHUNK } = await import('./state.ts');
+  const store = await d.k.ctx.store();
+  const index = await store.index();
+  const records: Record<string, unknown> = {};
+  const fake = Array.from({ length: o.contacts }, (_, i) => `made_up_${i}`);
+  for (const name of fake) {
+    records[K.contact(name)] = {
+      name, identityKey: b64(new KeyPair().publicKey), prekey: { id: b64(randomBytes(8)), key: b64(new KeyPair().publicKey) },
+      sendTo: b64(randomBytes(16)), inbox: b64(randomBytes(16)), verified: false, chunks: { first: 0, next: 0 }, disappear: 0,
+    };
+  }
+  const names = [...Object.keys(index.contacts), ...fake];
+  const t0 = Date.now() - o.messages * 1000;
+  for (const [j, name] of names.entries()) {
+    const count = Math.floor(o.messages / names.length) + (j < o.messages % names.length ? 1 : 0);
+    const c = (records[K.contact(name)] ?? (await store.contact(name))!) as Contact;
+    const msgs: Message[] = Array.from({ length: count }, (_, i) => ({ id: b64(randomBytes(16)), dir: i % 2 ? 'out' : 'in', text: `message ${i} `.padEnd(80, '.'), t: t0 + i * names.length + j, state: i % 2 ? 'sent' : 'received' }));
+    const first = c.chunks.next;
+    for (let n = 0; n * CHUNK < count; n++) records[K.chunk(name, first + n)] = { messages: msgs.slice(n * CHUNK, (n + 1) * CHUNK) };
+    records[K.contact(name)] = { ...c, chunks: { first: c.chunks.first, next: first + Math.ceil(count / CHUNK) } };
+    const last = msgs.at(-1);
+    index.contacts[name] = { unread: 0, ...(last && { last: { text: last.text, t: last.t, dir: last.dir } }) };
+  }
+  records[K.index] = index;
+  await store.r.putAll(records);
+}
+
+/** A KV that records which keys are read and written. */
+export function loggingKV(inner: ReturnType<typeof memoryKV>) {
+  const log = { gets: [] as string[], sets: [] as string[] };
+  return Object.assign(log, {
+    data: inner.data,
+    get: (k: string) => { log.gets.push(k); return inner.get(k); },
+    set: (k: string, v: unknown) => { log.sets.push(k); return inner.set(k, v); },
+    remove: (k: string) => inner.remove(k),
+    reset: () => { log.gets.length = 0; log.sets.length = 0; },
+  });
+}
