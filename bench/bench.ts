@@ -119,3 +119,6 @@ await op.close();
   await store.close();
   rmSync(dir, { recursive: true, force: true });
 }
+
+// 6. the add-on's vault: request cost with 10 vs 10,000 stored messages (bench/vault.ts)
+await import('./vault.ts');

@@ -21,10 +21,10 @@ export function recordsOfV1(raw: unknown): Record<string, unknown> {
   for (const [key, c] of Object.entries(s.contacts)) {
     const { messages, unread, ...rest } = c;
     const chunks = Math.ceil(messages.length / CHUNK);
-    out[`contact/${key}`] = Contact.parse({ ...rest, chunks: { first: 0, next: chunks }, disappear: 0 });
-    for (let n = 0; n < chunks; n++) out[`chunk/${key}/${n}`] = { messages: messages.slice(n * CHUNK, (n + 1) * CHUNK) };
     const last = messages.findLast((m) => !m.notice);
-    index[key] = { unread, ...(last && { last: { text: last.text, t: last.t, dir: last.dir } }) };
+    out[`contact/${key}`] = Contact.parse({ ...rest, chunks: { first: 0, next: chunks }, disappear: 0, ...(last && { last: { text: last.text, t: last.t, dir: last.dir } }) });
+    for (let n = 0; n < chunks; n++) out[`chunk/${key}/${n}`] = { messages: messages.slice(n * CHUNK, (n + 1) * CHUNK) };
+    index[key] = { unread };
   }
   out.index = { contacts: index };
   const days: Record<string, Record<string, number>> = {};

@@ -1,7 +1,7 @@
 /**
  * The add-on's state as it is kept in the vault, as records (records.ts), each validated with
  * zod when it is decrypted: `account` (settings, identity, prekeys, mailboxes), `index` (one
- * line per conversation: unread, last message, next expiry), `contact/<name>`, the messages in
+ * line per conversation: unread, next expiry), `contact/<name>`, the messages in
  * chunks `chunk/<name>/<n>`, `outbox`, `pending`, and `seen/<day>`. `StateV1` is the whole
  * state as one document, as vault v1 kept it (read only to migrate, migrate.ts).
  */
@@ -60,6 +60,8 @@ export const Contact = ContactV1.omit({ unread: true, messages: true }).extend({
   chunks: z.strictObject({ first: z.number().int().min(0), next: z.number().int().min(0) }),
   /** Disappearing messages for this conversation (seconds; 0 = off), as last set by either side. */
   disappear: z.number().int().min(0).default(0),
+  /** The newest message that is not a notice, for the inbox. */
+  last: z.strictObject({ text: z.string(), t: z.number(), dir: z.enum(['in', 'out']) }).optional(),
 });
 export type Contact = z.infer<typeof Contact>;
 
@@ -69,10 +71,9 @@ export const CHUNK = 50;
 export const Chunk = z.strictObject({ messages: z.array(Message) });
 export type Chunk = z.infer<typeof Chunk>;
 
-/** One conversation as the inbox and the status line need it, without its history. */
+/** One conversation as the status line needs it (small and fixed in size: status reads every one). */
 export const Summary = z.strictObject({
   unread: z.number().int().min(0),
-  last: z.strictObject({ text: z.string(), t: z.number(), dir: z.enum(['in', 'out']) }).optional(),
   /** The earliest `expires` among its stored messages: a sweep is due from then. */
   nextExpiry: z.number().optional(),
 });

@@ -33,8 +33,8 @@ export async function stateOf(d: { k: Komrade }): Promise<StateV1> {
     const c = (await store.r.get(K.contact(name), Contact))!;
     const messages: Message[] = [];
     for (let n = c.chunks.first; n < c.chunks.next; n++) messages.push(...((await store.r.get(K.chunk(name, n), Chunk))?.messages ?? []));
-    const { chunks, disappear, ...rest } = c;
-    void chunks; void disappear;
+    const { chunks, disappear, last, ...rest } = c;
+    void chunks; void disappear; void last;
     contacts[name] = { ...rest, unread: s.unread, messages };
   }
   const seen: Record<string, number> = {};
@@ -107,9 +107,9 @@ export async function fillHistory(d: { k: Komrade }, o: { contacts: number; mess
     const msgs: Message[] = Array.from({ length: count }, (_, i) => ({ id: b64(randomBytes(16)), dir: i % 2 ? 'out' : 'in', text: `message ${i} `.padEnd(80, '.'), t: t0 + i * names.length + j, state: i % 2 ? 'sent' : 'received' }));
     const first = c.chunks.next;
     for (let n = 0; n * CHUNK < count; n++) records[K.chunk(name, first + n)] = { messages: msgs.slice(n * CHUNK, (n + 1) * CHUNK) };
-    records[K.contact(name)] = { ...c, chunks: { first: c.chunks.first, next: first + Math.ceil(count / CHUNK) } };
-    const last = msgs.at(-1);
-    index.contacts[name] = { unread: 0, ...(last && { last: { text: last.text, t: last.t, dir: last.dir } }) };
+    const last = msgs.at(-1) ?? c.last;
+    records[K.contact(name)] = { ...c, chunks: { first: c.chunks.first, next: first + Math.ceil(count / CHUNK) }, ...(last && { last: { text: last.text, t: last.t, dir: last.dir } }) };
+    index.contacts[name] = { unread: 0 };
   }
   records[K.index] = index;
   await store.r.putAll(records);

@@ -45,7 +45,7 @@ export function contactView(c: Contact, unread: number): ContactView {
 }
 
 export async function viewOf(store: Store, c: Contact): Promise<ContactView> {
-  return contactView(c, (await store.index()).contacts[c.name]?.unread ?? 0);
+  return contactView(c, (await store.unreadOf(c.name)));
 }
 
 export function meView(a: Account): MeView {

@@ -46,8 +46,10 @@ export class Store {
   }
 
   async unread(): Promise<number> {
-    return Object.values((await this.index()).contacts).reduce((n, s) => n + s.unread, 0);
+    return Object.values((await this.r.peek(K.index, Index))?.contacts ?? {}).reduce((n, s) => n + s.unread, 0);
   }
+
+  async unreadOf(name: string): Promise<number> { return (await this.r.peek(K.index, Index))?.contacts[name]?.unread ?? 0; }
 
   contact(name: string) { return this.r.get(K.contact(name), Contact); }
   putContact(c: Contact) { return this.r.put(K.contact(c.name), c); }
@@ -64,8 +66,8 @@ export class Store {
 
   /**
    * Add a message to the conversation's newest chunk (a new chunk once it holds CHUNK), and
-   * keep the summary's last message and next expiry. Writes the chunk, the index, and the
-   * contact only when a chunk is opened.
+   * keep the contact's last message and the summary's unread count and next expiry. Writes the
+   * chunk, the contact, and the index only when the unread count or next expiry changes.
    */
   async append(c: Contact, msg: Message, o: { unread?: boolean } = {}): Promise<void> {
     const { first, next } = c.chunks;
@@ -74,15 +76,17 @@ export class Store {
     if (n < first || ch.messages.length >= CHUNK) {
       n = next; ch = { messages: [] };
       c.chunks = { first, next: next + 1 };
-      await this.putContact(c);
     }
     ch.messages.push(msg);
     await this.putChunk(c.name, n, ch);
-    await this.summary(c.name, (s) => {
-      if (!msg.notice) s.last = { text: msg.text, t: msg.t, dir: msg.dir };
-      if (o.unread) s.unread++;
-      if (msg.expires !== undefined) s.nextExpiry = Math.min(s.nextExpiry ?? Infinity, msg.expires);
-    });
+    if (!msg.notice) c.last = { text: msg.text, t: msg.t, dir: msg.dir };
+    await this.putContact(c);
+    if (o.unread || msg.expires !== undefined) {
+      await this.summary(c.name, (s) => {
+        if (o.unread) s.unread++;
+        if (msg.expires !== undefined) s.nextExpiry = Math.min(s.nextExpiry ?? Infinity, msg.expires);
+      });
+    }
   }
 
   /** The newest message (a forged notice may be amended in place). */
@@ -122,7 +126,7 @@ export class Store {
    * summary says one is due; only then are its chunks read.
    */
   async sweep(c: Contact, now: number): Promise<void> {
-    const due = (await this.index()).contacts[c.name]?.nextExpiry;
+    const due = (await this.r.peek(K.index, Index))?.contacts[c.name]?.nextExpiry;
     if (due === undefined || now < due) return;
     let next: number | undefined, first = c.chunks.next, last: Message | undefined;
     for (let n = c.chunks.first; n < c.chunks.next; n++) {
@@ -133,10 +137,11 @@ export class Store {
       if (keep.length && first === c.chunks.next) first = n;
       last = keep.findLast((m) => !m.notice) ?? last;
     }
-    if (first !== c.chunks.first) { c.chunks = { ...c.chunks, first }; await this.putContact(c); }
+    c.chunks = { ...c.chunks, first };
+    c.last = last && { text: last.text, t: last.t, dir: last.dir };
+    await this.putContact(c);
     await this.summary(c.name, (s) => {
       s.nextExpiry = next;
-      s.last = last && { text: last.text, t: last.t, dir: last.dir };
       if (!last) s.unread = 0;
     });
   }

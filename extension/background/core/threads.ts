@@ -5,13 +5,13 @@ import { DISAPPEAR_SECONDS } from '../state.ts';
 import { contactView, findContact } from './common.ts';
 import type { Ctx } from './ctx.ts';
 
-/** The inbox: the index and each contact's record (for a pending key change), no message history. */
+/** The inbox: the index and each contact's record (last message, a pending key change), no message history. */
 export async function inbox(ctx: Ctx): Promise<ConversationView[]> {
   const store = await ctx.store();
   const out: ConversationView[] = [];
   for (const [name, s] of Object.entries((await store.index()).contacts)) {
     const c = await store.contact(name);
-    out.push({ name: foldName(name), unread: s.unread, keyChanged: !!c?.pendingKey, last: s.last && { ...s.last } });
+    out.push({ name: foldName(name), unread: s.unread, keyChanged: !!c?.pendingKey, last: c?.last && { ...c.last } });
   }
   return out.sort((a, b) => (b.last?.t ?? 0) - (a.last?.t ?? 0));
 }
@@ -26,7 +26,7 @@ export async function thread(ctx: Ctx, a: { name: string; before?: number }): Pr
   const c = await findContact(store, a.name);
   await store.sweep(c, ctx.now());
   const page = await store.page(c, a.before);
-  let unread = (await store.index()).contacts[c.name]?.unread ?? 0;
+  let unread = await store.unreadOf(c.name);
   if (unread && a.before === undefined) {
     await store.summary(c.name, (s) => { s.unread = 0; });
     unread = 0;
