@@ -1,7 +1,7 @@
 /**
  * `npm run bench [-- section …]`: the project's scoreboard. Every comparison is measured side by
  * side in this one run; results go to bench/results.json with the machine. Not a test: nothing
- * here passes or fails (goals are reported as met or MISSED). Sections: design, crypto,
+ * here passes or fails (goals are reported as met or MISSED). Sections: design, crypto, vault,
  * operator, scale, forgetting, endurance (all by default).
  */
 import { loadThemis } from '../protocol/themis.ts';
@@ -11,6 +11,7 @@ await loadThemis();
 const SECTIONS: Record<string, () => Promise<unknown>> = {
   design: async () => (await import('./design.ts')).benchDesign(),
   crypto: async () => (await import('./crypto.ts')).benchCrypto(),
+  vault: async () => (await import('./vault.ts')).benchVault(),
   operator: async () => (await import('./operator.ts')).benchOperator(),
   scale: async () => (await import('./scale.ts')).benchScale(),
   forgetting: async () => (await import('./forgetting.ts')).benchForgetting(),

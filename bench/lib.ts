@@ -35,10 +35,10 @@ export function ratio(name: string, of: Side, to: Side, goal?: { max?: number; m
 /** Print a section heading. */
 export const section = (title: string) => console.log(`\n## ${title}`);
 
-/** Median milliseconds of `n` runs of `fn`. */
-export async function median(n: number, fn: () => unknown): Promise<number> {
+/** Median milliseconds of `n` runs of `fn` (`setup` runs before each, untimed). */
+export async function median(n: number, fn: () => unknown, setup?: () => unknown): Promise<number> {
   const t: number[] = [];
-  for (let i = 0; i < n; i++) { const s = performance.now(); await fn(); t.push(performance.now() - s); }
+  for (let i = 0; i < n; i++) { await setup?.(); const s = performance.now(); await fn(); t.push(performance.now() - s); }
   return percentile(t, 50);
 }
 

@@ -44,38 +44,64 @@ export interface MessageView {
   oldKey?: boolean;
   /** Not a message: forged envelopes for this name were refused (`count` of them); `text` is empty. */
   notice?: 'forged'; count?: number;
+  /** A disappearing message: erased on both ends at this time (ms). */
+  expires?: number;
 }
 
-/** A thread: the contact and its messages, oldest first. */
-export interface ThreadView { contact: ContactView; messages: MessageView[] }
+/**
+ * A thread: the contact and its newest messages, oldest first. `older`: there are older
+ * messages; pass it as `before` to `thread` for the previous page. `disappearing`: the
+ * conversation's disappearing-messages timer in seconds (0 = off).
+ */
+export interface ThreadView { contact: ContactView; messages: MessageView[]; older?: number; disappearing: number }
 
 /** Settings as edited in the popup. */
 export interface SettingsView { operator: string; pollSeconds: number; notifications: boolean; autoLockMinutes: number; allowLoopback: boolean }
 
-/** Every request the popup can make, with its argument and result. */
-export interface Api {
-  status(): Status;
-  create(a: { operator: string; name: string; passphrase: string; allowLoopback?: boolean }): Status;
-  restore(a: { backup: string; passphrase: string }): Status;
-  unlock(a: { passphrase: string }): Status;
-  lock(): Status;
-  checkNow(): Status;
-  inbox(): ConversationView[];
-  thread(a: { name: string }): ThreadView;
-  send(a: { name: string; text: string }): ThreadView;
-  retry(): Status;
-  addContact(a: { name: string }): ContactView;
-  contacts(): { me: MeView; contacts: ContactView[] };
-  setVerified(a: { name: string; verified: boolean }): ContactView;
-  acceptKey(a: { name: string }): ContactView;
+/**
+ * A request's declaration: its argument and result types (types only), and whether the popup
+ * makes it by itself (`passive`: on opening and its refresh every two seconds) rather than
+ * because the person did something; passive requests do not postpone auto-lock.
+ */
+export interface MethodSpec<A extends unknown[], R> { readonly passive: boolean; readonly types?: (...a: A) => R }
+const method = <A extends unknown[], R>(o: { passive?: boolean } = {}): MethodSpec<A, R> => ({ passive: !!o.passive });
+const passive = { passive: true };
+
+/**
+ * Every request the popup can make, once: the background's handlers, the type of each call,
+ * and the runtime allow-list of the message listener all come from here.
+ */
+export const API = {
+  status: method<[], Status>(passive),
+  create: method<[a: { operator: string; name: string; passphrase: string; allowLoopback?: boolean }], Status>(),
+  restore: method<[a: { backup: string; passphrase: string }], Status>(),
+  unlock: method<[a: { passphrase: string }], Status>(),
+  lock: method<[], Status>(),
+  checkNow: method<[], Status>(passive),
+  inbox: method<[], ConversationView[]>(passive),
+  /** The newest messages; `before` (a previous answer's `older`) for older ones. */
+  thread: method<[a: { name: string; before?: number }], ThreadView>(passive),
+  send: method<[a: { name: string; text: string }], ThreadView>(),
+  /** Disappearing messages for a conversation: 0 (off), 86400, 604800 or 2419200 seconds. */
+  setDisappearing: method<[a: { name: string; seconds: number }], ThreadView>(),
+  retry: method<[], Status>(),
+  addContact: method<[a: { name: string }], ContactView>(),
+  contacts: method<[], { me: MeView; contacts: ContactView[] }>(passive),
+  setVerified: method<[a: { name: string; verified: boolean }], ContactView>(),
+  acceptKey: method<[a: { name: string }], ContactView>(),
   /** Refuse a changed key: the stored key stays (and stays verified if it was); sending is unblocked. */
-  refuseKey(a: { name: string }): ContactView;
-  settings(): SettingsView;
-  saveSettings(a: SettingsView): SettingsView;
-  exportBackup(): string;
-  deleteAccount(a: { passphrase: string }): Status;
-  touch(): null;
-}
+  refuseKey: method<[a: { name: string }], ContactView>(),
+  settings: method<[], SettingsView>(passive),
+  saveSettings: method<[a: SettingsView], SettingsView>(),
+  exportBackup: method<[], string>(),
+  deleteAccount: method<[a: { passphrase: string }], Status>(),
+  touch: method<[], null>(),
+};
+
+/** Every request, as method signatures. */
+export type Api = { [K in keyof typeof API]: (typeof API)[K] extends MethodSpec<infer A, infer R> ? (...a: A) => R : never };
+/** True for the name of a request (the background's allow-list). */
+export const isMethod = (x: unknown): x is Method => typeof x === 'string' && Object.hasOwn(API, x);
 
 export type Method = keyof Api;
 export type Args<K extends Method> = Parameters<Api[K]>;

@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { randomBytes, b64 } from '../protocol/bytes.ts';
 import { loadThemis } from '../protocol/themis.ts';
 import { Komrade } from '../extension/background/komrade.ts';
-import { memoryKV } from '../extension/background/vault.ts';
+import { memoryKV } from '../extension/background/kv.ts';
 import { findOnDisk, snapshot, startTestOperator } from '../operator/testing.ts';
 
 before(() => loadThemis());

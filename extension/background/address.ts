@@ -4,6 +4,7 @@
  */
 import { sha3_256 } from '@noble/hashes/sha3.js';
 import { concat, utf8 } from '../../protocol/bytes.ts';
+import { UserError } from '../api.ts';
 
 const B32 = 'abcdefghijklmnopqrstuvwxyz234567';
 
@@ -43,21 +44,21 @@ export function onionFromKey(pubkey: Uint8Array): string {
 
 /**
  * Normalise and check an Operator address. Returns the URL origin (no trailing slash) or
- * throws an Error whose message is fit to show a person.
+ * throws a UserError, whose message is meant for the person.
  */
 export function checkOperatorAddress(input: string, allowLoopback: boolean): string {
   const text = input.trim().toLowerCase();
   const withScheme = /^[a-z]+:\/\//.test(text) ? text : `http://${text}`;
   let url: URL;
-  try { url = new URL(withScheme); } catch { throw new Error('That is not an address.'); }
-  if (url.pathname !== '/' || url.search || url.hash || url.username || url.password) throw new Error('Give only the address, like http://…onion');
+  try { url = new URL(withScheme); } catch { throw new UserError('That is not an address.'); }
+  if (url.pathname !== '/' || url.search || url.hash || url.username || url.password) throw new UserError('Give only the address, like http://…onion');
   if (url.hostname.endsWith('.onion')) {
-    if (url.protocol !== 'http:') throw new Error('Use http:// for an onion address (Tor already encrypts it).');
-    if (!isV3Onion(url.hostname)) throw new Error('Not a valid v3 onion address (56 characters, checksum must match).');
+    if (url.protocol !== 'http:') throw new UserError('Use http:// for an onion address (Tor already encrypts it).');
+    if (!isV3Onion(url.hostname)) throw new UserError('Not a valid v3 onion address (56 characters, checksum must match).');
     return url.origin;
   }
   const loopback = url.hostname === 'localhost' || url.hostname === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(url.hostname);
   if (loopback && allowLoopback && url.protocol === 'http:') return url.origin;
-  if (loopback) throw new Error('Loopback addresses need the developer option.');
-  throw new Error('Only onion addresses: Komrade never talks to the Operator outside Tor.');
+  if (loopback) throw new UserError('Loopback addresses need the developer option.');
+  throw new UserError('Only onion addresses: Komrade never talks to the Operator outside Tor.');
 }

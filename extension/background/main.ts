@@ -6,7 +6,7 @@
  */
 import browser from 'webextension-polyfill';
 import { loadThemis } from '../../protocol/themis.ts';
-import type { Method, Reply, Request, Status } from '../api.ts';
+import { isMethod, type Reply, type Request, type Status } from '../api.ts';
 import { Circuits, socksEndpoint } from './circuits.ts';
 import { Komrade, explain } from './komrade.ts';
 import type { KV } from './vault.ts';
@@ -41,9 +41,6 @@ async function notify() {
   await browser.notifications.create('komrade-new', { type: 'basic', title: 'Komrade', message: 'You have a new message.', iconUrl: browser.runtime.getURL('icon.svg') });
 }
 
-const METHODS = new Set<Method>(['status', 'create', 'restore', 'unlock', 'lock', 'checkNow', 'inbox', 'thread', 'send', 'retry',
-  'addContact', 'contacts', 'setVerified', 'acceptKey', 'refuseKey', 'settings', 'saveSettings', 'exportBackup', 'deleteAccount', 'touch']);
-
 async function handle(msg: Request): Promise<Reply<unknown>> {
   await ready;
   if (wasmError) {
@@ -64,7 +61,7 @@ browser.runtime.onMessage.addListener((msg: unknown, sender: browser.Runtime.Mes
   // only our own pages (the popup) may talk to the background; never a web page or another add-on
   if (sender.id !== browser.runtime.id || !sender.url?.startsWith(browser.runtime.getURL(''))) return undefined;
   const m = msg as Partial<Request>;
-  if (!m || typeof m.type !== 'string' || !METHODS.has(m.type as Method) || !Array.isArray(m.args)) return Promise.resolve({ ok: false, error: 'unknown request' });
+  if (!m || typeof m.type !== 'string' || !isMethod(m.type) || !Array.isArray(m.args)) return Promise.resolve({ ok: false, error: 'unknown request' });
   return handle(m as Request);
 });
 

@@ -1,6 +1,9 @@
 /**
- * The add-on's state as it is kept in the vault: identity, prekeys, mailboxes, contacts,
- * threads, outbox, settings. Validated with zod whenever it is loaded.
+ * The add-on's state as it is kept in the vault, as records (records.ts), each validated with
+ * zod when it is decrypted: `account` (settings, identity, prekeys, mailboxes), `index` (one
+ * line per conversation: unread, next expiry), `contact/<name>`, the messages in
+ * chunks `chunk/<name>/<n>`, `outbox`, `pending`, and `seen/<day>`. `StateV1` is the whole
+ * state as one document, as vault v1 kept it (read only to migrate, migrate.ts).
  */
 import { z } from 'zod';
 import { MailboxId, Name, PrekeyId } from '../../protocol/wire.ts';
@@ -26,11 +29,13 @@ export const Message = z.strictObject({
    */
   notice: z.literal('forged').optional(),
   count: z.number().int().optional(),
+  /** Disappearing messages: erased on both ends after this time (ms). */
+  expires: z.number().optional(),
 });
 export type Message = z.infer<typeof Message>;
 
-/** A contact, keyed by lower-case name. */
-export const Contact = z.strictObject({
+/** A contact in vault v1, keyed by lower-case name, with its messages. */
+export const ContactV1 = z.strictObject({
   name: Name,
   identityKey: z.string(),
   prekey: z.strictObject({ id: PrekeyId, key: z.string() }),
@@ -46,7 +51,36 @@ export const Contact = z.strictObject({
   unread: z.number().int(),
   messages: z.array(Message),
 });
+
+/** Disappearing-message timers a person can choose (seconds; 0 = off): off, 1 day, 1 week, 4 weeks. */
+export const DISAPPEAR_SECONDS = [0, 86_400, 604_800, 2_419_200] as const;
+
+/** A contact (record `contact/<name>`): keys and mailboxes; its messages are in chunks `first` … `next - 1`. */
+export const Contact = ContactV1.omit({ unread: true, messages: true }).extend({
+  chunks: z.strictObject({ first: z.number().int().min(0), next: z.number().int().min(0) }),
+  /** Disappearing messages for this conversation (seconds; 0 = off), as last set by either side. */
+  disappear: z.number().int().min(0).default(0),
+  /** The newest message that is not a notice, for the inbox. */
+  last: z.strictObject({ text: z.string(), t: z.number(), dir: z.enum(['in', 'out']) }).optional(),
+});
 export type Contact = z.infer<typeof Contact>;
+
+/** At most this many messages per chunk; the newest chunk takes the appends. */
+export const CHUNK = 50;
+/** Record `chunk/<name>/<n>`. */
+export const Chunk = z.strictObject({ messages: z.array(Message) });
+export type Chunk = z.infer<typeof Chunk>;
+
+/** One conversation as the status line needs it (small and fixed in size: status reads every one). */
+export const Summary = z.strictObject({
+  unread: z.number().int().min(0),
+  /** The earliest `expires` among its stored messages: a sweep is due from then. */
+  nextExpiry: z.number().optional(),
+});
+export type Summary = z.infer<typeof Summary>;
+/** Record `index`: every conversation's summary, by lower-case name. */
+export const Index = z.strictObject({ contacts: z.record(z.string(), Summary) });
+export type Index = z.infer<typeof Index>;
 
 /** An envelope waiting to be deposited. */
 export const Outgoing = z.strictObject({ contact: z.string(), id: z.string(), to: MailboxId, blob: z.string(), tries: z.number().int(), lastError: z.string().optional() });
@@ -67,16 +101,31 @@ export const Settings = z.strictObject({
 export type Settings = z.infer<typeof Settings>;
 export const DEFAULT_SETTINGS: Settings = { pollSeconds: 60, notifications: false, autoLockMinutes: 15, allowLoopback: false };
 
-/** Everything in the vault. */
-export const State = z.strictObject({
+const Me = z.strictObject({ name: Name, identity: KeyPairB64, intro: z.strictObject({ id: MailboxId, ...KeyPairB64.shape }), recordTs: z.number() });
+/** Mailboxes we own besides the intro: id → key pair and the contact it is for. */
+const Mailboxes = z.record(z.string(), z.strictObject({ ...KeyPairB64.shape, contact: z.string() }));
+
+/** Record `account`: who we are and where; small, read by every request. */
+export const Account = z.strictObject({
+  v: z.literal(2), operator: z.string(), settings: Settings, me: Me, prekeys: z.array(Prekey).min(1), mailboxes: Mailboxes,
+});
+export type Account = z.infer<typeof Account>;
+
+/** Records `outbox` and `pending`. */
+export const Outbox = z.strictObject({ items: z.array(Outgoing) });
+export const Pending = z.strictObject({ items: z.array(PendingBlob) });
+/** Record `seen/<day>`: message ids accepted that UTC day (by their envelope time), pruned after 31 days. */
+export const SeenDay = z.record(z.string(), z.number());
+
+/** Everything in vault v1, one document. */
+export const StateV1 = z.strictObject({
   v: z.literal(1),
   operator: z.string(),
   settings: Settings,
-  me: z.strictObject({ name: Name, identity: KeyPairB64, intro: z.strictObject({ id: MailboxId, ...KeyPairB64.shape }), recordTs: z.number() }),
+  me: Me,
   prekeys: z.array(Prekey).min(1),
-  /** Mailboxes we own besides the intro: id → key pair and the contact it is for. */
-  mailboxes: z.record(z.string(), z.strictObject({ ...KeyPairB64.shape, contact: z.string() })),
-  contacts: z.record(z.string(), Contact),
+  mailboxes: Mailboxes,
+  contacts: z.record(z.string(), ContactV1),
   outbox: z.array(Outgoing),
   /** Message ids already accepted (replay protection), with their time, pruned after 30 days. */
   seen: z.record(z.string(), z.number()),
@@ -88,4 +137,4 @@ export const State = z.strictObject({
    */
   pendingFirst: z.array(PendingBlob).default([]),
 });
-export type State = z.infer<typeof State>;
+export type StateV1 = z.infer<typeof StateV1>;

@@ -1,0 +1,103 @@
+/**
+ * The account: status, creating and restoring it, lock and unlock, auto-lock, settings,
+ * backup, deletion.
+ */
+import { b64, randomBytes } from '../../../protocol/bytes.ts';
+import { OperatorError } from '../../../protocol/client.ts';
+import { signRecord, solvePow } from '../../../protocol/identity.ts';
+import { foldName } from '../../../protocol/names.ts';
+import { Name, type NameRecord } from '../../../protocol/wire.ts';
+import { UserError, type SettingsView, type Status } from '../../api.ts';
+import { checkOperatorAddress } from '../address.ts';
+import { Account, DEFAULT_SETTINGS, Settings } from '../state.ts';
+import { WrongPassphrase } from '../vault.ts';
+import { keyPairOf, pair } from './common.ts';
+import type { Ctx } from './ctx.ts';
+
+/** The status line: reads the account, the index and the outbox, never a message. */
+export async function status(ctx: Ctx): Promise<Status> {
+  if (!(await ctx.vault.exists())) return { phase: 'new', unread: 0, queued: 0 };
+  const store = await ctx.storeIfUnlocked();
+  if (!store) return { phase: 'locked', unread: 0, queued: 0 };
+  const a = await store.account();
+  return {
+    phase: 'unlocked', name: foldName(a.me.name), unread: await store.unread(), queued: (await store.outbox()).length,
+    operator: { address: a.operator, ...ctx.reach }, circuits: ctx.deps.circuits?.(),
+  };
+}
+
+export async function create(ctx: Ctx, a: { operator: string; name: string; passphrase: string; allowLoopback?: boolean }): Promise<void> {
+  if (await ctx.vault.exists()) throw new UserError('An account already exists on this device.');
+  const operator = checkOperatorAddress(a.operator, !!a.allowLoopback);
+  // names are case-folded (PROTOCOL.md §5.7): the folded name is the one registered
+  const name = foldName(a.name);
+  if (!Name.safeParse(name).success) throw new UserError('A name is 3 to 32 letters a–z, digits or _.');
+  if (a.passphrase.length < 10) throw new UserError('Use a passphrase of at least 10 characters (several words are best).');
+  const client = ctx.client(operator);
+  const info = await client.info();
+  const taken = await client.lookup(name).then(() => true, (e) => { if (e instanceof OperatorError && e.status === 404) return false; throw e; });
+  if (taken) throw new UserError(`The name @${name} is taken.`);
+  const identity = pair(), intro = { id: b64(randomBytes(16)), ...pair() }, prekey = { id: b64(randomBytes(8)), ...pair(), created: ctx.now() };
+  await client.createMailbox(intro.id, keyPairOf(intro));
+  const record: NameRecord = { v: 1, name, identityKey: identity.pub, intro: intro.id, prekey: { id: prekey.id, key: prekey.pub }, ts: ctx.now() };
+  const signed = signRecord(keyPairOf(identity).privateKey, record);
+  try {
+    await client.register(signed, await solvePow(name, identity.pub, info.powBits), keyPairOf(intro).privateKey);
+  } catch (e) {
+    await client.deleteMailbox(intro.id, keyPairOf(intro).privateKey).catch(() => undefined);
+    if (e instanceof OperatorError && e.status === 409) throw new UserError(`The name @${name} is taken.`);
+    throw e;
+  }
+  const account: Account = {
+    v: 2, operator, settings: { ...DEFAULT_SETTINGS, allowLoopback: !!a.allowLoopback },
+    me: { name, identity, intro, recordTs: record.ts }, prekeys: [prekey], mailboxes: {},
+  };
+  await ctx.vault.create(a.passphrase, { account, index: { contacts: {} } });
+}
+
+/** Restore from a backup file of any version (a v1 backup is migrated as it is opened). */
+export async function restore(ctx: Ctx, a: { backup: string; passphrase: string }): Promise<void> {
+  if (await ctx.vault.exists()) throw new UserError('An account already exists on this device.');
+  await ctx.vault.importBackup(a.backup, a.passphrase);
+  await (await ctx.store()).account();
+}
+
+/** Lock if nothing was done for the auto-lock minutes in settings; true if it locked. */
+export async function lockIfIdle(ctx: Ctx): Promise<boolean> {
+  const store = await ctx.storeIfUnlocked();
+  if (!store) return false;
+  const { autoLockMinutes } = (await store.account()).settings;
+  const last = Number((await ctx.deps.session.get('lastActivity')) ?? 0);
+  if (autoLockMinutes === 0 || ctx.now() - last <= autoLockMinutes * 60_000) return false;
+  await ctx.vault.lock();
+  return true;
+}
+
+export async function deleteAccount(ctx: Ctx, a: { passphrase: string }): Promise<void> {
+  if (!(await ctx.vault.checkPassphrase(a.passphrase))) throw new WrongPassphrase();
+  const s = await (await ctx.store()).account();
+  const client = ctx.client(s.operator);
+  await client.deleteName(s.me.name, keyPairOf(s.me.identity).privateKey, { id: s.me.intro.id, key: keyPairOf(s.me.intro).privateKey });
+  for (const [id, box] of Object.entries(s.mailboxes)) await client.deleteMailbox(id, keyPairOf(box).privateKey).catch(() => undefined);
+  await ctx.vault.wipe();
+}
+
+export async function exportBackup(ctx: Ctx): Promise<string> {
+  await ctx.store(); // only when unlocked (and migrated)
+  return ctx.vault.exportBackup();
+}
+
+export async function settings(ctx: Ctx): Promise<SettingsView> {
+  const s = await (await ctx.store()).account();
+  return { operator: s.operator, ...s.settings };
+}
+
+export async function saveSettings(ctx: Ctx, a: SettingsView): Promise<SettingsView> {
+  const store = await ctx.store();
+  const s = await store.account();
+  const operator = checkOperatorAddress(a.operator, a.allowLoopback);
+  const parsed = Settings.safeParse({ pollSeconds: a.pollSeconds, notifications: a.notifications, autoLockMinutes: a.autoLockMinutes, allowLoopback: a.allowLoopback });
+  if (!parsed.success) throw new UserError('Poll every 5–3600 seconds; auto-lock after 0–1440 minutes.');
+  await store.putAccount({ ...s, operator, settings: parsed.data });
+  return { operator, ...parsed.data };
+}

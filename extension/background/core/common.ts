@@ -1,0 +1,81 @@
+/**
+ * Pieces more than one feature needs: key pairs, views without keys, finding and making
+ * contacts, and turning errors into sentences for a person.
+ */
+import { b64, randomBytes, unb64 } from '../../../protocol/bytes.ts';
+import { OperatorError } from '../../../protocol/client.ts';
+import { safetyNumber, safetyWords } from '../../../protocol/identity.ts';
+import { foldName } from '../../../protocol/names.ts';
+import { KeyPair, privateKey } from '../../../protocol/themis.ts';
+import type { SignedRecord } from '../../../protocol/wire.ts';
+import { UserError, type ContactView, type MeView } from '../../api.ts';
+import type { Account, Contact } from '../state.ts';
+import type { Ctx } from './ctx.ts';
+import type { Store } from './store.ts';
+
+export const DAY = 86_400_000;
+export const lower = foldName;
+
+export const pair = () => { const k = new KeyPair(); return { priv: b64(k.privateKey), pub: b64(k.publicKey) }; };
+export const keyPairOf = (k: { priv: string; pub: string }) => ({ privateKey: privateKey(unb64(k.priv)), publicKey: unb64(k.pub) });
+
+/** A failure of the Operator that says nothing about the name: try again later. */
+export const transient = (e: unknown) => e instanceof OperatorError && (e.status === 0 || e.status === 429 || e.status >= 500);
+
+/**
+ * Turn anything thrown into a sentence for a person: a UserError (WrongPassphrase is one) says
+ * itself, the Operator's refusals and absence are explained, anything else is a bug.
+ */
+export function explain(e: unknown): string {
+  if (e instanceof UserError) return e.message;
+  if (e instanceof OperatorError) {
+    if (e.status === 0) return 'The Operator cannot be reached right now (is Tor connected?).';
+    return `The Operator refused: ${e.reason}.`;
+  }
+  return `Something went wrong: ${(e as Error)?.message ?? String(e)}`;
+}
+
+/** A contact as the popup sees it: no keys, only words to compare. */
+export function contactView(c: Contact, unread: number): ContactView {
+  const key = unb64(c.identityKey);
+  // "verified" is never shown while a changed key is pending: nobody compared the new words yet
+  const v: ContactView = { name: foldName(c.name), safetyWords: safetyWords(key), safetyNumber: safetyNumber(key), verified: c.verified && !c.pendingKey, unread };
+  if (c.pendingKey) { const k = unb64(c.pendingKey.identityKey); v.keyChanged = { safetyWords: safetyWords(k), safetyNumber: safetyNumber(k) }; }
+  return v;
+}
+
+export async function viewOf(store: Store, c: Contact): Promise<ContactView> {
+  return contactView(c, (await store.unreadOf(c.name)));
+}
+
+export function meView(a: Account): MeView {
+  const key = unb64(a.me.identity.pub);
+  return { name: foldName(a.me.name), safetyWords: safetyWords(key), safetyNumber: safetyNumber(key) };
+}
+
+/** A contact by name, or a UserError. */
+export async function findContact(store: Store, name: string): Promise<Contact> {
+  const c = await store.contact(lower(name));
+  if (!c) throw new UserError(`@${name} is not among your contacts.`);
+  return c;
+}
+
+/**
+ * A new contact for a directory record, with a pairwise mailbox made for them to write to us
+ * (written: the account's mailboxes, the contact, its line in the index).
+ */
+export async function newContact(ctx: Ctx, store: Store, rec: SignedRecord, prekey: Contact['prekey'], sendTo: string): Promise<Contact> {
+  const a = await store.account();
+  const name = lower(rec.record.name);
+  const id = b64(randomBytes(16)), keys = pair();
+  await ctx.client(a.operator).createMailbox(id, keyPairOf(keys));
+  a.mailboxes[id] = { ...keys, contact: name };
+  await store.putAccount(a);
+  const c: Contact = {
+    name, identityKey: rec.record.identityKey, prekey, sendTo, intro: rec.record.intro,
+    inbox: id, verified: false, chunks: { first: 0, next: 0 }, disappear: 0,
+  };
+  await store.putContact(c);
+  await store.summary(name, () => {});
+  return c;
+}

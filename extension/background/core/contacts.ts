@@ -1,0 +1,67 @@
+/** Contacts: the list, adding one from the directory, verification, accepting or refusing a changed key. */
+import { OperatorError } from '../../../protocol/client.ts';
+import { foldName } from '../../../protocol/names.ts';
+import { Name } from '../../../protocol/wire.ts';
+import { UserError, type ContactView, type MeView } from '../../api.ts';
+import { contactView, findContact, lower, meView, newContact, viewOf } from './common.ts';
+import type { Ctx } from './ctx.ts';
+
+export async function contacts(ctx: Ctx): Promise<{ me: MeView; contacts: ContactView[] }> {
+  const store = await ctx.store();
+  const index = await store.index();
+  const list = [];
+  for (const name of Object.keys(index.contacts)) {
+    const c = await store.contact(name);
+    if (c) list.push(contactView(c, index.contacts[name]!.unread));
+  }
+  return { me: meView(await store.account()), contacts: list.sort((a, b) => a.name.localeCompare(b.name)) };
+}
+
+export async function addContact(ctx: Ctx, a: { name: string }): Promise<ContactView> {
+  const name = foldName(a.name);
+  if (!Name.safeParse(name).success) throw new UserError('A name is 3 to 32 letters a–z, digits or _.');
+  const store = await ctx.store();
+  const s = await store.account();
+  if (lower(name) === lower(s.me.name)) throw new UserError('That is you.');
+  const known = await store.contact(lower(name));
+  if (known) return viewOf(store, known);
+  const rec = await ctx.client(s.operator).lookup(name).catch((e) => {
+    if (e instanceof OperatorError && e.status === 404) throw new UserError(`Nobody is called @${name}.`);
+    throw e;
+  });
+  return viewOf(store, await newContact(ctx, store, rec, rec.record.prekey, rec.record.intro));
+}
+
+export async function setVerified(ctx: Ctx, a: { name: string; verified: boolean }): Promise<ContactView> {
+  const store = await ctx.store();
+  const c = await findContact(store, a.name);
+  if (c.pendingKey) throw new UserError('Accept or refuse the new key first.');
+  c.verified = a.verified;
+  await store.putContact(c);
+  return viewOf(store, c);
+}
+
+/** Accept a changed key: it becomes the contact's key, unverified. */
+export async function acceptKey(ctx: Ctx, a: { name: string }): Promise<ContactView> {
+  const store = await ctx.store();
+  const c = await findContact(store, a.name);
+  if (!c.pendingKey) throw new UserError('No new key to accept.');
+  Object.assign(c, { identityKey: c.pendingKey.identityKey, prekey: c.pendingKey.prekey, sendTo: c.pendingKey.sendTo, verified: false });
+  delete c.pendingKey;
+  await store.putContact(c);
+  return viewOf(store, c);
+}
+
+/**
+ * Refuse a changed key: the stored key stays, with its verified mark, and sending is unblocked
+ * (to the stored key, at the mailbox it last gave). If the new key writes again and the
+ * directory still vouches for it, the change is pending again: the person decides each time.
+ */
+export async function refuseKey(ctx: Ctx, a: { name: string }): Promise<ContactView> {
+  const store = await ctx.store();
+  const c = await findContact(store, a.name);
+  if (!c.pendingKey) throw new UserError('No new key to refuse.');
+  delete c.pendingKey;
+  await store.putContact(c);
+  return viewOf(store, c);
+}

@@ -1,0 +1,92 @@
+/**
+ * What every feature shares: the vault and its records (opened, and migrated from v1 once),
+ * the clock, the serialisation lock, and the Operator client, every call of which goes through
+ * the reachability wrapper `net()` that the status line reports.
+ */
+import { OperatorClient, OperatorError } from '../../../protocol/client.ts';
+import { KeyedLock } from '../../../protocol/lock.ts';
+import { UserError, type Status } from '../../api.ts';
+import type { KV } from '../kv.ts';
+import { migrate } from '../migrate.ts';
+import type { Records } from '../records.ts';
+import { Vault } from '../vault.ts';
+import { Store } from './store.ts';
+
+/** What the core needs from its surroundings. */
+export interface Deps {
+  local: KV;
+  session: KV;
+  now?: () => number;
+  /** Called when unread counts or messages change (badge, notifications, popup refresh). */
+  onChange?: (e: { unread: number; newMessages: number }) => void;
+  /** How the browser routes Operator requests over Tor (circuits.ts), when known. */
+  circuits?: () => Status['circuits'];
+  /** Waits between spread-out fetches (tests replace it). */
+  sleep?: (ms: number) => Promise<void>;
+}
+
+export type Reach = { reachable: boolean | null; lastCheck: number | null; error?: string };
+
+export class Ctx {
+  readonly vault: Vault;
+  readonly now: () => number;
+  reach: Reach = { reachable: null, lastCheck: null };
+  private readonly lock = new KeyedLock();
+  private readonly opened = new WeakMap<Records, Promise<Store>>();
+
+  constructor(readonly deps: Deps) {
+    this.vault = new Vault(deps.local, deps.session);
+    this.now = deps.now ?? Date.now;
+  }
+
+  /** State changes run one at a time. */
+  serial<T>(fn: () => Promise<T>): Promise<T> { return this.lock.run('state', fn); }
+
+  /** The records while unlocked (a v1 vault is migrated the first time); throws when locked. */
+  async store(): Promise<Store> {
+    const s = await this.storeIfUnlocked();
+    if (!s) throw new UserError('Komrade is locked.');
+    return s;
+  }
+
+  async storeIfUnlocked(): Promise<Store | undefined> {
+    const r = await this.vault.records();
+    if (!r) return undefined;
+    let p = this.opened.get(r);
+    if (!p) {
+      p = migrate(this.vault).then(() => new Store(r));
+      this.opened.set(r, p);
+      p.catch(() => this.opened.delete(r));
+    }
+    return p;
+  }
+
+  /** Run an Operator call, recording reachability for the status line. */
+  async net<T>(fn: () => Promise<T>): Promise<T> {
+    try {
+      const r = await fn();
+      this.reach = { reachable: true, lastCheck: this.now() };
+      return r;
+    } catch (e) {
+      if (e instanceof OperatorError && e.status === 0) this.reach = { reachable: false, lastCheck: this.now(), error: e.reason };
+      else this.reach = { reachable: true, lastCheck: this.now() };
+      throw e;
+    }
+  }
+
+  /** A client for the Operator at `base` whose every call goes through `net()`. */
+  client(base: string): OperatorClient {
+    const c = new OperatorClient(base);
+    return new Proxy(c, {
+      get: (target, p, receiver) => {
+        const v: unknown = Reflect.get(target, p, receiver);
+        return typeof v === 'function' ? (...a: unknown[]) => this.net(() => (v as (...x: unknown[]) => Promise<unknown>).apply(target, a)) : v;
+      },
+    });
+  }
+
+  /** Tell the background that unread counts or messages changed. */
+  async changed(store: Store, newMessages: number): Promise<void> {
+    this.deps.onChange?.({ unread: await store.unread(), newMessages });
+  }
+}

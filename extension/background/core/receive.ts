@@ -1,0 +1,165 @@
+/**
+ * Receiving: drain our mailboxes, open and file what came (before acknowledging it), decide
+ * again what waited for the directory, forget old message ids, erase expired messages.
+ *
+ * Mailboxes: a komrade's intro mailbox (public, in the directory) only ever sees first
+ * contacts. Each first message carries `replyTo`, a mailbox the sender made for that one
+ * contact; from then on each direction of each conversation uses its own mailbox.
+ */
+import { b64, unb64 } from '../../../protocol/bytes.ts';
+import { OperatorError } from '../../../protocol/client.ts';
+import { open, EnvelopeError } from '../../../protocol/envelope.ts';
+import { TextMessage } from '../../../protocol/message.ts';
+import { privateKey } from '../../../protocol/themis.ts';
+import type { SignedRecord } from '../../../protocol/wire.ts';
+import type { Message } from '../state.ts';
+import { DAY, keyPairOf, lower, newContact, transient } from './common.ts';
+import type { Ctx } from './ctx.ts';
+import type { Store } from './store.ts';
+
+/** How long an envelope waits for the directory to vouch for its sender (the mail TTL) before it is dropped. */
+export const PENDING_TTL_MS = 14 * DAY;
+/** At most this many envelopes wait for the directory; further ones are dropped (a flood cannot fill the vault). */
+export const PENDING_MAX = 200;
+
+/** What became of a received envelope: filed, dropped, or kept until the directory can be asked. */
+type Verdict = 'new' | 'dropped' | 'later';
+
+/** Our mailboxes: the intro and one per contact. */
+export async function mailboxIds(ctx: Ctx): Promise<string[]> {
+  const s = await (await ctx.store()).account();
+  return [s.me.intro.id, ...Object.keys(s.mailboxes)];
+}
+
+/** Drain one mailbox of ours (it may have gone meanwhile); returns how many new messages. */
+export async function fetchMailbox(ctx: Ctx, id: string): Promise<number> {
+  const store = await ctx.store();
+  const s = await store.account();
+  const box = id === s.me.intro.id ? s.me.intro : s.mailboxes[id];
+  if (!box) return 0;
+  const client = ctx.client(s.operator);
+  const key = privateKey(unb64(box.priv));
+  let received = 0;
+  for (let round = 0; round < 20; round++) {
+    let got;
+    try {
+      got = await client.fetchBlobs(id, key);
+    } catch (e) {
+      // the mailbox expired (we were away longer than the TTL): make it again
+      if (e instanceof OperatorError && e.status === 404) { await client.createMailbox(id, keyPairOf(box)).catch(() => undefined); break; }
+      throw e;
+    }
+    if (!got.blobs.length) break;
+    // each is stored before it is acknowledged: nothing is lost if the ack fails
+    for (const { blob } of got.blobs) received += (await receive(ctx, store, blob)) === 'new' ? 1 : 0;
+    await client.ack(id, key, got.blobs.map((b) => b.id));
+    if (!got.more) break;
+  }
+  return received;
+}
+
+/**
+ * Open one blob and file it. Where the sender's key is not the one we know for the claimed
+ * name (a first contact, or a changed key), the directory's current record decides (PROTOCOL.md
+ * §8.1): it must carry that very key. If the directory cannot be asked now (network, 429, 5xx),
+ * the blob is kept in `pending` and decided at a later poll (`retry` is that later time).
+ */
+async function receive(ctx: Ctx, store: Store, blob: Uint8Array, retry?: { id: string }): Promise<Verdict> {
+  const s = await store.account();
+  const seen = await store.seenCheck(), pending = await store.pending();
+  let opened;
+  try {
+    opened = open(blob, {
+      prekey: (id) => { const p = s.prekeys.find((k) => k.id === id); return p ? privateKey(unb64(p.priv)) : undefined; },
+      myIdentityKey: unb64(s.me.identity.pub),
+      // a blob waiting for the directory counts as seen (a replay of it is dropped), except when it is the one retried
+      seen: (id) => id !== retry?.id && (seen(id) || pending.some((p) => p.id === id)),
+      now: ctx.now(),
+    });
+  } catch (e) {
+    if (e instanceof EnvelopeError) return 'dropped'; // undecryptable, forged, replayed or stale
+    throw e;
+  }
+  const parsed = TextMessage.safeParse(opened.body);
+  if (!parsed.success) { await store.addSeen(opened.id, opened.t); return 'dropped'; }
+  const body = parsed.data;
+  const senderKey = b64(opened.from);
+  let c = await store.contact(lower(body.from));
+  let rec: SignedRecord | undefined;
+  // the stored key, or a changed key the directory already vouched for (still pending), need no lookup
+  if (!c || (c.identityKey !== senderKey && c.pendingKey?.identityKey !== senderKey)) {
+    let found: SignedRecord | undefined;
+    try {
+      found = await ctx.client(s.operator).lookup(body.from);
+    } catch (e) {
+      if (transient(e)) {
+        if (!retry && pending.length < PENDING_MAX) await store.putPending([...pending, { id: opened.id, blob: b64(blob), received: ctx.now() }]);
+        return 'later';
+      }
+      if (!(e instanceof OperatorError)) throw e; // 404 or a record that does not verify: nobody vouches
+    }
+    if (!found || found.record.identityKey !== senderKey) {
+      // a key the directory does not carry for that name: a forgery. Dropped; a known contact's
+      // thread shows a quiet note (never the forged text), which neither blocks nor counts as unread.
+      await store.addSeen(opened.id, opened.t);
+      if (c) {
+        const last = await store.lastMessage(c);
+        if (last.m?.notice === 'forged') { last.m.count = (last.m.count ?? 1) + 1; last.m.t = ctx.now(); await store.putChunk(c.name, last.n, last.ch); }
+        else await store.append(c, { id: opened.id, dir: 'in', text: '', t: ctx.now(), state: 'received', notice: 'forged', count: 1 });
+      }
+      return 'dropped';
+    }
+    rec = found;
+  }
+  await store.addSeen(opened.id, opened.t);
+  const msg: Message = { id: opened.id, dir: 'in', text: body.text, t: opened.t, state: 'received' };
+  if (body.expire) msg.expires = opened.t + body.expire * 1000;
+  const before = c && JSON.stringify(c);
+  if (c && c.identityKey === senderKey) {
+    // The stored key. If a change is pending, this message is still authentic from the key we
+    // had: it is filed (marked `oldKey`) and updates where that key wants replies (used if the
+    // change is refused), but it never clears or replaces the pending change: only the person's
+    // Accept or Refuse does.
+    c.prekey = body.prekey;
+    c.sendTo = body.replyTo;
+    if (c.pendingKey) msg.oldKey = true;
+  } else if (c) {
+    // a changed key that the directory vouches for: keep it, warn loudly, block sending
+    c.pendingKey = { identityKey: senderKey, prekey: body.prekey, sendTo: body.replyTo };
+    msg.newKey = true;
+  } else {
+    c = await newContact(ctx, store, rec!, body.prekey, body.replyTo);
+  }
+  c.disappear = body.expire ?? 0; // the sender's timer is the conversation's
+  if (JSON.stringify(c) !== before) await store.putContact(c);
+  await store.append(c, msg, { unread: true });
+  return 'new';
+}
+
+/** Decide again the envelopes that waited for the directory; drop those older than the TTL. Returns how many were filed. */
+export async function retryPending(ctx: Ctx): Promise<number> {
+  const store = await ctx.store();
+  const all = await store.pending();
+  let left = all.filter((p) => ctx.now() - p.received < PENDING_TTL_MS);
+  let filed = 0;
+  for (const p of [...left]) {
+    const v = await receive(ctx, store, unb64(p.blob), { id: p.id });
+    if (v === 'later') break; // the directory is still out of reach: the rest waits too
+    left = left.filter((x) => x !== p);
+    if (v === 'new') filed++;
+  }
+  if (left.length !== all.length) await store.putPending(left);
+  return filed;
+}
+
+/** Forget old message ids; erase messages past their expiry in every conversation where one is due. */
+export async function tidy(ctx: Ctx): Promise<void> {
+  const store = await ctx.store();
+  const now = ctx.now();
+  await store.pruneSeen(now);
+  for (const [name, s] of Object.entries((await store.index()).contacts)) {
+    if (s.nextExpiry === undefined || s.nextExpiry > now) continue;
+    const c = await store.contact(name);
+    if (c) await store.sweep(c, now);
+  }
+}

@@ -1,0 +1,48 @@
+/** Conversations: the inbox list, one thread (its newest chunk, older ones on request), disappearing messages. */
+import { foldName } from '../../../protocol/names.ts';
+import { UserError, type ConversationView, type ThreadView } from '../../api.ts';
+import { DISAPPEAR_SECONDS } from '../state.ts';
+import { contactView, findContact } from './common.ts';
+import type { Ctx } from './ctx.ts';
+
+/** The inbox: the index and each contact's record (last message, a pending key change), no message history. */
+export async function inbox(ctx: Ctx): Promise<ConversationView[]> {
+  const store = await ctx.store();
+  const out: ConversationView[] = [];
+  for (const [name, s] of Object.entries((await store.index()).contacts)) {
+    const c = await store.contact(name);
+    out.push({ name: foldName(name), unread: s.unread, keyChanged: !!c?.pendingKey, last: c?.last && { ...c.last } });
+  }
+  return out.sort((a, b) => (b.last?.t ?? 0) - (a.last?.t ?? 0));
+}
+
+/**
+ * A thread: its newest messages (the newest chunk, or two if that one is short); `before` (the
+ * `older` of a previous answer) pages back. Opening it erases messages past their expiry and
+ * marks it read.
+ */
+export async function thread(ctx: Ctx, a: { name: string; before?: number }): Promise<ThreadView> {
+  const store = await ctx.store();
+  const c = await findContact(store, a.name);
+  await store.sweep(c, ctx.now());
+  const page = await store.page(c, a.before);
+  let unread = await store.unreadOf(c.name);
+  if (unread && a.before === undefined) {
+    await store.summary(c.name, (s) => { s.unread = 0; });
+    unread = 0;
+    await ctx.changed(store, 0);
+  }
+  const view: ThreadView = { contact: contactView(c, unread), messages: page.messages, disappearing: c.disappear };
+  if (page.older !== undefined) view.older = page.older;
+  return view;
+}
+
+/** Disappearing messages for a conversation: off (0), 1 day, 1 week or 4 weeks; the next message tells the other side. */
+export async function setDisappearing(ctx: Ctx, a: { name: string; seconds: number }): Promise<ThreadView> {
+  if (!(DISAPPEAR_SECONDS as readonly number[]).includes(a.seconds)) throw new UserError('Messages can disappear after 1 day, 1 week or 4 weeks, or never.');
+  const store = await ctx.store();
+  const c = await findContact(store, a.name);
+  c.disappear = a.seconds;
+  await store.putContact(c);
+  return thread(ctx, { name: a.name });
+}
