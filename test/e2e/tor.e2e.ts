@@ -72,7 +72,7 @@ test('npm start: tor publishes the Operator as an onion, which answers through t
     assert.doesNotMatch(first.out(), /\[notice\]/, "tor's log does not go to the terminal");
     const info = await socksRequestRetry(socksPort, host, '/v2/info');
     assert.equal(info.status, 200);
-    assert.equal(JSON.parse(info.body).v, 1);
+    assert.equal(JSON.parse(info.body).v, 2);
     const torrc = join(data, 'tor', 'torrc');
     const pids = torPids(torrc);
     assert.equal(pids.length, 1, 'one tor process runs for the Operator');
