@@ -29,7 +29,7 @@ UNIT=(
   extension/background/core/reach.test.ts
   extension/background/address.test.ts
   extension/background/circuits.test.ts
-  test/operator-view.test.ts
+  test/operator-view.test.ts test/structure.test.ts
 )
 BROWSER=(test/lint.test.ts test/e2e/messaging.e2e.ts test/e2e/tor.e2e.ts)
 case "${1:-all}" in

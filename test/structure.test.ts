@@ -1,0 +1,36 @@
+// The code's shape (issue "Room to grow"): no import cycles anywhere in the add-on, the Operator
+// or the protocol (the import graph comes from esbuild's metafile, as the bundles see it), and no
+// file under extension/background/ over 250 lines.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { build } from 'esbuild';
+
+const ENTRIES = ['extension/background/main.ts', 'operator/main.ts', 'bench/bench.ts', 'protocol/client.ts'];
+
+test('no import cycles in extension/, operator/ and protocol/', async () => {
+  const { metafile } = await build({ entryPoints: ENTRIES, bundle: true, write: false, metafile: true, platform: 'node', format: 'esm', outdir: '/tmp/komrade-structure', packages: 'external', logLevel: 'silent' });
+  const graph = new Map(Object.entries(metafile.inputs).map(([file, input]) => [file, input.imports.map((i) => i.path).filter((p) => p in metafile.inputs)]));
+  assert.ok(graph.size > 30, `the graph covers the code (${graph.size} files)`);
+  const cycles: string[] = [];
+  const state = new Map<string, 'open' | 'done'>();
+  const visit = (file: string, path: string[]) => {
+    if (state.get(file) === 'done') return;
+    if (state.get(file) === 'open') { cycles.push([...path.slice(path.indexOf(file)), file].join(' → ')); return; }
+    state.set(file, 'open');
+    for (const next of graph.get(file) ?? []) visit(next, [...path, file]);
+    state.set(file, 'done');
+  };
+  for (const file of graph.keys()) visit(file, []);
+  assert.deepEqual(cycles, []);
+});
+
+test('no file under extension/background/ is over 250 lines', () => {
+  const long = readdirSync('extension/background', { recursive: true, withFileTypes: true })
+    .filter((e) => e.isFile() && /\.(ts|svelte)$/.test(e.name))
+    .map((e) => join(e.parentPath, e.name))
+    .map((f) => [f, readFileSync(f, 'utf8').split('\n').length - 1] as const)
+    .filter(([, n]) => n > 250);
+  assert.deepEqual(long, []);
+});
