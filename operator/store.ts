@@ -417,6 +417,9 @@ export class Store {
   /** A current member's record. */
   getMember(c: string, name: string): Promise<MemberRec | undefined> { return this.gate.shared(() => this.members.get(`${c}!${name}`)); }
 
+  /** Expel votes counted against a member in the current expel epoch. */
+  expelVotes(c: string, name: string): Promise<number> { return this.gate.shared(async () => (await this.expels.get(`${c}!${name}`)) ?? 0); }
+
   /** An open join request. */
   getRequest(c: string, name: string): Promise<RequestRec | undefined> { return this.gate.shared(() => this.requests.get(`${c}!${name}`)); }
 

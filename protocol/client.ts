@@ -135,6 +135,9 @@ export class OperatorClient {
   /** Up to 100 log entries from `from`. */
   log(collective: string, from = 0) { return this.call('log', { collective, from: String(from) }); }
 
+  /** A current member: leaf, commitment, vouches, and the epochs a vouch or an expel vote about them must name. */
+  member(collective: string, name: string) { return this.call('member', { collective, name }); }
+
   /** Ask to join, signed by one's identity key (the directory's). */
   requestJoin(identity: PrivateKey, request: JoinRequest) {
     return this.call('join', { collective: request.collective }, signJoin(identity, request));

@@ -146,6 +146,12 @@ export type TreeResponse = z.infer<typeof TreeResponse>;
 /** GET /v2/collectives/:collective/log/:from: up to LOG_BATCH entries from `from`. */
 export const LogResponse = z.strictObject({ entries: z.array(LogEntry).max(LOG_BATCH), more: z.boolean() });
 
+/** GET /v2/collectives/:collective/members/:name: a current member, the vouches counted for them, and the epochs proofs about them must name. */
+export const MemberInfo = z.strictObject({
+  name: W.Name, leaf: count, commitment: Commitment, vouches: count, vouchEpoch: count, expelEpoch: count, votes: count, expelNeeded: count,
+});
+export type MemberInfo = z.infer<typeof MemberInfo>;
+
 /** POST /v2/collectives/:collective/requests */
 export const Join = SignedJoin;
 export const JoinResponse = z.strictObject({ epoch: count, vouches: count, needed: count, admitted: z.boolean(), seq: count.optional() });

@@ -49,6 +49,7 @@ export const ROUTES = {
   tree: { method: 'GET', path: '/collectives/:collective/tree', params: collective, response: C.TreeResponse, isolate: byCollective },
   log: { method: 'GET', path: '/collectives/:collective/log/:from', params: logFrom, response: C.LogResponse, isolate: byCollective },
   'list-requests': { method: 'GET', path: '/collectives/:collective/requests', params: collective, response: C.RequestsResponse, isolate: byCollective },
+  member: { method: 'GET', path: '/collectives/:collective/members/:name', params: collectiveAndName, response: C.MemberInfo, isolate: byCollective },
   join: { method: 'POST', path: '/collectives/:collective/requests', params: collective, request: C.Join, response: C.JoinResponse, isolate: byCollective },
   vouch: { method: 'POST', path: '/collectives/:collective/vouches/:name', params: collectiveAndName, request: C.ProofBody, response: C.VouchResponse },
   expel: { method: 'POST', path: '/collectives/:collective/members/:name/expel', params: collectiveAndName, request: C.ProofBody, response: C.ExpelResponse },

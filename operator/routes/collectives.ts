@@ -45,7 +45,7 @@ async function checkProof({ store }: Deps, c: string, kind: 'vouch' | 'expel', s
 }
 
 /** The collective routes. */
-export const collectiveRoutes: Handlers<'create-collective' | 'get-collective' | 'tree' | 'log' | 'list-requests' | 'join' | 'vouch' | 'expel' | 'leave' | 'vouch-counts'> = {
+export const collectiveRoutes: Handlers<'create-collective' | 'get-collective' | 'tree' | 'log' | 'list-requests' | 'member' | 'join' | 'vouch' | 'expel' | 'leave' | 'vouch-counts'> = {
   'create-collective': async ({ body }, { store, config, now }) => {
     const { charter } = body, c = charter.name.toLowerCase(), founder = charter.founder.toLowerCase();
     if (Math.abs(now() - charter.created) > W.LIMITS.replayWindowMs) fail(403, 'stale charter time');
@@ -97,6 +97,21 @@ export const collectiveRoutes: Handlers<'create-collective' | 'get-collective' |
       request: r.request, sig: r.sig, epoch: await store.epoch(c, 'vouch', r.request.name.toLowerCase()), vouches: r.vouches, needed,
     })));
     return { body: { requests } };
+  },
+
+  member: async ({ params }, { store }) => {
+    const c = params.collective.toLowerCase(), name = params.name.toLowerCase();
+    const meta = await store.getCollective(c);
+    if (!meta) fail(404, 'unknown collective');
+    const m = await store.getMember(c, name);
+    if (!m) fail(404, 'not a member');
+    const rule = meta.charter.quorum;
+    return {
+      body: {
+        name, leaf: m.leaf, commitment: m.commitment, vouches: m.vouches, vouchEpoch: await store.epoch(c, 'vouch', name),
+        expelEpoch: await store.epoch(c, 'expel', name), votes: await store.expelVotes(c, name), expelNeeded: quorum(rule === 'open' ? 'log2' : rule, meta.members),
+      },
+    };
   },
 
   join: async ({ params, body }, { store, now }) => {
