@@ -100,9 +100,9 @@ test('collective names share the komrade namespace both ways; the founder must b
   const stranger = new KeyPair();
   await unchanged(() => op.client.createCollective(stranger.privateKey, { ...charter(C, 'fiona', 'log2'), founderKey: b64(stranger.publicKey) }), rejects(403));
   await unchanged(() => op.client.createCollective(stranger.privateKey, charter(C, 'fiona', 'log2')), rejects(401, 'bad signature'));
-  await unchanged(() => op.client.createCollective(k.founder!.identity.privateKey, { ...charter(C, 'fiona', 'log2'), founder: 'nobody' }), rejects(404));
+  await unchanged(() => op.client.createCollective(k.fiona!.identity.privateKey, { ...charter(C, 'fiona', 'log2'), founder: 'nobody' }), rejects(404));
 
-  assert.deepEqual(await op.client.createCollective(k.founder!.identity.privateKey, charter(C, 'fiona', 'log2')), { root: rootOf([commitmentOf('fiona')]), seq: 0 });
+  assert.deepEqual(await op.client.createCollective(k.fiona!.identity.privateKey, charter(C, 'fiona', 'log2')), { root: rootOf([commitmentOf('fiona')]), seq: 0 });
   await assert.rejects(op.client.createCollective(k.anna!.identity.privateKey, charter('portland', 'anna', 'one')), rejects(409, 'name taken'));
   for (const name of ['portland', 'PortIand', 'p0rtland']) {
     const p = komrade(name);
