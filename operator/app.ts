@@ -11,6 +11,7 @@ import type { z } from 'zod';
 import { ROUTES, type RouteName } from '../protocol/routes.ts';
 import * as W from '../protocol/wire.ts';
 import { authorizer, fail, type AppConfig, type Deps, type Handlers } from './http.ts';
+import { collectiveRoutes } from './routes/collectives.ts';
 import { infoRoutes } from './routes/info.ts';
 import { mailboxRoutes } from './routes/mailboxes.ts';
 import { nameRoutes } from './routes/names.ts';
@@ -22,7 +23,7 @@ export type { AppConfig } from './http.ts';
 export type Counters = Record<string, number>;
 
 /** Every route's handler, one file per resource. */
-const HANDLERS: Handlers<RouteName> = { ...infoRoutes, ...mailboxRoutes, ...nameRoutes };
+const HANDLERS: Handlers<RouteName> = { ...infoRoutes, ...mailboxRoutes, ...nameRoutes, ...collectiveRoutes };
 
 function parse<S extends z.ZodType>(schema: S, value: unknown): z.infer<S> {
   const r = schema.safeParse(value);

@@ -5,7 +5,9 @@
 import type { Server } from 'node:http';
 import { isIP } from 'node:net';
 import { loadThemis } from '../protocol/themis.ts';
+import { shutdownCurve } from '../protocol/vouch.ts';
 import { createApp, type AppConfig, type Counters } from './app.ts';
+import { forgetCurve } from './routes/collectives.ts';
 import { Store } from './store.ts';
 
 /** Everything an Operator needs to run. */
@@ -73,6 +75,9 @@ export async function startOperator(o: OperatorOptions): Promise<RunningOperator
       await new Promise<void>((r) => { server.close(() => r()); server.closeAllConnections(); });
       await sweeping.catch(() => undefined);
       await store.close();
+      // the proof verifier's curve (built at the first vouch) would otherwise keep Node running
+      forgetCurve();
+      await shutdownCurve();
     },
   };
 }

@@ -17,6 +17,11 @@ import { join } from 'node:path';
 import { createHash } from 'node:crypto';
 import { KeyedLock } from '../protocol/lock.ts';
 import type { SignedRecord } from '../protocol/wire.ts';
+import type { Auth } from '../protocol/wire.ts';
+import { ACCEPTED_ROOTS, ROOT_MAX_AGE_MS, entryHash, type LogEntry, type SignedCharter, type SignedJoin } from '../protocol/collective.ts';
+import { quorum } from '../protocol/quorum.ts';
+import { rootOf } from '../protocol/vouch.ts';
+import type { VouchProof } from '../protocol/vouch-wire.ts';
 import { Gate } from './gate.ts';
 
 const MINUTE = 60_000;
@@ -53,6 +58,20 @@ export interface StoreOptions {
   /** fsync every write (default true). Only benchmarks that fill a store in bulk turn it off. */
   sync?: boolean;
 }
+
+/** A collective (COLLECTIVES.md §12): its charter, counts, current root and log head. */
+export interface CollectiveMeta {
+  charter: SignedCharter['charter']; sig: string;
+  leaves: number; members: number; requests: number; seq: number; head: string; root: string;
+}
+/** An accepted root: the log entry that made it and that entry's hour. */
+interface RootMeta { seq: number; ts: number }
+/** An open join request and the vouches counted for it in its current epoch. */
+export interface RequestRec { request: SignedJoin['request']; sig: string; vouches: number }
+/** A current member: their leaf, commitment and identity key (from the join request or charter), and the vouches counted for them. */
+export interface MemberRec { leaf: number; commitment: string; key: string; vouches: number }
+/** A tree leaf's key: the collective and the leaf index (5 hex digits: up to 2^16 leaves). */
+const leafKey = (c: string, leaf: number) => `${c}!${leaf.toString(16).padStart(5, '0')}`;
 
 /** Something a request names does not exist; the app answers 404 with this message. */
 export class Missing extends Error {}
@@ -104,6 +123,16 @@ export class Store {
   private expiry!: ReturnType<Store['bind']>['expiry'];
   private nonces!: ReturnType<Store['bind']>['nonces'];
   private graves!: ReturnType<Store['bind']>['graves'];
+  private collectives!: ReturnType<Store['bind']>['collectives'];
+  private leaves!: ReturnType<Store['bind']>['leaves'];
+  private roots!: ReturnType<Store['bind']>['roots'];
+  private clog!: ReturnType<Store['bind']>['clog'];
+  private requests!: ReturnType<Store['bind']>['requests'];
+  private members!: ReturnType<Store['bind']>['members'];
+  private epochs!: ReturnType<Store['bind']>['epochs'];
+  private expels!: ReturnType<Store['bind']>['expels'];
+  private nullifiers!: ReturnType<Store['bind']>['nullifiers'];
+  private counts!: ReturnType<Store['bind']>['counts'];
   /** Deleted data may be on disk: true at open (a restart may follow a delete) and after every delete. */
   private dirty = true;
   private totalBytes = 0;
@@ -129,6 +158,17 @@ export class Store {
       expiry: db.sublevel<string, string>('x', { valueEncoding: 'utf8' }),
       nonces: db.sublevel<string, number>('r', { valueEncoding: 'json' }),
       graves: db.sublevel<string, Grave>('g', { valueEncoding: 'json' }),
+      // collectives (COLLECTIVES.md §12)
+      collectives: db.sublevel<string, CollectiveMeta>('C', { valueEncoding: 'json' }),
+      leaves: db.sublevel<string, string>('T', { valueEncoding: 'utf8' }),
+      roots: db.sublevel<string, RootMeta>('A', { valueEncoding: 'json' }),
+      clog: db.sublevel<string, LogEntry>('L', { valueEncoding: 'json' }),
+      requests: db.sublevel<string, RequestRec>('J', { valueEncoding: 'json' }),
+      members: db.sublevel<string, MemberRec>('M', { valueEncoding: 'json' }),
+      epochs: db.sublevel<string, number>('E', { valueEncoding: 'json' }),
+      expels: db.sublevel<string, number>('X', { valueEncoding: 'json' }),
+      nullifiers: db.sublevel<string, VouchProof>('U', { valueEncoding: 'json' }),
+      counts: db.sublevel<string, number>('W', { valueEncoding: 'json' }),
     };
   }
 
@@ -372,6 +412,289 @@ export class Store {
       await this.write([{ type: 'put', key: nonce, value: until, sublevel: this.nonces }]);
       return true;
     }));
+  }
+
+  // ---- collectives (COLLECTIVES.md §12) ----
+  //
+  // One collective is serialised by the app with `lock` key `collective:<name>` (taken before
+  // the gate); each mutation below is one atomic batch. Nothing here is keyed by, or stored
+  // next to, anything that identifies a voucher: a counted vouch or expel vote is its scope,
+  // its nullifier and its proof, nothing else.
+
+  /** A collective's record, if it exists (`c` lower-cased). */
+  getCollective(c: string): Promise<CollectiveMeta | undefined> { return this.gate.shared(() => this.collectives.get(c)); }
+
+  /** The tree's leaves in order (decimal commitments, "0" for removed members). */
+  collectiveLeaves(c: string): Promise<string[]> { return this.gate.shared(() => this.leafList(c)); }
+
+  private async leafList(c: string): Promise<string[]> {
+    const out: string[] = [];
+    for await (const v of this.leaves.values({ gt: `${c}!`, lt: `${c}!~` })) out.push(v);
+    return out;
+  }
+
+  /** The roots proofs may name now: those since the last removal (at most ACCEPTED_ROOTS), none older than ROOT_MAX_AGE_MS except the current one. */
+  acceptedRoots(c: string): Promise<string[]> {
+    return this.gate.shared(async () => {
+      const meta = await this.collectives.get(c);
+      if (!meta) return [];
+      const oldest = this.opts.now() - ROOT_MAX_AGE_MS, out: string[] = [];
+      for await (const [key, r] of this.roots.iterator({ gt: `${c}!`, lt: `${c}!~` })) {
+        const root = key.slice(c.length + 1);
+        if (root === meta.root || r.ts >= oldest) out.push(root);
+      }
+      return out;
+    });
+  }
+
+  /** A current member's record. */
+  getMember(c: string, name: string): Promise<MemberRec | undefined> { return this.gate.shared(() => this.members.get(`${c}!${name}`)); }
+
+  /** Expel votes counted against a member in the current expel epoch. */
+  expelVotes(c: string, name: string): Promise<number> { return this.gate.shared(async () => (await this.expels.get(`${c}!${name}`)) ?? 0); }
+
+  /** An open join request. */
+  getRequest(c: string, name: string): Promise<RequestRec | undefined> { return this.gate.shared(() => this.requests.get(`${c}!${name}`)); }
+
+  /** Every open join request of a collective, by name. */
+  openRequests(c: string): Promise<RequestRec[]> {
+    return this.gate.shared(async () => {
+      const out: RequestRec[] = [];
+      for await (const r of this.requests.values({ gt: `${c}!`, lt: `${c}!~` })) out.push(r);
+      return out;
+    });
+  }
+
+  /** The current epoch of proofs of `kind` about `name` in `c` (0 until bumped). */
+  epoch(c: string, kind: 'vouch' | 'expel', name: string): Promise<number> {
+    return this.gate.shared(async () => (await this.epochs.get(`${c}!${kind}!${name}`)) ?? 0);
+  }
+
+  /** True if this nullifier was already counted in this scope. */
+  nullifierUsed(scope: string, nullifier: string): Promise<boolean> {
+    return this.gate.shared(async () => (await this.nullifiers.get(`${scope}!${nullifier}`)) !== undefined);
+  }
+
+  /** Up to `limit` log entries from `from`. */
+  collectiveLog(c: string, from: number, limit: number): Promise<{ entries: LogEntry[]; more: boolean }> {
+    return this.gate.shared(async () => {
+      const entries: LogEntry[] = [];
+      for await (const e of this.clog.values({ gte: `${c}!${seqKey(from)}`, lt: `${c}!~`, limit: limit + 1 })) entries.push(e);
+      return { entries: entries.slice(0, limit), more: entries.length > limit };
+    });
+  }
+
+  /** The vouches counted for a komrade, per collective, in each one's current epoch. */
+  vouchCounts(name: string): Promise<{ total: number; collectives: Record<string, number> }> {
+    return this.gate.shared(async () => {
+      const collectives: Record<string, number> = {};
+      let total = 0;
+      for await (const [key, n] of this.counts.iterator({ gt: `${name}!`, lt: `${name}!~` })) { collectives[key.slice(name.length + 1)] = n; total += n; }
+      return { total, collectives };
+    });
+  }
+
+  /**
+   * Found a collective: its charter, its name's skeleton (shared with komrade names, so the two
+   * conflict both ways), leaf 0 (the founder), the first root and the `found` log entry. Call
+   * under the name's skeleton lock and the collective's lock, after checking both are free.
+   */
+  createCollective(c: string, skel: string, signed: SignedCharter): Promise<{ root: string }> {
+    return this.gate.shared(async () => {
+      const { charter } = signed, founder = charter.founder.toLowerCase();
+      const root = rootOf([BigInt(charter.founderCommitment)]);
+      const entry: LogEntry = { seq: 0, prev: '', ts: this.hour(), type: 'found', name: founder, leaf: 0, commitment: charter.founderCommitment, epoch: 0, charter: signed, proofs: [], root };
+      const meta: CollectiveMeta = { charter, sig: signed.sig, leaves: 1, members: 1, requests: 0, seq: 0, head: entryHash(entry), root };
+      await this.write([
+        { type: 'put', key: skel, value: c, sublevel: this.skeletons },
+        { type: 'put', key: c, value: meta, sublevel: this.collectives },
+        { type: 'put', key: leafKey(c, 0), value: charter.founderCommitment, sublevel: this.leaves },
+        { type: 'put', key: `${c}!${root}`, value: { seq: 0, ts: entry.ts }, sublevel: this.roots },
+        { type: 'put', key: `${c}!${seqKey(0)}`, value: entry, sublevel: this.clog },
+        { type: 'put', key: `${c}!${founder}`, value: { leaf: 0, commitment: charter.founderCommitment, key: charter.founderKey, vouches: 0 }, sublevel: this.members },
+      ]);
+      return { root };
+    });
+  }
+
+  /**
+   * Open a join request (the caller checked signature, directory key, freshness and that the
+   * name is neither a member nor has an open request here); admitted at once when the rule
+   * needs no vouch (`open`). Call under the collective's lock.
+   */
+  openRequest(c: string, signed: SignedJoin): Promise<{ epoch: number; vouches: number; needed: number; admitted: boolean; seq?: number }> {
+    return this.gate.shared(async () => {
+      const meta = await this.collectives.get(c);
+      if (!meta) throw new Missing('unknown collective');
+      const name = signed.request.name.toLowerCase();
+      const epoch = (await this.epochs.get(`${c}!vouch!${name}`)) ?? 0;
+      const rec: RequestRec = { ...signed, vouches: 0 };
+      const needed = quorum(meta.charter.quorum, meta.members);
+      const ops: Op[] = [];
+      if (needed === 0) {
+        const { seq } = await this.admitOps(c, meta, rec, epoch, [], false, ops);
+        await this.write(ops);
+        return { epoch, vouches: 0, needed, admitted: true, seq };
+      }
+      ops.push({ type: 'put', key: `${c}!${name}`, value: rec, sublevel: this.requests },
+        { type: 'put', key: c, value: { ...meta, requests: meta.requests + 1 }, sublevel: this.collectives });
+      await this.write(ops);
+      return { epoch, vouches: 0, needed, admitted: false };
+    });
+  }
+
+  /**
+   * Count a verified vouch for a candidate or a member (the caller verified the proof against
+   * the current epoch and an accepted root, and that its nullifier is unused): store the
+   * nullifier with the proof, count it, and at quorum admit the candidate (leaf, root, log
+   * entry with every proof of this scope). Call under the collective's lock.
+   */
+  countVouch(c: string, name: string, proof: VouchProof): Promise<{ vouches: number; needed: number; state: 'open' | 'admitted' | 'member'; seq?: number }> {
+    return this.gate.shared(async () => {
+      const meta = await this.collectives.get(c);
+      if (!meta) throw new Missing('unknown collective');
+      const needed = quorum(meta.charter.quorum, meta.members);
+      const ops: Op[] = [{ type: 'put', key: `${proof.scope}!${proof.nullifier}`, value: proof, sublevel: this.nullifiers }];
+      const member = await this.members.get(`${c}!${name}`);
+      if (member) {
+        const vouches = member.vouches + 1;
+        ops.push({ type: 'put', key: `${c}!${name}`, value: { ...member, vouches }, sublevel: this.members },
+          { type: 'put', key: `${name}!${c}`, value: vouches, sublevel: this.counts });
+        await this.write(ops);
+        return { vouches, needed, state: 'member' };
+      }
+      const rec = await this.requests.get(`${c}!${name}`);
+      if (!rec) throw new Missing('no such request or member');
+      const vouches = rec.vouches + 1;
+      ops.push({ type: 'put', key: `${name}!${c}`, value: vouches, sublevel: this.counts });
+      if (vouches < needed) {
+        ops.push({ type: 'put', key: `${c}!${name}`, value: { ...rec, vouches }, sublevel: this.requests });
+        await this.write(ops);
+        return { vouches, needed, state: 'open' };
+      }
+      const proofs = [...(await this.proofsOf(proof.scope)), proof];
+      const epoch = (await this.epochs.get(`${c}!vouch!${name}`)) ?? 0;
+      const { seq } = await this.admitOps(c, meta, { ...rec, vouches }, epoch, proofs, true, ops);
+      await this.write(ops);
+      return { vouches, needed, state: 'admitted', seq };
+    });
+  }
+
+  /**
+   * Count a verified expel vote against a member (checked like a vouch by the caller); at
+   * quorum (the charter's rule, `log2` for an `open` collective) zero their leaf and log an
+   * `expel` entry with the votes. Call under the collective's lock.
+   */
+  countExpelVote(c: string, name: string, proof: VouchProof): Promise<{ votes: number; needed: number; expelled: boolean; seq?: number }> {
+    return this.gate.shared(async () => {
+      const meta = await this.collectives.get(c);
+      const member = await this.members.get(`${c}!${name}`);
+      if (!meta || !member) throw new Missing('not a member');
+      const needed = quorum(meta.charter.quorum === 'open' ? 'log2' : meta.charter.quorum, meta.members);
+      const votes = ((await this.expels.get(`${c}!${name}`)) ?? 0) + 1;
+      const ops: Op[] = [{ type: 'put', key: `${proof.scope}!${proof.nullifier}`, value: proof, sublevel: this.nullifiers }];
+      if (votes < needed) {
+        ops.push({ type: 'put', key: `${c}!${name}`, value: votes, sublevel: this.expels });
+        await this.write(ops);
+        return { votes, needed, expelled: false };
+      }
+      const proofs = [...(await this.proofsOf(proof.scope)), proof];
+      const epoch = (await this.epochs.get(`${c}!expel!${name}`)) ?? 0;
+      const { seq } = await this.removeOps(c, meta, name, member, { type: 'expel', epoch, proofs }, ops);
+      await this.write(ops);
+      this.dirty = true;
+      return { votes, needed, expelled: true, seq };
+    });
+  }
+
+  /** A member leaves (the caller checked their Auth): leaf zeroed, `leave` log entry. Call under the collective's lock. */
+  leaveCollective(c: string, name: string, auth: Auth): Promise<{ seq: number }> {
+    return this.gate.shared(async () => {
+      const meta = await this.collectives.get(c);
+      const member = await this.members.get(`${c}!${name}`);
+      if (!meta || !member) throw new Missing('not a member');
+      const ops: Op[] = [];
+      const { seq } = await this.removeOps(c, meta, name, member, { type: 'leave', epoch: 0, proofs: [], leave: { auth } }, ops);
+      await this.write(ops);
+      this.dirty = true;
+      return { seq };
+    });
+  }
+
+  /** The hour now, in ms: the only precision collective times are kept at. */
+  private hour(): number { return Math.floor(this.opts.now() / HOUR) * HOUR; }
+
+  /** Every proof counted in a scope (the vouches of one request's epoch, the votes of one expulsion round). */
+  private async proofsOf(scope: string): Promise<VouchProof[]> {
+    const out: VouchProof[] = [];
+    for await (const p of this.nullifiers.values({ gt: `${scope}!`, lt: `${scope}!~` })) out.push(p);
+    return out;
+  }
+
+  /** Append a log entry: returns the ops' new collective record fields. */
+  private logOps(c: string, meta: CollectiveMeta, e: Omit<LogEntry, 'seq' | 'prev' | 'ts'>, ops: Op[]): { seq: number; head: string; ts: number } {
+    const entry: LogEntry = { seq: meta.seq + 1, prev: meta.head, ts: this.hour(), ...e };
+    ops.push({ type: 'put', key: `${c}!${seqKey(entry.seq)}`, value: entry, sublevel: this.clog });
+    return { seq: entry.seq, head: entryHash(entry), ts: entry.ts };
+  }
+
+  /** The ops that admit a candidate: next leaf, new root (oldest accepted roots beyond the limit dropped), log entry, member record. */
+  private async admitOps(c: string, meta: CollectiveMeta, rec: RequestRec, epoch: number, proofs: VouchProof[], fromRequest: boolean, ops: Op[]): Promise<{ seq: number }> {
+    const name = rec.request.name.toLowerCase(), leaves = await this.leafList(c), leaf = leaves.length;
+    leaves.push(rec.request.commitment);
+    const root = rootOf(leaves.map(BigInt));
+    const { seq, head, ts } = this.logOps(c, meta, { type: 'admit', name, leaf, commitment: rec.request.commitment, epoch, request: { request: rec.request, sig: rec.sig }, proofs, root }, ops);
+    const roots: [string, number][] = [];
+    for await (const [key, r] of this.roots.iterator({ gt: `${c}!`, lt: `${c}!~` })) roots.push([key, r.seq]);
+    roots.sort((a, b) => a[1] - b[1]);
+    for (const [key] of roots.slice(0, Math.max(0, roots.length + 1 - ACCEPTED_ROOTS))) ops.push({ type: 'del', key, sublevel: this.roots });
+    ops.push(
+      { type: 'put', key: leafKey(c, leaf), value: rec.request.commitment, sublevel: this.leaves },
+      { type: 'put', key: `${c}!${root}`, value: { seq, ts }, sublevel: this.roots },
+      { type: 'put', key: `${c}!${name}`, value: { leaf, commitment: rec.request.commitment, key: rec.request.identityKey, vouches: rec.vouches }, sublevel: this.members },
+      { type: 'put', key: c, value: { ...meta, leaves: leaf + 1, members: meta.members + 1, requests: meta.requests - (fromRequest ? 1 : 0), seq, head, root }, sublevel: this.collectives },
+    );
+    if (fromRequest) ops.push({ type: 'del', key: `${c}!${name}`, sublevel: this.requests });
+    return { seq };
+  }
+
+  /**
+   * The ops that remove a member (leave or expel): leaf zeroed, every earlier root dropped (a
+   * removed member must not prove against them), log entry; the member's vouch and expel
+   * epochs bumped and their count dropped; and every open request's vouches and every pending
+   * expel vote reset under a bumped epoch (the removed member may have cast some of them).
+   */
+  private async removeOps(c: string, meta: CollectiveMeta, name: string, member: MemberRec, e: Pick<LogEntry, 'type' | 'epoch' | 'proofs' | 'leave'>, ops: Op[]): Promise<{ seq: number }> {
+    const leaves = await this.leafList(c);
+    leaves[member.leaf] = '0';
+    const root = rootOf(leaves.map(BigInt));
+    const { seq, head, ts } = this.logOps(c, meta, { ...e, name, leaf: member.leaf, commitment: member.commitment, root }, ops);
+    const bump = async (kind: 'vouch' | 'expel', who: string) => {
+      const key = `${c}!${kind}!${who}`;
+      ops.push({ type: 'put', key, value: ((await this.epochs.get(key)) ?? 0) + 1, sublevel: this.epochs });
+    };
+    for await (const key of this.roots.keys({ gt: `${c}!`, lt: `${c}!~` })) ops.push({ type: 'del', key, sublevel: this.roots });
+    for await (const [key, rec] of this.requests.iterator({ gt: `${c}!`, lt: `${c}!~` })) {
+      if (rec.vouches === 0) continue;
+      const who = key.slice(c.length + 1);
+      await bump('vouch', who);
+      ops.push({ type: 'put', key, value: { ...rec, vouches: 0 }, sublevel: this.requests }, { type: 'del', key: `${who}!${c}`, sublevel: this.counts });
+    }
+    for await (const key of this.expels.keys({ gt: `${c}!`, lt: `${c}!~` })) {
+      const who = key.slice(c.length + 1);
+      if (who !== name) await bump('expel', who);
+      ops.push({ type: 'del', key, sublevel: this.expels });
+    }
+    await bump('vouch', name);
+    await bump('expel', name);
+    ops.push(
+      { type: 'put', key: leafKey(c, member.leaf), value: '0', sublevel: this.leaves },
+      { type: 'put', key: `${c}!${root}`, value: { seq, ts }, sublevel: this.roots },
+      { type: 'del', key: `${c}!${name}`, sublevel: this.members },
+      { type: 'del', key: `${name}!${c}`, sublevel: this.counts },
+      { type: 'put', key: c, value: { ...meta, members: meta.members - 1, seq, head, root }, sublevel: this.collectives },
+    );
+    return { seq };
   }
 
   // ---- housekeeping ----

@@ -4,9 +4,11 @@
  * is verified against the identity key it carries before it is returned.
  */
 import { b64, unb64 } from './bytes.ts';
-import { depositPowPrefix, mailboxPowPrefix, signAuth, solveWork, verifyRecord } from './identity.ts';
+import { leavePayload, signCharter, signJoin, verifyCharter, type Charter, type JoinRequest } from './collective.ts';
+import { depositPowPrefix, mailboxPowPrefix, signAuth, solvePow, solveWork, verifyRecord } from './identity.ts';
 import type { PrivateKey } from './themis.ts';
 import { ROUTES, pathOf, type ParamsOf, type RequestOf, type ResponseOf, type Route, type RouteName } from './routes.ts';
+import type { VouchProof } from './vouch-wire.ts';
 import * as W from './wire.ts';
 
 /** The Operator answered with an error status (or could not be reached: status 0). */
@@ -111,4 +113,50 @@ export class OperatorClient {
     const introAuth = intro && signAuth(intro.key, 'delete-mailbox', intro.id);
     return this.call('delete-name', { name: lower }, { auth: signAuth(identity, 'delete-name', lower), introAuth });
   }
+
+  // ---- collectives (COLLECTIVES.md §10) ----
+
+  /** Found a collective: the charter signed by the founder's identity key, with the name's proof of work. */
+  async createCollective(identity: PrivateKey, charter: Charter) {
+    const pow = await solvePow(charter.name, charter.founderKey, (await this.cachedInfo()).powBits);
+    return this.call('create-collective', {}, { ...signCharter(identity, charter), pow });
+  }
+
+  /** A collective's charter and counts; the charter is returned only if the founder's signature checks out. */
+  async getCollective(name: string) {
+    const info = await this.call('get-collective', { collective: name });
+    if (info.charter.name.toLowerCase() !== name.toLowerCase() || !verifyCharter(info)) throw new OperatorError(200, 'charter signature does not verify');
+    return info;
+  }
+
+  /** The member tree: every leaf in order ("0" = removed), the root, the roots proofs may use. */
+  tree(collective: string) { return this.call('tree', { collective }); }
+
+  /** Up to 100 log entries from `from`. */
+  log(collective: string, from = 0) { return this.call('log', { collective, from: String(from) }); }
+
+  /** A current member: leaf, commitment, vouches, and the epochs a vouch or an expel vote about them must name. */
+  member(collective: string, name: string) { return this.call('member', { collective, name }); }
+
+  /** Ask to join, signed by one's identity key (the directory's). */
+  requestJoin(identity: PrivateKey, request: JoinRequest) {
+    return this.call('join', { collective: request.collective }, signJoin(identity, request));
+  }
+
+  /** The open join requests (public). */
+  listRequests(collective: string) { return this.call('list-requests', { collective }); }
+
+  /** Vouch for a candidate or member with a proof of kind `vouch` (no Auth: send it over a circuit of its own). */
+  vouch(collective: string, name: string, proof: VouchProof) { return this.call('vouch', { collective, name }, { proof }); }
+
+  /** Vote to expel a member with a proof of kind `expel` (no Auth: a circuit of its own). */
+  expel(collective: string, name: string, proof: VouchProof) { return this.call('expel', { collective, name }, { proof }); }
+
+  /** Leave a collective, proving one's identity key; `commitment` is one's leaf. */
+  leave(collective: string, name: string, identity: PrivateKey, commitment: string) {
+    return this.call('leave', { collective, name }, { auth: signAuth(identity, 'leave-collective', collective.toLowerCase(), leavePayload(name, commitment)) });
+  }
+
+  /** The vouches counted for a komrade, overall and per collective (public). */
+  vouchCounts(name: string) { return this.call('vouch-counts', { name }); }
 }

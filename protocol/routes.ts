@@ -5,6 +5,7 @@
  * keys (extension/background/circuits.ts) are all derived from this table.
  */
 import { z } from 'zod';
+import * as C from './collective.ts';
 import * as W from './wire.ts';
 
 /** One route of the API. `isolate` names the path parameter that says which mailbox or name a request touches. */
@@ -23,6 +24,11 @@ const mailbox = z.strictObject({ id: W.MailboxId });
 const name = z.strictObject({ name: W.Name });
 const byMailbox = { param: 'id', kind: 'mailbox' } as const;
 const byName = { param: 'name', kind: 'name' } as const;
+const collective = z.strictObject({ collective: W.Name });
+const collectiveAndName = z.strictObject({ collective: W.Name, name: W.Name });
+const logFrom = z.strictObject({ collective: W.Name, from: z.string().regex(/^(0|[1-9][0-9]{0,9})$/, 'from must be a sequence number') });
+/** A collective's name lives in the name namespace: its routes share that name's circuit. */
+const byCollective = { param: 'collective', kind: 'name' } as const;
 
 /** Every route of protocol v2, by name (the name is also the request counter's label). */
 export const ROUTES = {
@@ -36,6 +42,18 @@ export const ROUTES = {
   /** §5.8 */ lookup: { method: 'GET', path: '/names/:name', params: name, response: W.SignedRecord, isolate: byName },
   /** §5.9 */ replace: { method: 'PUT', path: '/names/:name', params: name, request: W.Replace, response: W.OkResponse, isolate: byName },
   /** §5.10 */ 'delete-name': { method: 'POST', path: '/names/:name/delete', params: name, request: W.DeleteName, response: W.OkResponse, isolate: byName },
+  // collectives (COLLECTIVES.md §10); vouches and expel votes carry no isolation key: each rides a circuit of its own
+  'vouch-counts': { method: 'GET', path: '/names/:name/vouches', params: name, response: C.VouchCounts, isolate: byName },
+  'create-collective': { method: 'POST', path: '/collectives', params: none, request: C.CreateCollective, response: C.CreateCollectiveResponse },
+  'get-collective': { method: 'GET', path: '/collectives/:collective', params: collective, response: C.CollectiveInfo, isolate: byCollective },
+  tree: { method: 'GET', path: '/collectives/:collective/tree', params: collective, response: C.TreeResponse, isolate: byCollective },
+  log: { method: 'GET', path: '/collectives/:collective/log/:from', params: logFrom, response: C.LogResponse, isolate: byCollective },
+  'list-requests': { method: 'GET', path: '/collectives/:collective/requests', params: collective, response: C.RequestsResponse, isolate: byCollective },
+  member: { method: 'GET', path: '/collectives/:collective/members/:name', params: collectiveAndName, response: C.MemberInfo, isolate: byCollective },
+  join: { method: 'POST', path: '/collectives/:collective/requests', params: collective, request: C.Join, response: C.JoinResponse, isolate: byCollective },
+  vouch: { method: 'POST', path: '/collectives/:collective/vouches/:name', params: collectiveAndName, request: C.ProofBody, response: C.VouchResponse },
+  expel: { method: 'POST', path: '/collectives/:collective/members/:name/expel', params: collectiveAndName, request: C.ProofBody, response: C.ExpelResponse },
+  leave: { method: 'POST', path: '/collectives/:collective/members/:name/leave', params: collectiveAndName, request: C.Leave, response: C.LeaveResponse, isolate: byCollective },
 } as const satisfies Record<string, Route>;
 
 /** A route's name. */

@@ -6,7 +6,6 @@
  * tests) and in an extension page (single-threaded, artifacts passed as URLs or bytes).
  * COLLECTIVES.md describes the protocol around it.
  */
-import { z } from 'zod';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { keccak_256 } from '@noble/hashes/sha3.js';
 import { hkdf } from '@noble/hashes/hkdf.js';
@@ -17,17 +16,9 @@ import * as snarkjs from 'snarkjs';
 import { utf8 } from './bytes.ts';
 import { Name } from './wire.ts';
 
-/** Depth of every collective's tree: the circuit serves up to 2^16 = 65,536 members. */
-export const DEPTH = 16;
+import { DEPTH, MAX_MEMBERS, SNARK_FIELD, VouchProof } from './vouch-wire.ts';
 
-/** Most members a collective's tree can hold. */
-export const MAX_MEMBERS = 2 ** DEPTH;
-
-/** Order of the BN254 scalar field: every public signal of the circuit is below it. */
-export const SNARK_FIELD = 21888242871839275222246405745257275088548364400416034343698204186575808495617n;
-
-/** Order of the BN254 base field: the coordinates of the proof's curve points are below it. */
-const BASE_FIELD = 21888242871839275222246405745257275088696311157297823662689037894645226208583n;
+export { DEPTH, MAX_MEMBERS, SNARK_FIELD, VouchProof } from './vouch-wire.ts';
 
 /** What a proof is about: admitting a candidate, expelling a member, or a member-only rate-limited action. */
 export type ProofKind = 'vouch' | 'expel' | 'cursor';
@@ -105,21 +96,6 @@ export function memberIdentity(secret: Uint8Array, collective: string): Identity
   const key = hkdf(sha256, secret, utf8('komrade/v2 collective identity'), utf8(collective.toLowerCase()), 32);
   return new Identity(key);
 }
-
-/** A decimal field element as the proof JSON carries it: canonical (no sign, no leading zero), below `max`. */
-const decimal = (max: bigint) =>
-  z.string().regex(/^(0|[1-9][0-9]{0,76})$/, 'not a canonical decimal').refine((s) => BigInt(s) < max, 'out of the field');
-
-/** The wire shape of a vouch/expel proof (a Semaphore v4 proof, ~890 bytes of JSON), checked before verifying. */
-export const VouchProof = z.strictObject({
-  merkleTreeDepth: z.literal(DEPTH),
-  merkleTreeRoot: decimal(SNARK_FIELD),
-  nullifier: decimal(SNARK_FIELD),
-  message: decimal(SNARK_FIELD),
-  scope: decimal(SNARK_FIELD),
-  points: z.array(decimal(BASE_FIELD)).length(8),
-});
-export type VouchProof = z.infer<typeof VouchProof>;
 
 /** What a proof is for, as both sides compute it. */
 export interface ProofSubject {
