@@ -19,6 +19,7 @@ UNIT=(
   operator/forget.test.ts
   operator/fuzz.test.ts
   operator/crash.test.ts
+  operator/collectives.test.ts
   operator/main.test.ts
   extension/background/core/account.test.ts
   extension/background/core/messaging.test.ts
