@@ -17,7 +17,7 @@ import { startTestOperator, pendingBlobs } from '../../operator/testing.ts';
 import { forge } from '../forge.ts';
 import { startFakeSocks } from './fakesocks.ts';
 import { linkage } from './linkage.ts';
-import { FIREFOXES, launch, click, colorScheme, contrast, fill, gotoExt, poll, shot, textColours, waitFor, type Profile } from './firefox.ts';
+import { FIREFOXES, launch, click, colorScheme, contrast, fill, poll, shot, textColours, waitFor, type Profile } from './firefox.ts';
 import { PASS, TEXT_PAIRS, addContact, badgeText, checkNow, errorText, lastOutState, onboard, openThread, phase, received, send, themeColours, waitPhase } from './popup.ts';
 
 before(() => loadThemis());
@@ -258,12 +258,15 @@ for (const [browserName, executablePath] of Object.entries(FIREFOXES)) {
         });
 
         await t.test('the inbox never says "no conversations" before it has loaded', async () => {
-          await a.evaluateOnNewDocument(() => {
-            const w = window as unknown as { __emptyFlash: boolean };
-            w.__emptyFlash = false;
-            new MutationObserver(() => { if (document.querySelector('#inbox-empty, .empty')) w.__emptyFlash = true; }).observe(document, { subtree: true, childList: true });
-          });
-          await gotoExt(a, alice.popup);
+          // the Inbox mounts afresh when its tab is selected: record every element added meanwhile
+          await a.evaluate(`(() => {
+            window.__emptyFlash = false;
+            new MutationObserver((records) => { for (const r of records) for (const n of r.addedNodes)
+              if (n.nodeType === 1 && (n.matches('#inbox-empty, .empty') || n.querySelector('#inbox-empty, .empty'))) window.__emptyFlash = true;
+            }).observe(document.body, { subtree: true, childList: true });
+          })()`);
+          await click(a, '#tab-contacts');
+          await click(a, '#tab-inbox');
           await waitFor(a, '.conversation[data-name="bob"]');
           assert.equal(await a.evaluate(() => (window as unknown as { __emptyFlash?: boolean }).__emptyFlash), false);
         });
@@ -358,6 +361,7 @@ for (const [browserName, executablePath] of Object.entries(FIREFOXES)) {
           await snap(alice, '11-thread-500');
           // read further up; a newer message does not pull the list down, a button offers it
           await a.evaluate(() => { document.querySelector('#messages')!.scrollTop = 0; });
+          await openThread(b, 'alice');
           await send(b, 'one more');
           await checkNow(a);
           await waitFor(a, '#jump-new');
