@@ -154,7 +154,7 @@ for (const [browserName, executablePath] of Object.entries(FIREFOXES)) {
           await poll(a, () => document.activeElement?.id === 'tab-inbox' && document.querySelector('[role=tabpanel]')?.getAttribute('aria-labelledby') === 'tab-inbox', null, 5_000, 'wraps to Inbox');
           await click(a, '#empty-add');
           await poll(a, () => document.querySelector('#tab-contacts')?.getAttribute('aria-selected') === 'true' && document.activeElement?.id === 'add-name', null, 5_000, 'Add a contact: Contacts, add field focused');
-          assert.ok(await a.evaluate(() => !!document.querySelector('#contacts-empty')), 'the empty contact list says what to do');
+          await waitFor(a, '#contacts-empty'); // the empty contact list says what to do
         });
 
         await t.test('add contact: both see the same safety words', async () => {
