@@ -60,6 +60,11 @@ for (const [browserName, executablePath] of Object.entries(FIREFOXES)) {
       const alice = await launch({ executablePath, socksPort: socks.port, extDir: EXT, wasm, uuid: '0a11ce00-0000-4000-8000-000000000001' });
       const bob = await launch({ executablePath, socksPort: socks.port, extDir: EXT, wasm, uuid: '0b0b0000-0000-4000-8000-000000000002' });
       const a = alice.page, b = bob.page;
+      // E2E_BAIL=1: after the first failing step the rest are skipped (they would only time out)
+      let failed = false;
+      const step = (name: string, fn: () => unknown) => t.test(name, { skip: failed && !!process.env.E2E_BAIL }, async () => {
+        try { await fn(); } catch (e) { failed = true; throw e; }
+      });
       /** Every screen is photographed in light and dark, its text contrast measured in both, its fields checked for labels. */
       const snap = async (p: Profile, name: string) => {
         for (const scheme of ['light', 'dark'] as const) {
@@ -71,7 +76,7 @@ for (const [browserName, executablePath] of Object.entries(FIREFOXES)) {
         assert.deepEqual(await unlabelled(p.page), [], `${name}: fields without a label`);
       };
       try {
-        await t.test('WebAssembly: gone from web pages when the pref is off, kept by the add-on', async () => {
+        await step('WebAssembly: gone from web pages when the pref is off, kept by the add-on', async () => {
           assert.equal(await a.evaluate(() => typeof WebAssembly), 'object', 'the popup has WebAssembly');
           const web = await alice.browser.newPage();
           await web.goto(`http://${onion}/v2/info`);
@@ -84,7 +89,7 @@ for (const [browserName, executablePath] of Object.entries(FIREFOXES)) {
           socks.log.length = 0;
         });
 
-        await t.test('theme: every text colour pair is at least 4.5:1, in light and in dark', async () => {
+        await step('theme: every text colour pair is at least 4.5:1, in light and in dark', async () => {
           const names = [...new Set(TEXT_PAIRS.flat())];
           for (const scheme of ['light', 'dark'] as const) {
             await colorScheme(alice, scheme);
@@ -97,7 +102,7 @@ for (const [browserName, executablePath] of Object.entries(FIREFOXES)) {
           }
         });
 
-        await t.test('onboarding explains the Operator, checks its address as typed, keeps the developer option under Advanced', async () => {
+        await step('onboarding explains the Operator, checks its address as typed, keeps the developer option under Advanced', async () => {
           await waitPhase(a, 'new');
           assert.equal(await poll(a, () => document.activeElement?.id, null), 'operator', 'the first field has the focus');
           assert.match(await a.evaluate(() => document.querySelector('#operator-explained')?.textContent ?? ''), /Operator is the server.*QR code or a link/s);
@@ -113,7 +118,7 @@ for (const [browserName, executablePath] of Object.entries(FIREFOXES)) {
           await fill(a, '#operator', '');
         });
 
-        await t.test('onboarding: weak passphrase, HTML name, taken name, then success', async () => {
+        await step('onboarding: weak passphrase, HTML name, taken name, then success', async () => {
           await snap(alice, '01-onboarding');
           await onboard(a, onion, 'alice', 'short');
           assert.match(await errorText(a, '#onboarding-error'), /at least 10/);
@@ -138,7 +143,7 @@ for (const [browserName, executablePath] of Object.entries(FIREFOXES)) {
           await waitPhase(b, 'unlocked');
         });
 
-        await t.test('tabs are a tab list; the empty inbox offers "Add a contact"', async () => {
+        await step('tabs are a tab list; the empty inbox offers "Add a contact"', async () => {
           const roles = await a.evaluate(() => ({
             list: document.querySelector('[role=tablist]')?.querySelectorAll('[role=tab]').length,
             selected: [...document.querySelectorAll('[role=tab]')].map((x) => `${x.id}=${x.getAttribute('aria-selected')}/${x.getAttribute('tabindex')}`).join(' '),
@@ -157,7 +162,7 @@ for (const [browserName, executablePath] of Object.entries(FIREFOXES)) {
           await waitFor(a, '#contacts-empty'); // the empty contact list says what to do
         });
 
-        await t.test('add contact: both see the same safety words', async () => {
+        await step('add contact: both see the same safety words', async () => {
           const words = await addContact(a, '@bob');
           assert.match(await a.evaluate(() => document.querySelector('#words-explained')?.textContent ?? ''), /safety words aloud to each contact.*same words/s);
           assert.equal(await a.evaluate(() => document.querySelector('.contact[data-name="bob"] .badge')?.textContent), 'not verified yet');
@@ -171,7 +176,7 @@ for (const [browserName, executablePath] of Object.entries(FIREFOXES)) {
           await snap(alice, '03b-contact-verified');
         });
 
-        await t.test('alice → bob: popup and badge show it, HTML renders as text; bob replies', async () => {
+        await step('alice → bob: popup and badge show it, HTML renders as text; bob replies', async () => {
           await click(a, '.contact[data-name="bob"] .open');
           await waitFor(a, '#thread[data-name="bob"]');
           assert.equal(await poll(a, () => document.activeElement?.id, null), 'compose', 'the compose box has the focus');
@@ -205,11 +210,11 @@ for (const [browserName, executablePath] of Object.entries(FIREFOXES)) {
           assert.equal(await badgeText(b), '', 'reading cleared bob\'s badge');
         });
 
-        await t.test('after both have read, the Operator holds nothing of the conversation', async () => {
+        await step('after both have read, the Operator holds nothing of the conversation', async () => {
           assert.equal(await pendingBlobs(op), 0);
         });
 
-        await t.test('Operator down: the message stays queued and is sent when it returns', async () => {
+        await step('Operator down: the message stays queued and is sent when it returns', async () => {
           await op.close();
           await send(a, 'are you there?');
           await lastOutState(a, 'queued');
@@ -222,7 +227,7 @@ for (const [browserName, executablePath] of Object.entries(FIREFOXES)) {
           await received(b, 'are you there?');
         });
 
-        await t.test('lock now, wrong passphrase, unlock — with the keyboard only: open a thread, send with Enter, back with Escape', async () => {
+        await step('lock now, wrong passphrase, unlock — with the keyboard only: open a thread, send with Enter, back with Escape', async () => {
           await click(a, '#tab-settings');
           await snap(alice, '08-settings');
           await click(a, '#lock-now');
@@ -257,7 +262,7 @@ for (const [browserName, executablePath] of Object.entries(FIREFOXES)) {
           await poll(a, () => !document.querySelector('#thread') && document.activeElement?.matches('.conversation[data-name="bob"]'), null, 5_000, 'Escape went back, focus on the conversation');
         });
 
-        await t.test('the inbox never says "no conversations" before it has loaded', async () => {
+        await step('the inbox never says "no conversations" before it has loaded', async () => {
           // the Inbox mounts afresh when its tab is selected: record every element added meanwhile
           await a.evaluate(`(() => {
             window.__emptyFlash = false;
@@ -271,7 +276,7 @@ for (const [browserName, executablePath] of Object.entries(FIREFOXES)) {
           assert.equal(await a.evaluate(() => (window as unknown as { __emptyFlash?: boolean }).__emptyFlash), false);
         });
 
-        await t.test('a third party forges a message "from bob": alice sees a quiet refusal, no key-change warning, sending still works', async () => {
+        await step('a third party forges a message "from bob": alice sees a quiet refusal, no key-change warning, sending still works', async () => {
           // the attacker has no name and no add-on: an independent client (here in Node) seals a
           // message signed by its own key, claiming to be bob, and deposits it into alice's intro
           // mailbox through the real Operator, with the intro deposit's proof of work
@@ -296,7 +301,7 @@ for (const [browserName, executablePath] of Object.entries(FIREFOXES)) {
           await received(b, 'was that you?');
         });
 
-        await t.test('a changed key is a loud warning and blocks sending until accepted', async () => {
+        await step('a changed key is a loud warning and blocks sending until accepted', async () => {
           await click(b, '#tab-settings');
           await click(b, '#delete-account');
           await fill(b, '#delete-pass', PASS);
@@ -317,8 +322,9 @@ for (const [browserName, executablePath] of Object.entries(FIREFOXES)) {
             const area = document.querySelector('#compose-area')!;
             return [area.contains(document.querySelector('#key-changed')), !!document.querySelector('#compose-blocked')?.textContent?.includes('paused until you accept or refuse'),
               document.querySelector('#compose')?.getAttribute('aria-describedby')?.includes('compose-blocked'),
-              document.querySelector('#key-changed')!.getBoundingClientRect().bottom <= document.querySelector('#compose')!.getBoundingClientRect().top];
-          }), [true, true, true, true], 'the warning is beside the compose box, which says why it is blocked');
+              document.querySelector('#key-changed')!.getBoundingClientRect().bottom <= document.querySelector('#compose')!.getBoundingClientRect().top,
+              document.querySelector('#send')!.getBoundingClientRect().bottom <= Math.min(area.getBoundingClientRect().bottom, document.querySelector('main')!.getBoundingClientRect().bottom) + 1];
+          }), [true, true, true, true, true], 'the warning is beside the compose box, which stays in view and says why it is blocked');
           await snap(alice, '10-key-changed');
           await click(a, '#accept-key');
           await poll(a, () => !document.querySelector('#key-changed'), null, 10_000, 'warning gone');
@@ -326,7 +332,7 @@ for (const [browserName, executablePath] of Object.entries(FIREFOXES)) {
           await lastOutState(a, 'sent');
         });
 
-        await t.test('a thread of 500 messages opens at the newest with the compose box in view; newer ones wait below "New messages"', async () => {
+        await step('a thread of 500 messages opens at the newest with the compose box in view; newer ones wait below "New messages"', async () => {
           // real messages through the real add-ons and Operator: each side asks its own background to send (as its popup does), 250 each
           const N = 250;
           const sendMany = (p: Page, to: string, prefix: string) => p.evaluate(async (o: { to: string; prefix: string; n: number }) => {
@@ -371,12 +377,12 @@ for (const [browserName, executablePath] of Object.entries(FIREFOXES)) {
           await poll(a, () => { const l = document.querySelector('#messages')!; return l.scrollHeight - l.scrollTop - l.clientHeight <= 2 && !document.querySelector('#jump-new'); }, null, 5_000, 'jumped to the newest');
         });
 
-        await t.test('the add-on only ever asked the proxy for the onion', () => {
+        await step('the add-on only ever asked the proxy for the onion', () => {
           assert.ok(socks.log.length > 0);
           assert.deepEqual(socks.log.filter((e) => !e.routed), [], 'no request for any other host');
         });
 
-        await t.test('one circuit per mailbox: no circuit carries requests for two mailboxes or names', async () => {
+        await step('one circuit per mailbox: no circuit carries requests for two mailboxes or names', async () => {
           assert.deepEqual(socks.log.filter((e) => e.user === undefined), [], 'every add-on request carried SOCKS credentials');
           const { touched, linked } = linkage(socks.byCircuit());
           // at least: two names, two intro mailboxes and one mailbox each way of the conversation
