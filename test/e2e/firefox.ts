@@ -5,8 +5,9 @@
  * `browsingContext.navigate` and polled with `page.evaluate` (page.goto never resolves on
  * moz-extension://, and waitForFunction is blocked by the extension CSP on Firefox 140).
  */
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { createRequire } from 'node:module';
 import puppeteer, { type Browser, type Page } from 'puppeteer-core';
 
 /** The add-on's gecko id (manifest.json). */
@@ -199,3 +200,18 @@ export const textColours = (page: Page) => page.evaluate(`(() => {
   }
   return out;
 })()`) as Promise<{ where: string; text: string; fg: number[]; bg: number[] }[]>;
+
+const AXE_SOURCE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+
+/**
+ * Run axe-core (injected into the page's realm by the driver, so the page's CSP is untouched)
+ * and return its serious and critical violations as "rule: selector" lines.
+ */
+export async function axeSerious(page: Page): Promise<string[]> {
+  await page.evaluate(`if (!window.axe) { ${AXE_SOURCE} }`);
+  return page.evaluate(async () => {
+    const axe = (window as unknown as { axe: { run(ctx: Document, o: object): Promise<{ violations: { id: string; impact: string; nodes: { target: string[] }[] }[] }> } }).axe;
+    const r = await axe.run(document, { resultTypes: ['violations'] });
+    return r.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').flatMap((v) => v.nodes.map((n) => `${v.id}: ${n.target.join(' ')}`));
+  });
+}

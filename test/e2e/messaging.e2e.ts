@@ -17,7 +17,7 @@ import { startTestOperator, pendingBlobs } from '../../operator/testing.ts';
 import { forge } from '../forge.ts';
 import { startFakeSocks } from './fakesocks.ts';
 import { linkage } from './linkage.ts';
-import { FIREFOXES, launch, click, colorScheme, contrast, fill, poll, shot, textColours, waitFor, type Profile } from './firefox.ts';
+import { FIREFOXES, launch, axeSerious, click, colorScheme, contrast, fill, poll, shot, textColours, waitFor, type Profile } from './firefox.ts';
 import { PASS, TEXT_PAIRS, addContact, badgeText, checkNow, errorText, lastOutState, onboard, openThread, phase, received, send, themeColours, waitPhase } from './popup.ts';
 
 before(() => loadThemis());
@@ -64,6 +64,7 @@ for (const [browserName, executablePath] of Object.entries(FIREFOXES)) {
           await shot(p.page, `${label}-${name}-${scheme}`);
           const low = (await textColours(p.page)).map((x) => ({ ...x, ratio: contrast(x.fg, x.bg) })).filter((x) => x.ratio < 4.5);
           assert.deepEqual(low.map((x) => `${x.where} "${x.text}" ${x.ratio.toFixed(2)}:1`), [], `${name}, ${scheme}: text under 4.5:1`);
+          assert.deepEqual(await axeSerious(p.page), [], `${name}, ${scheme}: axe-core finds serious or critical violations`);
         }
         assert.deepEqual(await unlabelled(p.page), [], `${name}: fields without a label`);
       };
