@@ -2,7 +2,7 @@
  * `npm run bench [-- section …]`: the project's scoreboard. Every comparison is measured side by
  * side in this one run; results go to bench/results.json with the machine. Not a test: nothing
  * here passes or fails (goals are reported as met or MISSED). Sections: design, crypto, vault,
- * operator, scale, forgetting, endurance (all by default).
+ * operator, scale, forgetting, endurance, posts (all by default).
  */
 import { loadThemis } from '../protocol/themis.ts';
 import { save } from './lib.ts';
@@ -16,6 +16,7 @@ const SECTIONS: Record<string, () => Promise<unknown>> = {
   scale: async () => (await import('./scale.ts')).benchScale(),
   forgetting: async () => (await import('./forgetting.ts')).benchForgetting(),
   endurance: async () => (await import('./endurance.ts')).benchEndurance(),
+  posts: async () => (await import('./posts.ts')).benchPosts(),
 };
 const chosen = process.argv.slice(2).filter((a) => a in SECTIONS);
 for (const name of chosen.length ? chosen : Object.keys(SECTIONS)) await SECTIONS[name]!();
