@@ -8,7 +8,7 @@ import Koa from 'koa';
 import Router from '@koa/router';
 import { bodyParser } from '@koa/bodyparser';
 import type { z } from 'zod';
-import { ROUTES, matchRoute, type RouteName } from '../protocol/routes.ts';
+import { ROUTES, matchRoute, type Route, type RouteName } from '../protocol/routes.ts';
 import * as W from '../protocol/wire.ts';
 import { authorizer, fail, type AppConfig, type Deps, type Handlers } from './http.ts';
 import { collectiveRoutes } from './routes/collectives.ts';
@@ -65,19 +65,13 @@ export function createApp(store: Store, config: AppConfig, counters: Counters = 
     ctx.set('Referrer-Policy', 'no-referrer');
   });
   // the body limit is the route's own (protocol/routes.ts `bodyLimit`), else the global one
-  const parsers = new Map<number, Koa.Middleware>();
-  const parserFor = (limit: number) => {
-    let p = parsers.get(limit);
-    if (!p) {
-      p = bodyParser({ enableTypes: ['json'], jsonLimit: limit, encoding: 'utf-8', onError: (err) => {
-        const status = (err as { status?: number }).status;
-        fail(status === 413 ? 413 : 400, status === 413 ? 'body too large' : 'malformed JSON');
-      } }) as unknown as Koa.Middleware;
-      parsers.set(limit, p);
-    }
-    return p;
-  };
-  app.use((ctx, next) => parserFor(matchRoute(ctx.path, ctx.method)?.route.bodyLimit ?? W.LIMITS.bodyBytes)(ctx, next));
+  const parser = (limit: number) => bodyParser({ enableTypes: ['json'], jsonLimit: limit, encoding: 'utf-8', onError: (err) => {
+    const status = (err as { status?: number }).status;
+    fail(status === 413 ? 413 : 400, status === 413 ? 'body too large' : 'malformed JSON');
+  } }) as unknown as Koa.Middleware;
+  const parsers = new Map<number, Koa.Middleware>([[W.LIMITS.bodyBytes, parser(W.LIMITS.bodyBytes)]]);
+  for (const r of Object.values(ROUTES) as Route[]) if (r.bodyLimit && !parsers.has(r.bodyLimit)) parsers.set(r.bodyLimit, parser(r.bodyLimit));
+  app.use((ctx, next) => parsers.get(matchRoute(ctx.path, ctx.method)?.route.bodyLimit ?? W.LIMITS.bodyBytes)!(ctx, next));
 
   for (const [name, route] of Object.entries(ROUTES) as [RouteName, (typeof ROUTES)[RouteName]][]) {
     const handler = HANDLERS[name] as (req: { params: unknown; body: unknown }, deps: Deps) => Promise<{ status?: number; body: unknown }>;
