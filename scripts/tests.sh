@@ -17,6 +17,7 @@ UNIT=(
   operator/limits.test.ts
   operator/store.test.ts
   operator/forget.test.ts
+  operator/posts.test.ts
   operator/fuzz.test.ts
   operator/crash.test.ts
   operator/collectives.test.ts
