@@ -130,7 +130,7 @@ async function proveAbout(ctx: Ctx, kind: ProofKind, a: { collective: string; na
   if (mine[subject] === epoch) throw already();
   const proof = await proveVouch({
     identity: memberIdentity(secret, c), members: r.leaves, kind, collective: c, subject, epoch, commitment: BigInt(commitment),
-    artifacts: ctx.deps.artifacts?.() ?? artifactPaths(),
+    artifacts: (await ctx.deps.artifacts?.()) ?? artifactPaths(),
   });
   const remember = async () => { mine[subject] = epoch; await store.putCollective(rec); };
   const send = kind === 'vouch' ? client.vouch(c, subject, proof) : client.expel(c, subject, proof);

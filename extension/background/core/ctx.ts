@@ -23,10 +23,11 @@ export interface Deps {
   /** How the browser routes Operator requests over Tor (circuits.ts), when known. */
   circuits?: () => Status['circuits'];
   /**
-   * The Semaphore depth-16 circuit files for proving (vouches, expel votes): packaged URLs in the
-   * add-on (browser.runtime.getURL); absent in Node, where node_modules' paths are used.
+   * The Semaphore depth-16 circuit files for proving (vouches, expel votes): in the add-on, the
+   * packaged files read from their browser.runtime.getURL addresses; absent in Node, where
+   * node_modules' paths are used.
    */
-  artifacts?: () => Artifacts;
+  artifacts?: () => Artifacts | Promise<Artifacts>;
   /** Waits between spread-out fetches (tests replace it). */
   sleep?: (ms: number) => Promise<void>;
 }
