@@ -22,7 +22,7 @@ export interface Status {
 }
 
 /** One's own identity, as shown for comparison. */
-export interface MeView { name: string; safetyWords: string[]; safetyNumber: string }
+export interface MeView { name: string; safetyWords: string[]; safetyNumber: string; vouches?: VouchCountsView }
 
 /** A contact as the popup sees it. */
 export interface ContactView {

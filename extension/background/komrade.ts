@@ -78,7 +78,7 @@ export class Komrade implements Handlers {
   // ---- contacts ----
   async contacts(): Promise<{ me: MeView; contacts: ContactView[] }> {
     const r = await contacts.contacts(this.ctx);
-    return { me: r.me, contacts: await collectives.withCounts(this.ctx, r.contacts) };
+    return { me: (await collectives.withCounts(this.ctx, [r.me]))[0]!, contacts: await collectives.withCounts(this.ctx, r.contacts) };
   }
   async addContact(a: { name: string }): Promise<ContactView> {
     const v = await this.serial(() => contacts.addContact(this.ctx, a));

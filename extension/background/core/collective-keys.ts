@@ -102,15 +102,16 @@ export async function sync(ctx: Ctx): Promise<void> {
     } catch { /* try again at the next poll */ }
   }
   await acceptKeys(ctx, store, s, secret, logs);
-  await refreshCounts(ctx, store, s);
+  await refreshCounts(ctx, store, s, records.length > 0);
 }
 
-/** Fetch contacts' vouch counts older than COUNTS_MAX_AGE_MS. */
-async function refreshCounts(ctx: Ctx, store: Store, s: Account): Promise<void> {
+/** Fetch contacts' vouch counts older than COUNTS_MAX_AGE_MS, and our own at every poll while we are in a collective. */
+async function refreshCounts(ctx: Ctx, store: Store, s: Account, inCollectives = false): Promise<void> {
   const counts = await store.counts();
   const before = JSON.stringify(counts);
-  for (const name of Object.keys((await store.index()).contacts)) {
-    if (ctx.now() - (counts[name]?.t ?? 0) < COUNTS_MAX_AGE_MS) continue;
+  const me = foldName(s.me.name);
+  for (const name of [me, ...Object.keys((await store.index()).contacts)]) {
+    if (ctx.now() - (counts[name]?.t ?? 0) < COUNTS_MAX_AGE_MS && !(name === me && inCollectives)) continue;
     try { counts[name] = { ...(await ctx.client(s.operator).vouchCounts(name)), t: ctx.now() }; } catch { /* later */ }
   }
   if (JSON.stringify(counts) !== before) await store.putCounts(counts);

@@ -121,6 +121,8 @@ test('found, ask, vouch to quorum, key hand-over, counts without vouchers, doubl
     const view = await d.k.findCollective({ name: 'portland' });
     assert.deepEqual({ members: view.members, myStatus: view.myStatus, candidates: view.candidates }, { members: 3, myStatus: 'member', candidates: [] });
   }
+  await carol.k.poll();
+  assert.deepEqual((await carol.k.contacts()).me.vouches, { total: 2, collectives: { portland: 2 } }, 'carol sees her own count');
   await alice.k.addContact({ name: 'carol' });
   assert.deepEqual((await alice.k.contacts()).contacts.find((c) => c.name === 'carol')!.vouches, { total: 2, collectives: { portland: 2 } });
   for (const d of [alice, bob, carol]) {

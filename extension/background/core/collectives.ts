@@ -10,7 +10,7 @@ import { foldName } from '../../../protocol/names.ts';
 import { newEpochBundle } from '../../../protocol/posts.ts';
 import { QuorumRule } from '../../../protocol/quorum.ts';
 import { artifactPaths, memberIdentity, proveVouch, type ProofKind } from '../../../protocol/vouch.ts';
-import { UserError, type CollectiveSummary, type CollectiveView, type ContactView, type VouchCountsView } from '../../api.ts';
+import { UserError, type CollectiveSummary, type CollectiveView, type ContactView, type MeView, type VouchCountsView } from '../../api.ts';
 import { keyPairOf } from './common.ts';
 import { collectiveName, commitmentIn, newRecord, refresh, replay, secretOf, standing } from './collective-log.ts';
 import type { Ctx } from './ctx.ts';
@@ -182,8 +182,8 @@ export async function vouchCounts(ctx: Ctx, a: { name: string }): Promise<VouchC
   return { total: r.total, collectives: r.collectives };
 }
 
-/** Contact views with their vouch counts as last fetched. */
-export async function withCounts<T extends ContactView>(ctx: Ctx, views: T[]): Promise<T[]> {
+/** Contact views (and one's own) with their vouch counts as last fetched. */
+export async function withCounts<T extends ContactView | MeView>(ctx: Ctx, views: T[]): Promise<T[]> {
   const counts = await (await ctx.store()).counts();
   return views.map((v) => { const n = counts[v.name]; return n ? { ...v, vouches: { total: n.total, collectives: n.collectives } } : v; });
 }
