@@ -90,6 +90,8 @@ for (const [browserName, wasm] of RUNS) {
       await checkNow(a);
       await new Promise((r) => setTimeout(r, 1500));
       await checkNow(b);
+      await click(b, '#tab-collectives');
+      if (await b.evaluate(() => !!document.querySelector('#collective-back'))) await click(b, '#collective-back');
       await poll(b, () => document.querySelector('.collective-item[data-name="portland"]')?.getAttribute('data-status') === 'member', null, 30_000, 'bob a member');
       await openPortland(b);
       await poll(b, () => document.querySelector('#collective-status')?.textContent?.trim() === 'You are a member.', null, 30_000, 'bob holds the key');
