@@ -1,5 +1,5 @@
 // Builds the add-on: background and popup bundles (esbuild + esbuild-svelte), the packaged
-// libthemis.wasm, popup.html, the icon and the manifest into dist/extension/, then zips them
+// libthemis.wasm, the Semaphore depth-16 circuit (wasm + zkey), popup.html, the icon and the manifest into dist/extension/, then zips them
 // into dist/komrade.xpi. `node build.mjs` (or `npm run build`).
 import { build } from 'esbuild';
 import sveltePlugin from 'esbuild-svelte';
@@ -17,7 +17,9 @@ const common = {
   // wasm-themis's Emscripten glue mentions Node modules it never loads in the browser
   external: ['fs', 'path', 'ws', 'util', 'crypto'],
 };
-await build({ ...common, entryPoints: { background: 'extension/background/main.ts' }, outdir: out });
+// protocol/vouch.ts finds the circuit files in node_modules with import.meta.resolve (Node only);
+// the add-on passes its packaged files instead (main.ts), so that branch is never taken here
+await build({ ...common, entryPoints: { background: 'extension/background/main.ts' }, outdir: out, define: { 'import.meta.resolve': 'undefined' } });
 await build({
   ...common, entryPoints: { popup: 'extension/popup/main.ts' }, outdir: out,
   mainFields: ['svelte', 'browser', 'module', 'main'], conditions: ['svelte', 'browser'],
@@ -25,6 +27,9 @@ await build({
 });
 
 cpSync('node_modules/wasm-themis/src/libthemis.wasm', join(out, 'libthemis.wasm'));
+// the Semaphore circuit (depth 16) from the trusted-setup ceremony, as shipped in npm: proving
+// uses these packaged files and never downloads anything (COLLECTIVES.md §2)
+for (const f of ['semaphore-16.wasm', 'semaphore-16.zkey']) cpSync(join('node_modules/@zk-kit/semaphore-artifacts', f), join(out, f));
 cpSync('extension/popup/popup.html', join(out, 'popup.html'));
 cpSync('extension/icon.svg', join(out, 'icon.svg'));
 cpSync('LICENSE', join(out, 'LICENSE')); // AGPL-3.0-or-later travels with the add-on

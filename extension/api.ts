@@ -22,7 +22,7 @@ export interface Status {
 }
 
 /** One's own identity, as shown for comparison. */
-export interface MeView { name: string; safetyWords: string[]; safetyNumber: string }
+export interface MeView { name: string; safetyWords: string[]; safetyNumber: string; vouches?: VouchCountsView }
 
 /** A contact as the popup sees it. */
 export interface ContactView {
@@ -30,6 +30,30 @@ export interface ContactView {
   /** A changed key is waiting to be accepted or refused; sending is blocked and `verified` is false meanwhile. */
   keyChanged?: { safetyWords: string[]; safetyNumber: string };
   unread: number;
+  /** Vouches counted for them in collectives (public counts, as last fetched). */
+  vouches?: VouchCountsView;
+}
+
+/** Vouches counted for a komrade: overall and per collective (never who vouched). */
+export interface VouchCountsView { total: number; collectives: Record<string, number> }
+
+/** Where I stand in a collective. */
+export type MyStatus = 'member' | 'requested' | 'none';
+
+/** One of my collectives (member or asked to join), as last seen. */
+export interface CollectiveSummary {
+  name: string; description: string; rule: string; members: number; needed: number; requests: number; myStatus: MyStatus;
+  /** The group key arrived (or we made it). */
+  hasKey: boolean;
+}
+
+/** A candidate (open join request): their vouches here against the quorum, and their vouches overall. */
+export interface CandidateView { name: string; vouches: number; needed: number; overall: number }
+
+/** A collective looked up by name. `small`: under 5 members, where a vouch is hardly anonymous. */
+export interface CollectiveView {
+  name: string; description: string; rule: string; members: number; needed: number; myStatus: MyStatus;
+  candidates: CandidateView[]; small: boolean; hasKey: boolean;
 }
 
 /** A conversation in the inbox list. */
@@ -96,6 +120,18 @@ export const API = {
   exportBackup: method<[], string>(),
   deleteAccount: method<[a: { passphrase: string }], Status>(),
   touch: method<[], null>(),
+  // ---- collectives (COLLECTIVES.md) ----
+  /** My collectives (member or asked to join) with their counts as of the last poll. */
+  collectives: method<[], CollectiveSummary[]>(passive),
+  findCollective: method<[a: { name: string }], CollectiveView>(),
+  /** `rule`: one, log2, sqrt, fixed:k or open. */
+  createCollective: method<[a: { name: string; description: string; rule: string }], CollectiveView>(),
+  askToJoin: method<[a: { name: string }], CollectiveView>(),
+  /** Prove membership anonymously (2–4 s) and vouch for a candidate or member; refused if already vouched this round. */
+  vouch: method<[a: { collective: string; name: string }], { vouches: number; needed: number; admitted: boolean }>(),
+  leaveCollective: method<[a: { name: string }], CollectiveSummary[]>(),
+  expelVote: method<[a: { collective: string; name: string }], { votes: number; needed: number; expelled: boolean }>(),
+  vouchCounts: method<[a: { name: string }], VouchCountsView>(),
 };
 
 /** Every request, as method signatures. */

@@ -24,3 +24,33 @@ export const TextMessage = z.strictObject({
   expire: z.number().int().min(1).max(365 * 86_400).optional(),
 });
 export type TextMessage = z.infer<typeof TextMessage>;
+
+const B64 = /^[A-Za-z0-9_-]*$/;
+const Seq = z.number().int().nonnegative();
+
+/** What every member of an epoch holds (POSTS.md §1): the group key and the posting key pair. */
+export const EpochBundle = z.strictObject({
+  kind: z.literal('epoch-key'),
+  collective: Name,
+  epoch: z.number().int().positive(),
+  key: z.string().regex(/^[A-Za-z0-9_-]{43}$/, 'a 32-byte key'),
+  posting: z.strictObject({ priv: z.string().regex(B64).max(200), pub: PublicKeyB64 }),
+  root: z.string().regex(/^[0-9]{1,78}$/),
+});
+export type EpochBundle = z.infer<typeof EpochBundle>;
+
+/**
+ * A collective's group key handed to a newcomer (COLLECTIVES.md §8), sealed by a member to the
+ * prekey of the newcomer's signed join request and deposited to their intro mailbox. The
+ * newcomer accepts it only if the envelope's signer is a current member in the log it replayed
+ * (up to `logSeq`, whose hash is `logHead`).
+ */
+export const CollectiveKey = z.strictObject({
+  kind: z.literal('collective-key'),
+  collective: Name,
+  epoch: z.number().int().positive(),
+  bundle: EpochBundle,
+  logSeq: Seq,
+  logHead: z.string().max(64),
+});
+export type CollectiveKey = z.infer<typeof CollectiveKey>;

@@ -8,23 +8,13 @@ import { z } from 'zod';
 import { hkdf } from '@noble/hashes/hkdf.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { b64, unb64, concat, fromUtf8, randomBytes, utf8 } from './bytes.ts';
-import { MAX_TEXT } from './message.ts';
+import { EpochBundle, MAX_TEXT } from './message.ts';
 import { KeyPair, SecureCellSeal, SecureMessageSign, SecureMessageVerify, publicKey, type PrivateKey } from './themis.ts';
-import { LIMITS, Name, PublicKeyB64 } from './wire.ts';
+import { LIMITS, Name } from './wire.ts';
 
 const POST_VERSION = 2;
-const B64 = /^[A-Za-z0-9_-]*$/;
-
-/** What every member of an epoch holds (POSTS.md §1): the group key and the posting key pair. */
-export const EpochBundle = z.strictObject({
-  kind: z.literal('epoch-key'),
-  collective: Name,
-  epoch: z.number().int().positive(),
-  key: z.string().regex(/^[A-Za-z0-9_-]{43}$/, 'a 32-byte key'),
-  posting: z.strictObject({ priv: z.string().regex(B64).max(200), pub: PublicKeyB64 }),
-  root: z.string().regex(/^[0-9]{1,78}$/),
-});
-export type EpochBundle = z.infer<typeof EpochBundle>;
+/** What every member of an epoch holds (POSTS.md §1); the schema lives in message.ts, beside the hand-over that carries it. */
+export { EpochBundle };
 
 /** A new epoch bundle for `collective` at `epoch`, opened against the member tree's `root`. */
 export function newEpochBundle(collective: string, epoch: number, root: string): EpochBundle {

@@ -29,11 +29,12 @@ UNIT=(
   extension/background/core/vault.test.ts
   extension/background/core/disappearing.test.ts
   extension/background/core/reach.test.ts
+  extension/background/core/collectives.test.ts
   extension/background/address.test.ts
   extension/background/circuits.test.ts
   test/operator-view.test.ts test/structure.test.ts
 )
-BROWSER=(test/lint.test.ts test/e2e/messaging.e2e.ts test/e2e/tor.e2e.ts)
+BROWSER=(test/lint.test.ts test/e2e/messaging.e2e.ts test/e2e/collectives.e2e.ts test/e2e/tor.e2e.ts)
 case "${1:-all}" in
   unit) exec node --import tsx --test --test-reporter=tap "${UNIT[@]}" ;;
   all) exec bash scripts/in-netns.sh node --import tsx --test --test-reporter=tap --test-concurrency=1 "${UNIT[@]}" "${BROWSER[@]}" ;;

@@ -4,8 +4,10 @@
  * needs two of them (send: queue, deposit, show the thread; poll: deposit, fetch, tidy) is
  * composed here. State changes run one at a time (`ctx.serial`).
  */
-import { API, type Args, type ContactView, type ConversationView, type Handlers, type MeView, type Method, type Result, type SettingsView, type Status, type ThreadView } from '../api.ts';
+import { API, type Args, type CollectiveSummary, type CollectiveView, type ContactView, type ConversationView, type Handlers, type MeView, type Method, type Result, type SettingsView, type Status, type ThreadView, type VouchCountsView } from '../api.ts';
 import * as account from './core/account.ts';
+import * as collectiveKeys from './core/collective-keys.ts';
+import * as collectives from './core/collectives.ts';
 import * as contacts from './core/contacts.ts';
 import { Ctx, type Deps } from './core/ctx.ts';
 import * as outbox from './core/outbox.ts';
@@ -74,11 +76,29 @@ export class Komrade implements Handlers {
   lockIfIdle(): Promise<boolean> { return account.lockIfIdle(this.ctx); }
 
   // ---- contacts ----
-  contacts(): Promise<{ me: MeView; contacts: ContactView[] }> { return contacts.contacts(this.ctx); }
-  addContact(a: { name: string }): Promise<ContactView> { return this.serial(() => contacts.addContact(this.ctx, a)); }
+  async contacts(): Promise<{ me: MeView; contacts: ContactView[] }> {
+    const r = await contacts.contacts(this.ctx);
+    return { me: (await collectives.withCounts(this.ctx, [r.me]))[0]!, contacts: await collectives.withCounts(this.ctx, r.contacts) };
+  }
+  async addContact(a: { name: string }): Promise<ContactView> {
+    const v = await this.serial(() => contacts.addContact(this.ctx, a));
+    await this.serial(() => collectives.vouchCounts(this.ctx, { name: v.name })).catch(() => undefined);
+    return (await collectives.withCounts(this.ctx, [v]))[0]!;
+  }
   setVerified(a: { name: string; verified: boolean }): Promise<ContactView> { return this.serial(() => contacts.setVerified(this.ctx, a)); }
   acceptKey(a: { name: string }): Promise<ContactView> { return this.serial(() => contacts.acceptKey(this.ctx, a)); }
   refuseKey(a: { name: string }): Promise<ContactView> { return this.serial(() => contacts.refuseKey(this.ctx, a)); }
+
+  // ---- collectives ----
+  collectives(): Promise<CollectiveSummary[]> { return collectives.collectives(this.ctx); }
+  findCollective(a: { name: string }): Promise<CollectiveView> { return this.serial(() => collectives.findCollective(this.ctx, a)); }
+  createCollective(a: { name: string; description: string; rule: string }): Promise<CollectiveView> { return this.serial(() => collectives.createCollective(this.ctx, a)); }
+  askToJoin(a: { name: string }): Promise<CollectiveView> { return this.serial(() => collectives.askToJoin(this.ctx, a)); }
+  /** Proves for 2–4 s (the state lock is held meanwhile, so the same vouch cannot be sent twice). */
+  vouch(a: { collective: string; name: string }): Promise<{ vouches: number; needed: number; admitted: boolean }> { return this.serial(() => collectives.vouch(this.ctx, a)); }
+  expelVote(a: { collective: string; name: string }): Promise<{ votes: number; needed: number; expelled: boolean }> { return this.serial(() => collectives.expelVote(this.ctx, a)); }
+  leaveCollective(a: { name: string }): Promise<CollectiveSummary[]> { return this.serial(() => collectives.leaveCollective(this.ctx, a)); }
+  vouchCounts(a: { name: string }): Promise<VouchCountsView> { return this.serial(() => collectives.vouchCounts(this.ctx, a)); }
 
   // ---- threads ----
   inbox(): Promise<ConversationView[]> { return threads.inbox(this.ctx); }
@@ -116,6 +136,7 @@ export class Komrade implements Handlers {
     }
     await this.serial(async () => {
       received += await receive.retryPending(this.ctx);
+      await collectiveKeys.sync(this.ctx).catch(() => undefined);
       await maintainPrekeys(this.ctx);
       await receive.tidy(this.ctx);
       await this.ctx.changed(await this.ctx.store(), received);

@@ -22,8 +22,21 @@ const ready = loadThemis(browser.runtime.getURL('libthemis.wasm')).catch((e: unk
   wasmError = `${typeof WebAssembly === 'undefined' ? 'WebAssembly is not available to the add-on' : 'The cryptography module (libthemis.wasm) failed to load'}: ${(e as Error)?.message ?? e}`;
 });
 
+/**
+ * The packaged Semaphore circuit files (build.mjs), read from their moz-extension:// URLs once
+ * and kept in memory; snarkjs gets the bytes (never a network address).
+ */
+let circuit: Promise<{ wasm: Uint8Array; zkey: Uint8Array }> | undefined;
+const packaged = async (f: string) => new Uint8Array(await (await fetch(browser.runtime.getURL(f))).arrayBuffer());
+const artifacts = () => {
+  circuit ??= Promise.all([packaged('semaphore-16.wasm'), packaged('semaphore-16.zkey')]).then(([wasm, zkey]) => ({ wasm, zkey }));
+  circuit.catch(() => { circuit = undefined; });
+  return circuit;
+};
+
 const komrade = new Komrade({
   local: area(browser.storage.local),
+  artifacts,
   session: area(browser.storage.session),
   onChange: ({ unread, newMessages }) => { void badge(unread); if (newMessages) void notify(); },
   circuits: () => isolation,

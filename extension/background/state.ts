@@ -108,6 +108,8 @@ const Mailboxes = z.record(z.string(), z.strictObject({ ...KeyPairB64.shape, con
 /** Record `account`: who we are and where; small, read by every request. */
 export const Account = z.strictObject({
   v: z.literal(2), operator: z.string(), settings: Settings, me: Me, prekeys: z.array(Prekey).min(1), mailboxes: Mailboxes,
+  /** 32 random bytes (b64): every Semaphore identity of ours is derived from it, one per collective (COLLECTIVES.md §2); made on first use. */
+  collectiveSecret: z.string().regex(/^[A-Za-z0-9_-]{43}$/).optional(),
 });
 export type Account = z.infer<typeof Account>;
 

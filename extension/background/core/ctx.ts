@@ -5,6 +5,7 @@
  */
 import { OperatorClient, OperatorError } from '../../../protocol/client.ts';
 import { KeyedLock } from '../../../protocol/lock.ts';
+import type { Artifacts } from '../../../protocol/vouch.ts';
 import { UserError, type Status } from '../../api.ts';
 import type { KV } from '../kv.ts';
 import { migrate } from '../migrate.ts';
@@ -21,6 +22,12 @@ export interface Deps {
   onChange?: (e: { unread: number; newMessages: number }) => void;
   /** How the browser routes Operator requests over Tor (circuits.ts), when known. */
   circuits?: () => Status['circuits'];
+  /**
+   * The Semaphore depth-16 circuit files for proving (vouches, expel votes): in the add-on, the
+   * packaged files read from their browser.runtime.getURL addresses; absent in Node, where
+   * node_modules' paths are used.
+   */
+  artifacts?: () => Artifacts | Promise<Artifacts>;
   /** Waits between spread-out fetches (tests replace it). */
   sleep?: (ms: number) => Promise<void>;
 }

@@ -9,7 +9,7 @@
 import { b64, unb64 } from '../../../protocol/bytes.ts';
 import { OperatorError } from '../../../protocol/client.ts';
 import { open, EnvelopeError } from '../../../protocol/envelope.ts';
-import { TextMessage } from '../../../protocol/message.ts';
+import { CollectiveKey, TextMessage } from '../../../protocol/message.ts';
 import { privateKey } from '../../../protocol/themis.ts';
 import type { SignedRecord } from '../../../protocol/wire.ts';
 import type { Message } from '../state.ts';
@@ -81,7 +81,13 @@ async function receive(ctx: Ctx, store: Store, blob: Uint8Array, retry?: { id: s
     throw e;
   }
   const parsed = TextMessage.safeParse(opened.body);
-  if (!parsed.success) { await store.addSeen(opened.id, opened.t); return 'dropped'; }
+  if (!parsed.success) {
+    await store.addSeen(opened.id, opened.t);
+    // a collective's group key: kept for the collectives feature, which checks its signer against the log
+    const key = CollectiveKey.safeParse(opened.body);
+    if (key.success) await store.keepKey(b64(opened.from), opened.t, key.data);
+    return 'dropped';
+  }
   const body = parsed.data;
   const senderKey = b64(opened.from);
   let c = await store.contact(lower(body.from));

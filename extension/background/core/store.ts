@@ -3,8 +3,11 @@
  * request reads the few records it needs and writes only those it changed.
  *
  * Logical keys: `account`, `index`, `contact/<name>`, `chunk/<name>/<n>`, `outbox`, `pending`,
- * `seen/<day>` (reserved: `collective/…`, `feed/…`).
+ * `seen/<day>`, `collective/<name>`, `collective/~keys`, `collective/~counts` (collective-state.ts)
+ * (reserved: `feed/…`).
  */
+import type { CollectiveKey } from '../../../protocol/message.ts';
+import { CollectiveRecord, Counts, KeysIn } from '../collective-state.ts';
 import { DamagedRecord, type Records } from '../records.ts';
 import {
   Account, CHUNK, Chunk, Contact, Index, Outbox, Pending, SeenDay,
@@ -20,6 +23,8 @@ export const K = {
   contact: (name: string) => `contact/${name}`,
   chunk: (name: string, n: number) => `chunk/${name}/${n}`,
   seen: (day: number) => `seen/${day}`,
+  collective: (name: string) => `collective/${name.toLowerCase()}`,
+  keysIn: 'collective/~keys', counts: 'collective/~counts',
 } as const;
 
 export class Store {
@@ -145,6 +150,25 @@ export class Store {
       if (!last) s.unread = 0;
     });
   }
+
+  // ---- collectives ----
+
+  collective(name: string) { return this.r.get(K.collective(name), CollectiveRecord); }
+  putCollective(c: CollectiveRecord) { return this.r.put(K.collective(c.name), c); }
+  removeCollective(name: string) { return this.r.remove(K.collective(name)); }
+  async collectives(): Promise<CollectiveRecord[]> {
+    const keys = [...(await this.r.keys())].filter((k) => k.startsWith('collective/') && !k.startsWith('collective/~'));
+    return (await Promise.all(keys.map((k) => this.r.get(k, CollectiveRecord)))).filter((c) => c !== undefined);
+  }
+  async keysIn(): Promise<KeysIn['items']> { return (await this.r.get(K.keysIn, KeysIn))?.items ?? []; }
+  putKeysIn(items: KeysIn['items']) { return items.length ? this.r.put(K.keysIn, { items }) : this.r.remove(K.keysIn); }
+  /** Keep a group-key hand-over for the collectives feature to check (the receive path does not judge it). */
+  async keepKey(from: string, t: number, body: CollectiveKey): Promise<void> {
+    const items = await this.keysIn();
+    if (items.length < 50) await this.putKeysIn([...items, { from, t, body }]);
+  }
+  async counts(): Promise<Counts> { return (await this.r.get(K.counts, Counts)) ?? {}; }
+  putCounts(c: Counts) { return this.r.put(K.counts, c); }
 
   // ---- seen message ids (replay protection), one record per day ----
 

@@ -1,0 +1,40 @@
+/**
+ * The records of the collectives feature (store.ts keeps them under `collective/…`):
+ * `collective/<name>` per collective we belong to or asked to join, `collective/~keys` for
+ * group-key hand-overs received and not yet checked, `collective/~counts` for the vouch counts
+ * shown on contact cards.
+ */
+import { z } from 'zod';
+import { CollectiveKey, EpochBundle } from '../../protocol/message.ts';
+import { Name } from '../../protocol/wire.ts';
+
+const Count = z.number().int().nonnegative();
+
+/** Record `collective/<name lower-cased>`. */
+export const CollectiveRecord = z.strictObject({
+  /** As the charter spells it. */
+  name: Name,
+  status: z.enum(['member', 'requested']),
+  /** The collective's group keys, newest last (only the current epoch's is kept). */
+  bundles: z.array(EpochBundle),
+  /** The log sequence number at which we got (or made) the key: newcomers admitted after it get it from us. */
+  keyedAt: Count.optional(),
+  /** Names we sealed the group key to (each once). */
+  handed: z.array(Name),
+  /** Our own vouches and expel votes: subject → epoch (never shown, never sent: only to refuse a second one). */
+  vouched: z.record(z.string(), Count),
+  voted: z.record(z.string(), Count),
+  /** Hand-overs refused because their signer was not a current member. */
+  refusedKeys: Count,
+  /** What the popup lists, as last seen (at a poll or a look-up). */
+  info: z.strictObject({ description: z.string(), rule: z.string(), members: Count, needed: Count, requests: Count, t: z.number() }).optional(),
+});
+export type CollectiveRecord = z.infer<typeof CollectiveRecord>;
+
+/** Record `collective/~keys`: hand-overs received, checked at the end of the poll. */
+export const KeysIn = z.strictObject({ items: z.array(z.strictObject({ from: z.string(), t: z.number(), body: CollectiveKey })) });
+export type KeysIn = z.infer<typeof KeysIn>;
+
+/** Record `collective/~counts`: vouch counts per komrade (public data), with when they were fetched. */
+export const Counts = z.record(z.string(), z.strictObject({ total: Count, collectives: z.record(z.string(), Count), t: z.number() }));
+export type Counts = z.infer<typeof Counts>;

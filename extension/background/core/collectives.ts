@@ -1,0 +1,189 @@
+/**
+ * Collectives (COLLECTIVES.md), what the popup asks for: my collectives, looking one up,
+ * founding one (with epoch 1's group key, POSTS.md §1), asking to join, anonymous vouches and
+ * expel votes (Semaphore proofs made here, against the tree replayed from the log), leaving,
+ * and public vouch counts. No view carries who vouched: only counts.
+ */
+import { OperatorError } from '../../../protocol/client.ts';
+import { MAX_DESCRIPTION, type Charter } from '../../../protocol/collective.ts';
+import { foldName } from '../../../protocol/names.ts';
+import { newEpochBundle } from '../../../protocol/posts.ts';
+import { QuorumRule } from '../../../protocol/quorum.ts';
+import { artifactPaths, memberIdentity, proveVouch, type ProofKind } from '../../../protocol/vouch.ts';
+import { UserError, type CollectiveSummary, type CollectiveView, type ContactView, type MeView, type VouchCountsView } from '../../api.ts';
+import { keyPairOf } from './common.ts';
+import { collectiveName, commitmentIn, newRecord, refresh, replay, secretOf, standing } from './collective-log.ts';
+import type { Ctx } from './ctx.ts';
+
+/** Below this many members a vouch is hardly anonymous; the popup warns. */
+export const SMALL = 5;
+
+const notFound = (c: string) => (e: unknown) => {
+  if (e instanceof OperatorError && e.status === 404) throw new UserError(`There is no collective called @${c}.`);
+  throw e;
+};
+
+export async function collectives(ctx: Ctx): Promise<CollectiveSummary[]> {
+  const store = await ctx.store();
+  return (await store.collectives()).map((c) => ({
+    name: c.name, description: c.info?.description ?? '', rule: c.info?.rule ?? '', members: c.info?.members ?? 0, needed: c.info?.needed ?? 0,
+    requests: c.info?.requests ?? 0, myStatus: c.status, hasKey: c.bundles.length > 0,
+  })).sort((a, b) => a.name.localeCompare(b.name));
+}
+
+/** Look a collective up: counts, open requests with their counts, where we stand. Updates our record if we have one. */
+export async function findCollective(ctx: Ctx, a: { name: string }): Promise<CollectiveView> {
+  const store = await ctx.store();
+  const s = await store.account();
+  const c = foldName(collectiveName(a.name));
+  const client = ctx.client(s.operator);
+  const r = await replay(client, c).catch(notFound(c));
+  const { requests } = await client.listRequests(c);
+  const secret = await secretOf(store);
+  const mine = requests.some((q) => foldName(q.request.name) === foldName(s.me.name));
+  const myStatus = standing(r, s.me.name, commitmentIn(secret, c), mine);
+  const rec = await store.collective(c);
+  if (rec) {
+    if (myStatus === 'none') await store.removeCollective(c);
+    else { refresh(rec, r, myStatus, ctx.now()); await store.putCollective(rec); }
+  }
+  const candidates = [];
+  for (const q of requests) {
+    const name = foldName(q.request.name);
+    const overall = (await client.vouchCounts(name).catch(() => ({ total: q.vouches }))).total;
+    candidates.push({ name, vouches: q.vouches, needed: q.needed, overall });
+  }
+  const ch = r.info.charter;
+  return {
+    name: ch.name, description: ch.description, rule: ch.quorum, members: r.info.members, needed: r.info.needed, myStatus,
+    candidates, small: r.info.members < SMALL, hasKey: !!(await store.collective(c))?.bundles.length,
+  };
+}
+
+/** Found a collective: the signed charter, our commitment as leaf 0, and epoch 1's group key kept in our record. */
+export async function createCollective(ctx: Ctx, a: { name: string; description: string; rule: string }): Promise<CollectiveView> {
+  const store = await ctx.store();
+  const s = await store.account();
+  const name = collectiveName(a.name);
+  if (a.description.length > MAX_DESCRIPTION) throw new UserError(`A description is at most ${MAX_DESCRIPTION} characters.`);
+  const rule = QuorumRule.safeParse(a.rule.trim());
+  if (!rule.success) throw new UserError('The rule is one, log2, sqrt, fixed:k (k from 1 to 64) or open.');
+  const secret = await secretOf(store);
+  const charter: Charter = {
+    v: 2, name, description: a.description, quorum: rule.data, created: ctx.now(), founder: foldName(s.me.name),
+    founderKey: s.me.identity.pub, founderCommitment: commitmentIn(secret, name),
+  };
+  const created = await ctx.client(s.operator).createCollective(keyPairOf(s.me.identity).privateKey, charter).catch((e: unknown) => {
+    if (e instanceof OperatorError && e.status === 409) throw new UserError(`The name @${name} is taken (by a komrade or a collective, or one that looks like it).`);
+    throw e;
+  });
+  const rec = newRecord(name, 'member');
+  rec.bundles = [newEpochBundle(name, 1, created.root)];
+  rec.keyedAt = 0;
+  await store.putCollective(rec);
+  return findCollective(ctx, { name });
+}
+
+/** Ask to join, signed by our identity key, naming our commitment here and our current prekey (for the group key). */
+export async function askToJoin(ctx: Ctx, a: { name: string }): Promise<CollectiveView> {
+  const store = await ctx.store();
+  const s = await store.account();
+  const c = foldName(collectiveName(a.name));
+  const client = ctx.client(s.operator);
+  const info = await client.getCollective(c).catch(notFound(c));
+  const secret = await secretOf(store);
+  const prekey = s.prekeys.at(-1)!;
+  const res = await client.requestJoin(keyPairOf(s.me.identity).privateKey, {
+    v: 2, collective: c, name: foldName(s.me.name), identityKey: s.me.identity.pub, commitment: commitmentIn(secret, c),
+    prekey: { id: prekey.id, key: prekey.pub }, ts: ctx.now(),
+  }).catch((e: unknown) => {
+    if (e instanceof OperatorError && e.status === 409) throw new UserError(`You already asked to join @${c}, or are a member.`);
+    throw e;
+  });
+  await store.putCollective((await store.collective(c)) ?? newRecord(info.charter.name, res.admitted ? 'member' : 'requested'));
+  return findCollective(ctx, { name: c });
+}
+
+/** Prove (2–4 s) that one of the members vouches for, or votes to expel, `subject`; refuse a second proof in the same round. */
+async function proveAbout(ctx: Ctx, kind: ProofKind, a: { collective: string; name: string }) {
+  const store = await ctx.store();
+  const s = await store.account();
+  const c = foldName(collectiveName(a.collective));
+  const subject = foldName(a.name);
+  const client = ctx.client(s.operator);
+  const secret = await secretOf(store);
+  const r = await replay(client, c).catch(notFound(c));
+  if (standing(r, s.me.name, commitmentIn(secret, c), false) !== 'member') throw new UserError(`Only members of @${c} can ${kind === 'vouch' ? 'vouch' : 'vote'}.`);
+  let epoch: number, commitment: string;
+  const open = kind === 'vouch' ? (await client.listRequests(c)).requests.find((q) => foldName(q.request.name) === subject) : undefined;
+  if (open) ({ epoch, commitment } = { epoch: open.epoch, commitment: open.request.commitment });
+  else {
+    const m = await client.member(c, subject).catch((e: unknown) => {
+      if (e instanceof OperatorError && e.status === 404) throw new UserError(`@${subject} neither asked to join @${c} nor is a member.`);
+      throw e;
+    });
+    ({ epoch, commitment } = { epoch: kind === 'vouch' ? m.vouchEpoch : m.expelEpoch, commitment: m.commitment });
+  }
+  const rec = (await store.collective(c)) ?? newRecord(r.info.charter.name, 'member');
+  const mine = kind === 'vouch' ? rec.vouched : rec.voted;
+  const already = () => new UserError(kind === 'vouch' ? `You already vouched for @${subject} in this round.` : `You already voted to expel @${subject} in this round.`);
+  if (mine[subject] === epoch) throw already();
+  const proof = await proveVouch({
+    identity: memberIdentity(secret, c), members: r.leaves, kind, collective: c, subject, epoch, commitment: BigInt(commitment),
+    artifacts: (await ctx.deps.artifacts?.()) ?? artifactPaths(),
+  });
+  const remember = async () => { mine[subject] = epoch; await store.putCollective(rec); };
+  const send = kind === 'vouch' ? client.vouch(c, subject, proof) : client.expel(c, subject, proof);
+  const res = await send.catch(async (e: unknown) => {
+    if (e instanceof OperatorError && e.status === 409) { await remember(); throw already(); }
+    throw e;
+  });
+  await remember();
+  return res;
+}
+
+export async function vouch(ctx: Ctx, a: { collective: string; name: string }): Promise<{ vouches: number; needed: number; admitted: boolean }> {
+  const res = await proveAbout(ctx, 'vouch', a);
+  if (!('vouches' in res)) throw new Error('unexpected answer');
+  return { vouches: res.vouches, needed: res.needed, admitted: res.state === 'admitted' };
+}
+
+export async function expelVote(ctx: Ctx, a: { collective: string; name: string }): Promise<{ votes: number; needed: number; expelled: boolean }> {
+  const res = await proveAbout(ctx, 'expel', a);
+  if (!('votes' in res)) throw new Error('unexpected answer');
+  return { votes: res.votes, needed: res.needed, expelled: res.expelled };
+}
+
+/** Leave: signed by our identity key, naming our leaf; our record (and group key) is forgotten. */
+export async function leaveCollective(ctx: Ctx, a: { name: string }): Promise<CollectiveSummary[]> {
+  const store = await ctx.store();
+  const s = await store.account();
+  const c = foldName(collectiveName(a.name));
+  const secret = await secretOf(store);
+  await ctx.client(s.operator).leave(c, foldName(s.me.name), keyPairOf(s.me.identity).privateKey, commitmentIn(secret, c)).catch((e: unknown) => {
+    if (e instanceof OperatorError && e.status === 404) throw new UserError(`You are not a member of @${c}.`);
+    throw e;
+  });
+  await store.removeCollective(c);
+  return collectives(ctx);
+}
+
+/** A komrade's public vouch counts (also kept for their contact card). */
+export async function vouchCounts(ctx: Ctx, a: { name: string }): Promise<VouchCountsView> {
+  const store = await ctx.store();
+  const name = foldName(a.name);
+  const r = await ctx.client((await store.account()).operator).vouchCounts(name).catch((e: unknown) => {
+    if (e instanceof OperatorError && e.status === 404) throw new UserError(`Nobody is called @${name}.`);
+    throw e;
+  });
+  const counts = await store.counts();
+  counts[name] = { ...r, t: ctx.now() };
+  await store.putCounts(counts);
+  return { total: r.total, collectives: r.collectives };
+}
+
+/** Contact views (and one's own) with their vouch counts as last fetched. */
+export async function withCounts<T extends ContactView | MeView>(ctx: Ctx, views: T[]): Promise<T[]> {
+  const counts = await (await ctx.store()).counts();
+  return views.map((v) => { const n = counts[v.name]; return n ? { ...v, vouches: { total: n.total, collectives: n.collectives } } : v; });
+}

@@ -1,0 +1,141 @@
+// Collectives end to end in real Firefox (140 with WebAssembly on and off for web pages, and
+// Debian's current ESR), three profiles with the built add-on, the real Operator behind the
+// SOCKS stand-in: alice founds @portland, bob asks and alice vouches (quorum 1), carol asks and
+// alice and bob vouch (quorum 2) — real Semaphore proofs made in the add-on's background page
+// from its packaged circuit. Everyone sees carol's count 2, and no collectives screen shows
+// who vouched. Prints the time of each vouch (proof + replay + send) per browser.
+import { test, before } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import type { Page } from 'puppeteer-core';
+import { randomBytes } from '../../protocol/bytes.ts';
+import { loadThemis } from '../../protocol/themis.ts';
+import { onionFromKey } from '../../extension/background/address.ts';
+import { startTestOperator } from '../../operator/testing.ts';
+import { startFakeSocks } from './fakesocks.ts';
+import { FIREFOXES, launch, click, fill, poll, shot, text, waitFor } from './firefox.ts';
+import { addContact, checkNow, onboard, waitPhase } from './popup.ts';
+
+before(() => loadThemis());
+
+const EXT = 'dist/extension';
+const RUNS: [string, boolean][] = [['esr140', true], ['esr140', false], ['esr', true]];
+
+/** Open @portland's screen from the Collectives tab (looked up afresh). */
+async function openPortland(p: Page) {
+  await click(p, '#tab-collectives');
+  if (await p.evaluate(() => !!document.querySelector('#collective-back'))) await click(p, '#collective-back');
+  await fill(p, '#find-collective', 'portland');
+  await click(p, '#find');
+  await waitFor(p, '#collective[data-name="portland"]', 30_000);
+}
+/** The text of the collectives screen now shown. */
+const screenText = (p: Page) => text(p, '#collectives').then((t) => t ?? '');
+
+/** Vouch for `name` on the open screen; returns ms from the click to the answer. */
+async function vouch(p: Page, name: string): Promise<number> {
+  await waitFor(p, `.candidate[data-name="${name}"] .vouch`, 30_000);
+  const t = Date.now();
+  await click(p, `.candidate[data-name="${name}"] .vouch`);
+  // while proving: a progress indicator and the buttons disabled
+  await poll(p, () => !!document.querySelector('#proving progress') && (document.querySelector('.candidate .vouch') as HTMLButtonElement | null)?.disabled !== false, null, 5_000, 'progress shown');
+  await poll(p, () => document.querySelector('#collective-notice')?.textContent || document.querySelector('#collectives-error')?.textContent, null, 120_000, 'vouch answered');
+  const ms = Date.now() - t;
+  const err = await text(p, '#collectives-error');
+  assert.equal(err, undefined, `vouch failed: ${err}`);
+  return ms;
+}
+
+for (const [browserName, wasm] of RUNS) {
+  const executablePath = FIREFOXES[browserName]!;
+  const label = `${browserName}${wasm ? '' : '-nowasm'}`;
+  test(`collectives: found, ask, anonymous vouches to quorum, counts without vouchers, in Firefox ${label}`, { timeout: 600_000 }, async () => {
+    assert.ok(existsSync(executablePath), `Firefox missing at ${executablePath}: run scripts/setup-debian.sh`);
+    assert.ok(existsSync(`${EXT}/semaphore-16.zkey`), 'build the add-on first (npm run build)');
+    const op = await startTestOperator();
+    op.server.keepAliveTimeout = 10 * 60_000;
+    const onion = onionFromKey(randomBytes(32));
+    const socks = await startFakeSocks(onion, () => op.port);
+    const ids = ['0a11ce00-0000-4000-8000-0000000000c1', '0b0b0000-0000-4000-8000-0000000000c2', '0ca40100-0000-4000-8000-0000000000c3'];
+    const profiles = [];
+    try {
+      for (const uuid of ids) profiles.push(await launch({ executablePath, socksPort: socks.port, extDir: EXT, wasm, uuid }));
+      const [a, b, c] = profiles.map((p) => p.page) as [Page, Page, Page];
+      for (const [p, name] of [[a, 'alice'], [b, 'bob'], [c, 'carol']] as const) { await onboard(p, onion, name); await waitPhase(p, 'unlocked'); }
+      const screens: Record<string, string[]> = { bob: [], carol: [] };
+      const keep = async (phase: 'bob' | 'carol', p: Page) => screens[phase]!.push(await screenText(p));
+
+      // alice founds @portland (log2)
+      await click(a, '#tab-collectives');
+      await fill(a, '#new-collective-name', 'portland');
+      await fill(a, '#new-collective-description', '<img src=x onerror="document.title=1">a city');
+      assert.equal(await a.evaluate(() => (document.querySelector('#new-collective-rule') as HTMLSelectElement).value), 'log2');
+      await click(a, '#create-collective');
+      await waitFor(a, '#collective[data-name="portland"][data-status="member"]', 60_000);
+      assert.match((await text(a, '#small-warning')) ?? '', /not anonymous: only 1 member/);
+      assert.equal(await a.evaluate(() => document.querySelectorAll('#collective img').length), 0, 'the description is text');
+      await shot(a, `${label}-c01-founded`);
+
+      // bob asks; alice vouches (quorum 1)
+      await openPortland(b);
+      await click(b, '#ask-to-join');
+      await waitFor(b, '#collective[data-status="requested"]', 30_000);
+      await keep('bob', b);
+      await openPortland(a);
+      await keep('bob', a);
+      const t1 = await vouch(a, 'bob');
+      await keep('bob', a);
+      await shot(a, `${label}-c02-vouched`);
+      // alice's add-on hands bob the group key at its poll; bob's receives it at his
+      await checkNow(a);
+      await new Promise((r) => setTimeout(r, 1500));
+      await checkNow(b);
+      await click(b, '#tab-collectives');
+      if (await b.evaluate(() => !!document.querySelector('#collective-back'))) await click(b, '#collective-back');
+      await poll(b, () => document.querySelector('.collective-item[data-name="portland"]')?.getAttribute('data-status') === 'member', null, 30_000, 'bob a member');
+      await openPortland(b);
+      await poll(b, () => document.querySelector('#collective-status')?.textContent?.trim() === 'You are a member.', null, 30_000, 'bob holds the key');
+      await keep('bob', b);
+
+      // carol asks; alice and bob vouch (quorum 2)
+      await openPortland(c);
+      await click(c, '#ask-to-join');
+      await waitFor(c, '#collective[data-status="requested"]', 30_000);
+      await keep('carol', c);
+      await openPortland(a);
+      await keep('carol', a);
+      const t2 = await vouch(a, 'carol');
+      await keep('carol', a);
+      await openPortland(b);
+      await keep('carol', b);
+      const t3 = await vouch(b, 'carol');
+      await keep('carol', b);
+      await shot(b, `${label}-c03-carol-admitted`);
+      console.log(`# Firefox ${label}: vouch (replay + prove + send) ${t1}, ${t2}, ${t3} ms`);
+
+      // everyone sees carol's count 2: alice and bob on her contact card, carol on her own
+      for (const p of [a, b]) {
+        await addContact(p, 'carol');
+        const card = await poll(p, () => document.querySelector('.contact[data-name="carol"] .vouch-counts')?.textContent, null, 20_000, 'carol\'s counts');
+        assert.match((card ?? "").replace(/\s+/g, ' '), /^2 vouches · @portland 2$/);
+      }
+      await checkNow(c);
+      await click(c, '#tab-contacts');
+      const mine = await poll(c, () => document.querySelector('#my-vouches')?.textContent, null, 20_000, 'carol\'s own counts');
+      assert.match((mine ?? "").replace(/\s+/g, ' '), /^2 vouches · @portland 2$/);
+      await openPortland(c);
+      await keep('carol', c);
+      await shot(c, `${label}-c04-carol-member`);
+
+      // no collectives screen shows who vouched: bob's vouch was alice's; carol's were alice's and bob's
+      for (const s of screens.bob!) assert.doesNotMatch(s, /alice/i, `a screen names bob's voucher: ${s}`);
+      for (const s of screens.carol!) assert.doesNotMatch(s, /alice|bob/i, `a screen names carol's vouchers: ${s}`);
+      assert.ok(screens.carol!.some((s) => /carol\s*1 of 2/.test(s)), 'the count was shown beside the candidate');
+      assert.deepEqual(socks.log.filter((e) => !e.routed), [], 'the add-on asked the proxy for nothing but the onion');
+    } finally {
+      for (const p of profiles) await p.close().catch(() => undefined);
+      await socks.close();
+      await op.close().catch(() => undefined);
+    }
+  });
+}
