@@ -28,6 +28,7 @@ UNIT=(
   extension/background/core/vault.test.ts
   extension/background/core/disappearing.test.ts
   extension/background/core/reach.test.ts
+  extension/background/core/requests.test.ts
   extension/background/address.test.ts
   extension/background/circuits.test.ts
   test/operator-view.test.ts test/structure.test.ts
