@@ -19,6 +19,7 @@ import { startFakeSocks } from './fakesocks.ts';
 import { linkage } from './linkage.ts';
 import { FIREFOXES, launch, axeSerious, click, colorScheme, contrast, fill, poll, shot, textColours, waitFor, type Profile } from './firefox.ts';
 import { PASS, TEXT_PAIRS, addContact, badgeText, checkNow, errorText, lastOutState, onboard, openThread, phase, received, send, themeColours, waitPhase } from './popup.ts';
+import { account } from '../../extension/background/testkit.ts';
 
 before(() => loadThemis());
 
@@ -187,6 +188,17 @@ for (const [browserName, executablePath] of Object.entries(FIREFOXES)) {
           assert.equal(await a.evaluate(() => document.querySelector('#compose-count')?.textContent), '0 / 10,000');
           await snap(alice, '04-thread-sent');
           await checkNow(b);
+          // alice is not among bob's contacts yet: a request, counted apart, accepted into a thread
+          await click(b, '#tab-inbox');
+          await poll(b, () => document.querySelector('#open-requests')?.textContent === 'Requests (1)', null, 20_000, 'Requests (1)');
+          assert.equal(await b.evaluate(() => document.querySelector('#unread-total')), null, 'a request is not unread');
+          assert.equal(await badgeText(b), '+1', 'the badge counts the request apart');
+          await click(b, '#open-requests');
+          await waitFor(b, '.request[data-name="alice"]');
+          await snap(bob, '05a-request');
+          await click(b, '.request[data-name="alice"] .accept');
+          await waitFor(b, '#thread[data-name="alice"]');
+          await click(b, '#tab-inbox');
           await poll(b, () => document.querySelector('#unread-total')?.textContent === '1', null, 20_000, 'unread 1');
           assert.equal(await badgeText(b), '1');
           await click(b, '#tab-inbox');
@@ -205,6 +217,34 @@ for (const [browserName, executablePath] of Object.entries(FIREFOXES)) {
 
         await step('after both have read, the Operator holds nothing of the conversation', async () => {
           assert.equal(await pendingBlobs(op), 0);
+        });
+
+        await step('a stranger lands in Requests; blocked, their next message is dropped', async () => {
+          const mallory = await account(op.url, 'mallory');
+          await mallory.k.addContact({ name: 'alice' });
+          await mallory.k.send({ name: 'alice', text: 'hello from a stranger' });
+          await checkNow(a);
+          await click(a, '#tab-inbox');
+          await poll(a, () => document.querySelector('#open-requests')?.textContent === 'Requests (1)', null, 20_000, 'Requests (1)');
+          assert.equal(await a.evaluate(() => !!document.querySelector('.conversation[data-name="mallory"]')), false, 'not among conversations');
+          await click(a, '#open-requests');
+          await poll(a, () => document.querySelector('.request[data-name="mallory"] .text')?.textContent, null, 10_000, 'request shown');
+          await click(a, '.request[data-name="mallory"] .block');
+          await poll(a, () => !document.querySelector('.request[data-name="mallory"]'), null, 10_000, 'request gone');
+          await mallory.k.send({ name: 'alice', text: 'still here' });
+          const intro = (await op.client.lookup('alice')).record.intro;
+          await checkNow(a);
+          for (let i = 0; i < 100 && (await pendingBlobs(op, intro)) > 0; i++) await new Promise((r) => setTimeout(r, 100));
+          assert.equal(await pendingBlobs(op, intro), 0, 'fetched and acknowledged');
+          await click(a, '#requests-back');
+          assert.equal(await a.evaluate(() => !!document.querySelector('#open-requests')), false, 'no request: the message was dropped');
+          assert.equal(await a.evaluate(() => document.body.textContent?.includes('still here')), false);
+          await click(a, '#tab-settings');
+          await waitFor(a, '.blocked-name[data-name="mallory"]');
+          await snap(alice, '07a-blocked');
+          await click(a, '.blocked-name[data-name="mallory"] .unblock');
+          await poll(a, () => !document.querySelector('.blocked-name[data-name="mallory"]'), null, 10_000, 'unblocked');
+          await openThread(a, 'bob');
         });
 
         await step('Operator down: the message stays queued and is sent when it returns', async () => {

@@ -44,6 +44,16 @@ export async function addContact(page: Page, name: string, timeout = 20_000) {
   return poll(page, (n: string) => document.querySelector(`.contact[data-name="${n}"] .safety-words`)?.textContent, name.replace(/^@/, '').toLowerCase(), timeout, `${name} card`);
 }
 
+/** Accept a first contact's request from the inbox's "Requests (n)"; its thread opens. */
+export async function acceptRequest(page: Page, name: string, timeout = 20_000) {
+  await click(page, '#tab-inbox');
+  await waitFor(page, '#open-requests', timeout);
+  await click(page, '#open-requests');
+  await waitFor(page, `.request[data-name="${name}"]`);
+  await click(page, `.request[data-name="${name}"] .accept`);
+  await waitFor(page, `#thread[data-name="${name}"]`);
+}
+
 /** Type and send a message in the open thread; it shows at once as "sending…": wait until the background has answered for it. */
 export async function send(page: Page, text: string) {
   await fill(page, '#compose', text);
