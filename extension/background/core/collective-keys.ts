@@ -45,8 +45,9 @@ async function handOver(ctx: Ctx, s: Account, rec: CollectiveRecord, r: Replayed
 
 /** Check the hand-overs waiting in `collective/~keys` against the replayed logs; keep the first good key per collective. */
 async function acceptKeys(ctx: Ctx, store: Store, s: Account, secret: Uint8Array, logs: Map<string, Replayed>): Promise<void> {
-  const left = [];
-  for (const item of await store.keysIn()) {
+  const left = [], waiting = await store.keysIn();
+  if (!waiting.length) return; // nothing to check: write nothing (a poll must not grow with history)
+  for (const item of waiting) {
     const c = item.body.collective;
     const rec = await store.collective(c);
     if (!rec) continue; // not a collective we asked to join
@@ -79,7 +80,7 @@ export async function sync(ctx: Ctx): Promise<void> {
   const s = await store.account();
   const records = await store.collectives();
   const keysWaiting = (await store.keysIn()).length > 0;
-  if (!records.length && !keysWaiting) return refreshCounts(ctx, store, s);
+  if (!records.length && !keysWaiting) return;
   const secret = await secretOf(store);
   const me = foldName(s.me.name);
   const logs = new Map<string, Replayed>();
@@ -102,17 +103,5 @@ export async function sync(ctx: Ctx): Promise<void> {
     } catch { /* try again at the next poll */ }
   }
   await acceptKeys(ctx, store, s, secret, logs);
-  await refreshCounts(ctx, store, s, records.length > 0);
 }
 
-/** Fetch contacts' vouch counts older than COUNTS_MAX_AGE_MS, and our own at every poll while we are in a collective. */
-async function refreshCounts(ctx: Ctx, store: Store, s: Account, inCollectives = false): Promise<void> {
-  const counts = await store.counts();
-  const before = JSON.stringify(counts);
-  const me = foldName(s.me.name);
-  for (const name of [me, ...Object.keys((await store.index()).contacts)]) {
-    if (ctx.now() - (counts[name]?.t ?? 0) < COUNTS_MAX_AGE_MS && !(name === me && inCollectives)) continue;
-    try { counts[name] = { ...(await ctx.client(s.operator).vouchCounts(name)), t: ctx.now() }; } catch { /* later */ }
-  }
-  if (JSON.stringify(counts) !== before) await store.putCounts(counts);
-}
