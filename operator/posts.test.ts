@@ -275,6 +275,9 @@ test('a leaver is sealed no bundle for the next epoch and reads nothing of it; t
   // a member still in reads it through a cursor of epoch 2
   await openCursors([m[4]!], 2);
   assert.deepEqual((await readAll(m[4]!, won)).map((x) => x.text), ['after the leave']);
+  // every cursor of epoch 2 (one) has acknowledged it, but 48 members have not opened theirs: it stays
+  await op.client.ackCursor(c, m[4]!.cursor!.id, p.seq, m[4]!.cursor!.key.privateKey);
+  assert.ok((await snapshot(op)).some((kv) => kv.startsWith(`!P!${c}!${p.seq.toString(16).padStart(12, '0')}=`)), 'pending until as many cursors as members');
   assert.deepEqual((await readAll(m[6]!, b1)).map((x) => x.kind), ['tombstone'], 'an epoch-1 cursor reads nothing of epoch 2');
 });
 
