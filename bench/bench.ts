@@ -2,7 +2,8 @@
  * `npm run bench [-- section …]`: the project's scoreboard. Every comparison is measured side by
  * side in this one run; results go to bench/results.json with the machine. Not a test: nothing
  * here passes or fails (goals are reported as met or MISSED). Sections: design, crypto, vault,
- * operator, scale, forgetting, endurance (all by default).
+ * operator, scale, forgetting, endurance, posts, browser (all by default; `npm run bench` runs
+ * inside `scripts/in-netns.sh` so the browser's traffic stays on loopback).
  */
 import { loadThemis } from '../protocol/themis.ts';
 import { save } from './lib.ts';
@@ -16,6 +17,8 @@ const SECTIONS: Record<string, () => Promise<unknown>> = {
   scale: async () => (await import('./scale.ts')).benchScale(),
   forgetting: async () => (await import('./forgetting.ts')).benchForgetting(),
   endurance: async () => (await import('./endurance.ts')).benchEndurance(),
+  posts: async () => (await import('./posts.ts')).benchPosts(),
+  browser: async () => (await import('./browser.ts')).benchBrowser(),
 };
 const chosen = process.argv.slice(2).filter((a) => a in SECTIONS);
 for (const name of chosen.length ? chosen : Object.keys(SECTIONS)) await SECTIONS[name]!();

@@ -14,6 +14,8 @@ export interface Status {
   wasmError?: string;
   name?: string;
   unread: number;
+  /** Message requests (first contacts from names not among the contacts), counted apart from `unread`. */
+  requests?: number;
   operator?: { address: string; reachable: boolean | null; lastCheck: number | null; error?: string };
   /** Outgoing messages not yet deposited. */
   queued: number;
@@ -79,6 +81,9 @@ export interface MessageView {
  */
 export interface ThreadView { contact: ContactView; messages: MessageView[]; older?: number; disappearing: number }
 
+/** A message request: a first contact from a name not among the contacts, with its messages. */
+export interface RequestView { name: string; safetyWords: string[]; safetyNumber: string; t: number; messages: MessageView[] }
+
 /** Settings as edited in the popup. */
 export interface SettingsView { operator: string; pollSeconds: number; notifications: boolean; autoLockMinutes: number; allowLoopback: boolean }
 
@@ -99,6 +104,12 @@ export const API = {
   status: method<[], Status>(passive),
   create: method<[a: { operator: string; name: string; passphrase: string; allowLoopback?: boolean }], Status>(),
   restore: method<[a: { backup: string; passphrase: string }], Status>(),
+  /**
+   * After a restore the old copy still receives too. Make this copy the only one that gets
+   * replies: new pairwise mailboxes for every contact, a new prekey (published), and a control
+   * message to each contact with the new mailbox. The old copy keeps the intro mailbox.
+   */
+  makeOnlyCopy: method<[], Status>(),
   unlock: method<[a: { passphrase: string }], Status>(),
   lock: method<[], Status>(),
   checkNow: method<[], Status>(passive),
@@ -115,6 +126,15 @@ export const API = {
   acceptKey: method<[a: { name: string }], ContactView>(),
   /** Refuse a changed key: the stored key stays (and stays verified if it was); sending is unblocked. */
   refuseKey: method<[a: { name: string }], ContactView>(),
+  /** Message requests, newest first. */
+  requests: method<[], RequestView[]>(passive),
+  /** Accept a request: its name becomes a contact, its messages the thread. */
+  acceptRequest: method<[a: { name: string }], ContactView>(),
+  deleteRequest: method<[a: { name: string }], RequestView[]>(),
+  /** Block a name: its request is dropped and its messages are dropped on receipt. Returns the block list. */
+  block: method<[a: { name: string }], string[]>(),
+  unblock: method<[a: { name: string }], string[]>(),
+  blocked: method<[], string[]>(passive),
   settings: method<[], SettingsView>(passive),
   saveSettings: method<[a: SettingsView], SettingsView>(),
   exportBackup: method<[], string>(),

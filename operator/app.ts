@@ -8,13 +8,14 @@ import Koa from 'koa';
 import Router from '@koa/router';
 import { bodyParser } from '@koa/bodyparser';
 import type { z } from 'zod';
-import { ROUTES, type RouteName } from '../protocol/routes.ts';
+import { ROUTES, matchRoute, type Route, type RouteName } from '../protocol/routes.ts';
 import * as W from '../protocol/wire.ts';
 import { authorizer, fail, type AppConfig, type Deps, type Handlers } from './http.ts';
 import { collectiveRoutes } from './routes/collectives.ts';
 import { infoRoutes } from './routes/info.ts';
 import { mailboxRoutes } from './routes/mailboxes.ts';
 import { nameRoutes } from './routes/names.ts';
+import { postRoutes } from './routes/posts.ts';
 import { Missing, type Store } from './store.ts';
 
 export type { AppConfig } from './http.ts';
@@ -23,7 +24,7 @@ export type { AppConfig } from './http.ts';
 export type Counters = Record<string, number>;
 
 /** Every route's handler, one file per resource. */
-const HANDLERS: Handlers<RouteName> = { ...infoRoutes, ...mailboxRoutes, ...nameRoutes, ...collectiveRoutes };
+const HANDLERS: Handlers<RouteName> = { ...infoRoutes, ...mailboxRoutes, ...nameRoutes, ...collectiveRoutes, ...postRoutes };
 
 function parse<S extends z.ZodType>(schema: S, value: unknown): z.infer<S> {
   const r = schema.safeParse(value);
@@ -63,10 +64,14 @@ export function createApp(store: Store, config: AppConfig, counters: Counters = 
     ctx.set('Cache-Control', 'no-store');
     ctx.set('Referrer-Policy', 'no-referrer');
   });
-  app.use(bodyParser({ enableTypes: ['json'], jsonLimit: W.LIMITS.bodyBytes, encoding: 'utf-8', onError: (err) => {
+  // the body limit is the route's own (protocol/routes.ts `bodyLimit`), else the global one
+  const parser = (limit: number) => bodyParser({ enableTypes: ['json'], jsonLimit: limit, encoding: 'utf-8', onError: (err) => {
     const status = (err as { status?: number }).status;
     fail(status === 413 ? 413 : 400, status === 413 ? 'body too large' : 'malformed JSON');
-  } }));
+  } }) as unknown as Koa.Middleware;
+  const parsers = new Map<number, Koa.Middleware>([[W.LIMITS.bodyBytes, parser(W.LIMITS.bodyBytes)]]);
+  for (const r of Object.values(ROUTES) as Route[]) if (r.bodyLimit && !parsers.has(r.bodyLimit)) parsers.set(r.bodyLimit, parser(r.bodyLimit));
+  app.use((ctx, next) => parsers.get(matchRoute(ctx.path, ctx.method)?.route.bodyLimit ?? W.LIMITS.bodyBytes)!(ctx, next));
 
   for (const [name, route] of Object.entries(ROUTES) as [RouteName, (typeof ROUTES)[RouteName]][]) {
     const handler = HANDLERS[name] as (req: { params: unknown; body: unknown }, deps: Deps) => Promise<{ status?: number; body: unknown }>;

@@ -73,6 +73,16 @@ export interface MemberRec { leaf: number; commitment: string; key: string; vouc
 /** A tree leaf's key: the collective and the leaf index (5 hex digits: up to 2^16 leaves). */
 const leafKey = (c: string, leaf: number) => `${c}!${leaf.toString(16).padStart(5, '0')}`;
 
+/** A collective's feed (POSTS.md §7): its current epoch (0 before the first), the last post's seq, how many posts are pending. */
+export interface FeedMeta { epoch: number; seq: number; posts: number }
+/** One epoch: its posting public key, the root and member count it was opened with, the seq before its first post, key envelopes stored. */
+export interface EpochRec { postingKey: string; root: string; members: number; start: number; keys: number }
+/** An anonymous cursor: its epoch, its own public key, the last seq acknowledged and the day last used. Nothing about its member. */
+export interface CursorRec { epoch: number; key: string; pos: number; day: number }
+/** Posts pending in one collective at most; more are refused (429). */
+export const MAX_PENDING_POSTS = 10_000;
+const epochKey = (n: number) => n.toString(16).padStart(8, '0');
+
 /** Something a request names does not exist; the app answers 404 with this message. */
 export class Missing extends Error {}
 
@@ -133,6 +143,11 @@ export class Store {
   private expels!: ReturnType<Store['bind']>['expels'];
   private nullifiers!: ReturnType<Store['bind']>['nullifiers'];
   private counts!: ReturnType<Store['bind']>['counts'];
+  private feeds!: ReturnType<Store['bind']>['feeds'];
+  private posts!: ReturnType<Store['bind']>['posts'];
+  private keyBlobs!: ReturnType<Store['bind']>['keyBlobs'];
+  private cursors!: ReturnType<Store['bind']>['cursors'];
+  private postNullifiers!: ReturnType<Store['bind']>['postNullifiers'];
   /** Deleted data may be on disk: true at open (a restart may follow a delete) and after every delete. */
   private dirty = true;
   private totalBytes = 0;
@@ -169,6 +184,12 @@ export class Store {
       expels: db.sublevel<string, number>('X', { valueEncoding: 'json' }),
       nullifiers: db.sublevel<string, VouchProof>('U', { valueEncoding: 'json' }),
       counts: db.sublevel<string, number>('W', { valueEncoding: 'json' }),
+      // posts (POSTS.md §7)
+      feeds: db.sublevel<string, FeedMeta | EpochRec>('F', { valueEncoding: 'json' }),
+      posts: db.sublevel<string, Uint8Array>('P', { valueEncoding: 'view' }),
+      keyBlobs: db.sublevel<string, Uint8Array>('Y', { valueEncoding: 'view' }),
+      cursors: db.sublevel<string, CursorRec>('Q', { valueEncoding: 'json' }),
+      postNullifiers: db.sublevel<string, number>('V', { valueEncoding: 'json' }),
     };
   }
 
@@ -697,10 +718,197 @@ export class Store {
     return { seq };
   }
 
+  // ---- posts (POSTS.md §7) ----
+  //
+  // Serialised per collective by the app (lock `collective:<name>`, taken before the gate).
+  // Sublevels: F feeds (`c` → FeedMeta, `c!epoch` → EpochRec), P posts (`c!seq` → u32 hour |
+  // u32 epoch | 32-byte delete hash | blob), Y key envelopes (`c!epoch!prekey!hash` → u32 hour |
+  // blob), Q cursors (`c!id` → CursorRec), V the nullifiers of epoch and cursor proofs
+  // (`c!epoch!kind!nullifier` → day). A cursor record holds no name, commitment or key of its
+  // member, and no nullifier: the nullifiers are stored apart, not tied to any cursor id.
+
+  /** A collective's feed: current epoch (0 = none yet), last seq, pending posts. */
+  feed(c: string): Promise<FeedMeta> { return this.gate.shared(() => this.feedOf(c)); }
+  private async feedOf(c: string): Promise<FeedMeta> { return ((await this.feeds.get(c)) as FeedMeta | undefined) ?? { epoch: 0, seq: 0, posts: 0 }; }
+
+  /** One epoch's record. */
+  getEpoch(c: string, n: number): Promise<EpochRec | undefined> { return this.gate.shared(() => this.feeds.get(`${c}!${epochKey(n)}`) as Promise<EpochRec | undefined>); }
+
+  /** True if this epoch or cursor proof's nullifier was already used in its scope. */
+  postNullifierUsed(c: string, n: number, kind: 'epoch' | 'cursor', nullifier: string): Promise<boolean> {
+    return this.gate.shared(async () => (await this.postNullifiers.get(`${c}!${epochKey(n)}!${kind}!${nullifier}`)) !== undefined);
+  }
+
+  /** Open epoch n (the caller checked n = current + 1, the root, the proof and its nullifier). */
+  openEpoch(c: string, n: number, rec: Omit<EpochRec, 'start' | 'keys'>, nullifier: string): Promise<void> {
+    return this.gate.shared(async () => {
+      const feed = await this.feedOf(c);
+      if (feed.epoch + 1 !== n) throw new Error('epoch moved under the lock');
+      await this.write([
+        { type: 'put', key: c, value: { ...feed, epoch: n }, sublevel: this.feeds },
+        { type: 'put', key: `${c}!${epochKey(n)}`, value: { ...rec, start: feed.seq, keys: 0 }, sublevel: this.feeds },
+        { type: 'put', key: `${c}!${epochKey(n)}!epoch!${nullifier}`, value: this.today(), sublevel: this.postNullifiers },
+      ]);
+    });
+  }
+
+  /** Store key envelopes of epoch n (the same blob twice is stored once); returns how many are new, or 'quota'. */
+  storeKeys(c: string, n: number, blobs: readonly Uint8Array[], prekeyOf: (b: Uint8Array) => string): Promise<number | 'quota'> {
+    return this.gate.shared(async () => {
+      const rec = (await this.feeds.get(`${c}!${epochKey(n)}`)) as EpochRec | undefined;
+      if (!rec) throw new Missing('no such epoch');
+      const hour = Math.floor(this.opts.now() / HOUR);
+      const fresh = new Map<string, Uint8Array>();
+      for (const blob of blobs) {
+        const key = `${c}!${epochKey(n)}!${prekeyOf(blob)}!${createHash('sha256').update(blob).digest('hex').slice(0, 32)}`;
+        if (fresh.has(key) || (await this.keyBlobs.get(key)) !== undefined) continue;
+        const stamped = new Uint8Array(4 + blob.length);
+        new DataView(stamped.buffer).setUint32(0, hour);
+        stamped.set(blob, 4);
+        fresh.set(key, stamped);
+      }
+      if (rec.keys + fresh.size > 2 * rec.members + 1000) return 'quota';
+      if (!fresh.size) return 0;
+      await this.write([
+        ...[...fresh].map(([key, value]): Op => ({ type: 'put', key, value, sublevel: this.keyBlobs })),
+        { type: 'put', key: `${c}!${epochKey(n)}`, value: { ...rec, keys: rec.keys + fresh.size }, sublevel: this.feeds },
+      ]);
+      return fresh.size;
+    });
+  }
+
+  /** The key envelopes of epoch n whose header names this prekey id. */
+  fetchKeys(c: string, n: number, prekey: string): Promise<Uint8Array[]> {
+    return this.gate.shared(async () => {
+      const out: Uint8Array[] = [], prefix = `${c}!${epochKey(n)}!${prekey}!`;
+      for await (const v of this.keyBlobs.values({ gt: prefix, lt: `${prefix}~` })) out.push(v.subarray(4));
+      return out;
+    });
+  }
+
+  /** Store a post of the current epoch (epoch, signature and quota checked by the caller); returns its seq. */
+  addPost(c: string, epoch: number, blob: Uint8Array, deleteHash: Uint8Array): Promise<number> {
+    return this.gate.shared(async () => {
+      const feed = await this.feedOf(c);
+      if (feed.epoch !== epoch) throw new Error('epoch moved under the lock');
+      const seq = feed.seq + 1;
+      const value = new Uint8Array(40 + blob.length), dv = new DataView(value.buffer);
+      dv.setUint32(0, Math.floor(this.opts.now() / HOUR)); dv.setUint32(4, epoch);
+      value.set(deleteHash, 8); value.set(blob, 40);
+      await this.write([
+        { type: 'put', key: `${c}!${seqKey(seq)}`, value, sublevel: this.posts },
+        { type: 'put', key: c, value: { ...feed, seq, posts: feed.posts + 1 }, sublevel: this.feeds },
+      ]);
+      return seq;
+    });
+  }
+
+  /** Delete a pending post whose delete hash is `hash`: 'missing', 'wrong' (hash differs) or 'deleted'. */
+  deletePost(c: string, seq: number, hash: Uint8Array): Promise<'missing' | 'wrong' | 'deleted'> {
+    return this.gate.shared(async () => {
+      const value = await this.posts.get(`${c}!${seqKey(seq)}`);
+      if (!value) return 'missing';
+      if (Buffer.compare(value.subarray(8, 40), hash) !== 0) return 'wrong';
+      const feed = await this.feedOf(c);
+      await this.write([
+        { type: 'del', key: `${c}!${seqKey(seq)}`, sublevel: this.posts },
+        { type: 'put', key: c, value: { ...feed, posts: feed.posts - 1 }, sublevel: this.feeds },
+      ]);
+      this.dirty = true;
+      return 'deleted';
+    });
+  }
+
+  /** Open a cursor for epoch n (the caller checked the proof and its nullifier): a random id, positioned before the epoch's first post. */
+  openCursor(c: string, n: number, key: string, nullifier: string): Promise<string> {
+    return this.gate.shared(async () => {
+      const rec = (await this.feeds.get(`${c}!${epochKey(n)}`)) as EpochRec | undefined;
+      if (!rec) throw new Missing('no such epoch');
+      const id = createHash('sha256').update(crypto.getRandomValues(new Uint8Array(32))).digest('base64url').slice(0, 22);
+      await this.write([
+        { type: 'put', key: `${c}!${id}`, value: { epoch: n, key, pos: rec.start, day: this.today() }, sublevel: this.cursors },
+        { type: 'put', key: `${c}!${epochKey(n)}!cursor!${nullifier}`, value: this.today(), sublevel: this.postNullifiers },
+      ]);
+      return id;
+    });
+  }
+
+  /** A cursor's record. */
+  getCursor(c: string, id: string): Promise<CursorRec | undefined> { return this.gate.shared(() => this.cursors.get(`${c}!${id}`)); }
+
+  /** Up to `limit` posts of the cursor's epoch after its position; marks it used today. */
+  readCursor(c: string, id: string, limit: number): Promise<{ posts: { seq: number; blob: Uint8Array }[]; more: boolean }> {
+    return this.gate.shared(async () => {
+      const cur = await this.cursors.get(`${c}!${id}`);
+      if (!cur) throw new Missing('no such cursor');
+      if (cur.day !== this.today()) await this.write([{ type: 'put', key: `${c}!${id}`, value: { ...cur, day: this.today() }, sublevel: this.cursors }]);
+      const posts: { seq: number; blob: Uint8Array }[] = [];
+      for await (const [key, v] of this.posts.iterator({ gt: `${c}!${seqKey(cur.pos)}`, lt: `${c}!~` })) {
+        const epoch = new DataView(v.buffer, v.byteOffset).getUint32(4);
+        if (epoch > cur.epoch) break;
+        if (epoch < cur.epoch) continue;
+        posts.push({ seq: parseInt(key.slice(c.length + 1), 16), blob: v.subarray(40) });
+        if (posts.length > limit) break;
+      }
+      return { posts: posts.slice(0, limit), more: posts.length > limit };
+    });
+  }
+
+  /**
+   * Move a cursor to `upTo` (never back, never past the last post); then, if the epoch has as
+   * many cursors as it had members, delete its posts every cursor has passed. Returns how many
+   * posts were deleted.
+   */
+  ackCursor(c: string, id: string, upTo: number): Promise<number> {
+    return this.gate.shared(async () => {
+      const cur = await this.cursors.get(`${c}!${id}`);
+      if (!cur) throw new Missing('no such cursor');
+      const feed = await this.feedOf(c);
+      const rec = (await this.feeds.get(`${c}!${epochKey(cur.epoch)}`)) as EpochRec;
+      const pos = Math.max(cur.pos, Math.min(upTo, feed.seq));
+      const ops: Op[] = [{ type: 'put', key: `${c}!${id}`, value: { ...cur, pos, day: this.today() }, sublevel: this.cursors }];
+      let n = 0, low = Infinity;
+      for await (const [key, other] of this.cursors.iterator({ gt: `${c}!`, lt: `${c}!~` })) {
+        if (other.epoch !== cur.epoch) continue;
+        n++; low = Math.min(low, key === `${c}!${id}` ? pos : other.pos);
+      }
+      let deleted = 0;
+      if (n >= rec.members && low > rec.start) {
+        for await (const [key, v] of this.posts.iterator({ gt: `${c}!${seqKey(rec.start)}`, lte: `${c}!${seqKey(low)}` })) {
+          if (new DataView(v.buffer, v.byteOffset).getUint32(4) !== cur.epoch) continue;
+          ops.push({ type: 'del', key, sublevel: this.posts }); deleted++;
+        }
+        if (deleted) ops.push({ type: 'put', key: c, value: { ...feed, posts: feed.posts - deleted }, sublevel: this.feeds });
+      }
+      await this.write(ops);
+      if (deleted) this.dirty = true;
+      return deleted;
+    });
+  }
+
+  /** The sweep's part for one collective's feed: posts and key envelopes past the TTL, idle cursors, nullifiers of past epochs older than the TTL. */
+  private async sweepFeed(c: string, cutoffHour: number, idleDay: number): Promise<number> {
+    const ops: Op[] = [], range = { gt: `${c}!`, lt: `${c}!~` };
+    const feed = await this.feedOf(c);
+    let expired = 0;
+    for await (const [key, v] of this.posts.iterator(range)) {
+      if (new DataView(v.buffer, v.byteOffset).getUint32(0) >= cutoffHour) continue;
+      ops.push({ type: 'del', key, sublevel: this.posts }); expired++;
+    }
+    if (expired) ops.push({ type: 'put', key: c, value: { ...feed, posts: feed.posts - expired }, sublevel: this.feeds });
+    for await (const [key, v] of this.keyBlobs.iterator(range)) if (new DataView(v.buffer, v.byteOffset).getUint32(0) < cutoffHour) ops.push({ type: 'del', key, sublevel: this.keyBlobs });
+    for await (const [key, v] of this.cursors.iterator(range)) if (v.day < idleDay) ops.push({ type: 'del', key, sublevel: this.cursors });
+    for await (const [key, day] of this.postNullifiers.iterator(range)) {
+      if (day < idleDay && parseInt(key.split('!')[1]!, 16) < feed.epoch) ops.push({ type: 'del', key, sublevel: this.postNullifiers });
+    }
+    if (ops.length) { await this.write(ops); this.dirty = true; }
+    return expired;
+  }
+
   // ---- housekeeping ----
 
   /** Remove expired blobs, idle mailboxes (not intros), old nonces and old graves. Returns counts only. */
-  async sweep(): Promise<{ blobs: number; mailboxes: number; nonces: number }> {
+  async sweep(): Promise<{ blobs: number; mailboxes: number; nonces: number; posts: number }> {
     const now = this.opts.now();
     const cutoffHour = hourKey(Math.floor((now - this.opts.ttlMs) / HOUR));
     const idleDay = Math.floor((now - this.opts.ttlMs) / DAY);
@@ -730,7 +938,12 @@ export class Store {
       if (ops.length) await this.write(ops);
       return ops.filter((op) => op.sublevel === this.nonces).length;
     });
-    return { blobs, mailboxes, nonces };
+    // posts (POSTS.md §4): one collective at a time, under its lock
+    const feeds: string[] = [];
+    await this.gate.shared(async () => { for await (const key of this.feeds.keys()) if (!key.includes('!')) feeds.push(key); });
+    let posts = 0;
+    for (const c of feeds) posts += await this.lock.run(`collective:${c}`, () => this.gate.shared(() => this.sweepFeed(c, Math.floor((now - this.opts.ttlMs) / HOUR), idleDay)));
+    return { blobs, mailboxes, nonces, posts };
   }
 
   /**

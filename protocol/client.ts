@@ -9,6 +9,7 @@ import { depositPowPrefix, mailboxPowPrefix, signAuth, solvePow, solveWork, veri
 import type { PrivateKey } from './themis.ts';
 import { ROUTES, pathOf, type ParamsOf, type RequestOf, type ResponseOf, type Route, type RouteName } from './routes.ts';
 import type { VouchProof } from './vouch-wire.ts';
+import { ackPostsPayload, keysStatement, postStatement, signPosting } from './posts-wire.ts';
 import * as W from './wire.ts';
 
 /** The Operator answered with an error status (or could not be reached: status 0). */
@@ -159,4 +160,44 @@ export class OperatorClient {
 
   /** The vouches counted for a komrade, overall and per collective (public). */
   vouchCounts(name: string) { return this.call('vouch-counts', { name }); }
+
+  // ---- posts (POSTS.md §6) ----
+
+  /** Open epoch `epoch` (= current + 1) with a proof of kind `epoch` binding the posting key and root (no Auth: a circuit of its own). */
+  openEpoch(collective: string, body: { epoch: number; postingKey: string; root: string; proof: VouchProof }) { return this.call('open-epoch', { collective }, body); }
+
+  /** The current epoch: number, posting public key, root, member count. */
+  currentEpoch(collective: string) { return this.call('current-epoch', { collective }); }
+
+  /** Upload sealed epoch bundles (≤ 1,000), signed with that epoch's posting key. */
+  uploadKeys(collective: string, epoch: number, blobs: Uint8Array[], posting: PrivateKey) {
+    return this.call('upload-keys', { collective, epoch: String(epoch) }, { blobs: blobs.map(b64), sig: signPosting(posting, keysStatement(collective, epoch, blobs)) });
+  }
+
+  /** The key envelopes of an epoch sealed to one's prekey id. */
+  async fetchKeys(collective: string, epoch: number, prekey: string): Promise<Uint8Array[]> {
+    return (await this.call('fetch-keys', { collective, epoch: String(epoch), prekey })).blobs.map(unb64);
+  }
+
+  /** Post one blob to the current epoch, signed with its posting key; `deleteHash` = SHA-256 of the delete secret. */
+  post(collective: string, epoch: number, blob: Uint8Array, deleteHash: string, posting: PrivateKey) {
+    return this.call('post', { collective }, { epoch, blob: b64(blob), deleteHash, sig: signPosting(posting, postStatement(collective, epoch, blob, deleteHash)) });
+  }
+
+  /** Delete a pending post with its delete secret. */
+  deletePost(collective: string, seq: number, secret: Uint8Array) { return this.call('delete-post', { collective, seq: String(seq) }, { secret: b64(secret) }); }
+
+  /** Open an anonymous cursor for an epoch: its public key bound in a proof of kind `cursor`. */
+  openCursor(collective: string, epoch: number, key: Uint8Array, proof: VouchProof) { return this.call('open-cursor', { collective }, { epoch, key: b64(key), proof }); }
+
+  /** Posts after the cursor's position (≤ 50), proving the cursor key. */
+  async readCursor(collective: string, id: string, key: PrivateKey) {
+    const r = await this.call('read-cursor', { collective, id }, { auth: signAuth(key, 'read-posts', id) });
+    return { more: r.more, posts: r.posts.map((p) => ({ seq: p.seq, blob: unb64(p.blob) })) };
+  }
+
+  /** Acknowledge posts up to `upTo`. */
+  ackCursor(collective: string, id: string, upTo: number, key: PrivateKey) {
+    return this.call('ack-cursor', { collective, id }, { upTo, auth: signAuth(key, 'ack-posts', id, ackPostsPayload(upTo)) });
+  }
 }

@@ -91,3 +91,15 @@ export function openPost(bundle: EpochBundle, blob: Uint8Array): { payload: Post
   if (payload.collective !== bundle.collective || payload.epoch !== bundle.epoch) throw new PostError('post for another collective or epoch');
   return { payload, authorKey };
 }
+
+/**
+ * Open a post as a reader must (POSTS.md §3): decrypt and verify, then check the signing key is
+ * the directory's identity key for the named author (`keyOf`, e.g. from the member's replayed
+ * log or a lookup). A member who signs with their own key but names another is refused.
+ */
+export function openPostFrom(bundle: EpochBundle, blob: Uint8Array, keyOf: (author: string) => Uint8Array | undefined): PostPayload {
+  const { payload, authorKey } = openPost(bundle, blob);
+  const known = keyOf(payload.author);
+  if (!known || known.length !== authorKey.length || !known.every((b, i) => b === authorKey[i])) throw new PostError('the author key is not the directory\'s');
+  return payload;
+}

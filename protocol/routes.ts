@@ -6,6 +6,7 @@
  */
 import { z } from 'zod';
 import * as C from './collective.ts';
+import * as P from './posts-wire.ts';
 import * as W from './wire.ts';
 
 /** One route of the API. `isolate` names the path parameter that says which mailbox or name a request touches. */
@@ -16,7 +17,9 @@ export interface Route {
   params: z.ZodType<Record<string, string>>;
   request?: z.ZodType;
   response: z.ZodType;
-  isolate?: { param: string; kind: 'mailbox' | 'name' };
+  isolate?: { param: string; kind: 'mailbox' | 'name' | 'cursor' };
+  /** Largest request body this route reads (bytes); default LIMITS.bodyBytes. */
+  bodyLimit?: number;
 }
 
 const none = z.strictObject({});
@@ -29,6 +32,8 @@ const collectiveAndName = z.strictObject({ collective: W.Name, name: W.Name });
 const logFrom = z.strictObject({ collective: W.Name, from: z.string().regex(/^(0|[1-9][0-9]{0,9})$/, 'from must be a sequence number') });
 /** A collective's name lives in the name namespace: its routes share that name's circuit. */
 const byCollective = { param: 'collective', kind: 'name' } as const;
+/** A post cursor's reads and acks share a circuit of their own (the cursor is a pseudonym). */
+const byCursor = { param: 'id', kind: 'cursor' } as const;
 
 /** Every route of protocol v2, by name (the name is also the request counter's label). */
 export const ROUTES = {
@@ -54,6 +59,16 @@ export const ROUTES = {
   vouch: { method: 'POST', path: '/collectives/:collective/vouches/:name', params: collectiveAndName, request: C.ProofBody, response: C.VouchResponse },
   expel: { method: 'POST', path: '/collectives/:collective/members/:name/expel', params: collectiveAndName, request: C.ProofBody, response: C.ExpelResponse },
   leave: { method: 'POST', path: '/collectives/:collective/members/:name/leave', params: collectiveAndName, request: C.Leave, response: C.LeaveResponse, isolate: byCollective },
+  // posts (POSTS.md §6); opening an epoch or a cursor and posting carry no isolation key: each rides a circuit of its own
+  'open-epoch': { method: 'POST', path: '/collectives/:collective/epochs', params: collective, request: P.OpenEpoch, response: P.OpenEpochResponse },
+  'current-epoch': { method: 'GET', path: '/collectives/:collective/epochs/current', params: collective, response: P.CurrentEpoch, isolate: byCollective },
+  'upload-keys': { method: 'POST', path: '/collectives/:collective/epochs/:epoch/keys', params: P.EpochParams, request: P.UploadKeys, response: P.UploadKeysResponse, bodyLimit: P.KEYS_BODY_BYTES },
+  'fetch-keys': { method: 'GET', path: '/collectives/:collective/epochs/:epoch/keys/:prekey', params: P.KeyParams, response: P.KeysResponse, isolate: byCollective },
+  post: { method: 'POST', path: '/collectives/:collective/posts', params: collective, request: P.NewPost, response: P.NewPostResponse },
+  'delete-post': { method: 'POST', path: '/collectives/:collective/posts/:seq/delete', params: P.PostParams, request: P.DeletePost, response: P.DeletePostResponse },
+  'open-cursor': { method: 'POST', path: '/collectives/:collective/cursors', params: collective, request: P.OpenCursor, response: P.OpenCursorResponse },
+  'read-cursor': { method: 'POST', path: '/collectives/:collective/cursors/:id/read', params: P.CursorParams, request: P.ReadCursor, response: P.ReadCursorResponse, isolate: byCursor },
+  'ack-cursor': { method: 'POST', path: '/collectives/:collective/cursors/:id/ack', params: P.CursorParams, request: P.AckCursor, response: P.AckCursorResponse, isolate: byCursor },
 } as const satisfies Record<string, Route>;
 
 /** A route's name. */

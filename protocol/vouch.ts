@@ -20,8 +20,8 @@ import { DEPTH, MAX_MEMBERS, SNARK_FIELD, VouchProof } from './vouch-wire.ts';
 
 export { DEPTH, MAX_MEMBERS, SNARK_FIELD, VouchProof } from './vouch-wire.ts';
 
-/** What a proof is about: admitting a candidate, expelling a member, or a member-only rate-limited action. */
-export type ProofKind = 'vouch' | 'expel' | 'cursor';
+/** What a proof is about: admitting a candidate, expelling a member, or a member-only rate-limited action (a post cursor, opening a key epoch: POSTS.md). */
+export type ProofKind = 'vouch' | 'expel' | 'cursor' | 'epoch';
 
 /** The circuit files: file paths (Node), URLs (extension page) or their bytes. */
 export interface Artifacts { wasm: string | Uint8Array; zkey: string | Uint8Array }
@@ -54,7 +54,7 @@ export function semaphoreHash(x: bigint): bigint {
 }
 
 function checkInputs(kind: ProofKind, collective: string, subject: string, epoch: number): void {
-  if (kind !== 'vouch' && kind !== 'expel' && kind !== 'cursor') throw new TypeError(`unknown proof kind: ${String(kind)}`);
+  if (kind !== 'vouch' && kind !== 'expel' && kind !== 'cursor' && kind !== 'epoch') throw new TypeError(`unknown proof kind: ${String(kind)}`);
   Name.parse(collective); // names never contain the "\n" that separates the hashed fields
   Name.parse(subject);
   if (!Number.isSafeInteger(epoch) || epoch < 0) throw new RangeError('epoch must be a non-negative integer');

@@ -17,8 +17,10 @@ UNIT=(
   operator/limits.test.ts
   operator/store.test.ts
   operator/forget.test.ts
+  operator/posts.test.ts
   operator/fuzz.test.ts
   operator/crash.test.ts
+  operator/collectives.test.ts
   operator/main.test.ts
   extension/background/core/account.test.ts
   extension/background/core/messaging.test.ts
@@ -28,6 +30,7 @@ UNIT=(
   extension/background/core/disappearing.test.ts
   extension/background/core/reach.test.ts
   extension/background/core/collectives.test.ts
+  extension/background/core/requests.test.ts
   extension/background/address.test.ts
   extension/background/circuits.test.ts
   test/operator-view.test.ts test/structure.test.ts

@@ -4,7 +4,7 @@
  * needs two of them (send: queue, deposit, show the thread; poll: deposit, fetch, tidy) is
  * composed here. State changes run one at a time (`ctx.serial`).
  */
-import { API, type Args, type CollectiveSummary, type CollectiveView, type ContactView, type ConversationView, type Handlers, type MeView, type Method, type Result, type SettingsView, type Status, type ThreadView, type VouchCountsView } from '../api.ts';
+import { API, type Args, type CollectiveSummary, type CollectiveView, type ContactView, type ConversationView, type Handlers, type MeView, type Method, type RequestView, type Result, type SettingsView, type Status, type ThreadView, type VouchCountsView } from '../api.ts';
 import * as account from './core/account.ts';
 import * as collectiveKeys from './core/collective-keys.ts';
 import * as collectives from './core/collectives.ts';
@@ -13,6 +13,8 @@ import { Ctx, type Deps } from './core/ctx.ts';
 import * as outbox from './core/outbox.ts';
 import { maintainPrekeys } from './core/prekeys.ts';
 import * as receive from './core/receive.ts';
+import { makeOnlyCopy } from './core/relocate.ts';
+import * as requests from './core/requests.ts';
 import * as threads from './core/threads.ts';
 import type { Vault } from './vault.ts';
 
@@ -64,6 +66,8 @@ export class Komrade implements Handlers {
   status(): Promise<Status> { return account.status(this.ctx); }
   create(a: Args<'create'>[0]): Promise<Status> { return this.then(() => account.create(this.ctx, a)); }
   restore(a: Args<'restore'>[0]): Promise<Status> { return this.then(() => account.restore(this.ctx, a)); }
+  /** New mailboxes and prekey for this copy (core/relocate.ts), then the control messages go out. */
+  async makeOnlyCopy(): Promise<Status> { await this.serial(() => makeOnlyCopy(this.ctx)); return this.retry(); }
   async unlock(a: { passphrase: string }): Promise<Status> { await this.vault.unlock(a.passphrase); return this.status(); }
   async lock(): Promise<Status> { await this.vault.lock(); return this.status(); }
   deleteAccount(a: { passphrase: string }): Promise<Status> { return this.then(() => account.deleteAccount(this.ctx, a)); }
@@ -99,6 +103,13 @@ export class Komrade implements Handlers {
   expelVote(a: { collective: string; name: string }): Promise<{ votes: number; needed: number; expelled: boolean }> { return this.serial(() => collectives.expelVote(this.ctx, a)); }
   leaveCollective(a: { name: string }): Promise<CollectiveSummary[]> { return this.serial(() => collectives.leaveCollective(this.ctx, a)); }
   vouchCounts(a: { name: string }): Promise<VouchCountsView> { return this.serial(() => collectives.vouchCounts(this.ctx, a)); }
+  // ---- message requests, the block list ----
+  requests(): Promise<RequestView[]> { return requests.requests(this.ctx); }
+  acceptRequest(a: { name: string }): Promise<ContactView> { return this.serial(() => requests.acceptRequest(this.ctx, a)); }
+  deleteRequest(a: { name: string }): Promise<RequestView[]> { return this.serial(() => requests.deleteRequest(this.ctx, a)); }
+  block(a: { name: string }): Promise<string[]> { return this.serial(() => requests.block(this.ctx, a)); }
+  unblock(a: { name: string }): Promise<string[]> { return this.serial(() => requests.unblock(this.ctx, a)); }
+  blocked(): Promise<string[]> { return requests.blocked(this.ctx); }
 
   // ---- threads ----
   inbox(): Promise<ConversationView[]> { return threads.inbox(this.ctx); }

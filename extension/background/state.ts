@@ -90,6 +90,22 @@ export type Outgoing = z.infer<typeof Outgoing>;
 export const PendingBlob = z.strictObject({ id: z.string(), blob: z.string(), received: z.number() });
 export type PendingBlob = z.infer<typeof PendingBlob>;
 
+/**
+ * Record `request/<name>`: a first contact from a name not among our contacts (the directory
+ * vouched for its key), kept apart until the person accepts, deletes or blocks it; its newest
+ * messages (at most REQUEST_MESSAGES) wait with it.
+ */
+export const Request = z.strictObject({
+  name: Name, identityKey: z.string(), prekey: z.strictObject({ id: PrekeyId, key: z.string() }),
+  sendTo: MailboxId, intro: MailboxId.optional(), disappear: z.number().int().min(0), t: z.number(), messages: z.array(Message),
+});
+export type Request = z.infer<typeof Request>;
+/** At most this many messages wait with one request, and at most REQUESTS_MAX requests wait. */
+export const REQUEST_MESSAGES = 50;
+export const REQUESTS_MAX = 100;
+/** Record `blocked`: names whose messages are dropped on receipt, with when they were blocked. */
+export const Blocked = z.strictObject({ names: z.record(z.string(), z.number()) });
+
 /** User settings. */
 export const Settings = z.strictObject({
   pollSeconds: z.number().int().min(5).max(3600),

@@ -23,3 +23,27 @@ export function strength(p: string): { label: 'empty' | 'weak' | 'fair' | 'stron
 
 /** Local time of a message, short. */
 export const when = (t: number): string => new Date(t).toLocaleString([], { dateStyle: 'short', timeStyle: 'short' });
+
+/** What the person typed as an Operator address, judged as they type (client-side only: whether it is up is checked later). */
+export function checkOperator(raw: string, loopback = false): { ok: boolean; message: string } {
+  const a = raw.trim().toLowerCase();
+  if (!a) return { ok: false, message: '' };
+  if (loopback && /^http:\/\/(127\.0\.0\.1|localhost)(:\d{1,5})?\/?$/.test(a)) return { ok: true, message: 'A loopback Operator on this computer (developers only).' };
+  const host = a.replace(/^https?:\/\//, '').replace(/\/$/, '');
+  const label = host.replace(/\.onion$/, '');
+  if (/[^a-z2-7]/.test(label)) return { ok: false, message: 'An onion address has only the letters a–z and the digits 2–7, then “.onion”.' };
+  if (label.length !== 56) return { ok: false, message: `An onion address has 56 characters before “.onion”: this one has ${label.length}.` };
+  if (!host.endsWith('.onion')) return { ok: false, message: 'The address ends in “.onion”.' };
+  return { ok: true, message: 'This looks like an onion address.' };
+}
+
+/** Svelte action: focus this element when it appears (the first field of a screen). */
+export function autofocus(node: HTMLElement, on = true) {
+  if (on) queueMicrotask(() => node.focus());
+}
+
+/** The longest message (protocol/message.ts MAX_TEXT; the popup does not import the protocol's schemas). */
+export const MAX_TEXT = 10_000;
+
+/** Unsent text per conversation, kept while the popup is open (going back does not lose it). */
+export const drafts = new Map<string, string>();

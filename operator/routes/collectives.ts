@@ -23,12 +23,12 @@ const collectiveLock = (lower: string) => `collective:${lower}`;
 
 /** The BN254 curve the verifier uses, built once, single-threaded (no worker threads to keep Node alive). */
 let curve: Promise<void> | undefined;
-const ensureCurve = () => (curve ??= useSingleThreadedCurve().catch((e) => { curve = undefined; throw e; }));
+export const ensureCurve = () => (curve ??= useSingleThreadedCurve().catch((e) => { curve = undefined; throw e; }));
 /** Forget the curve (the server terminates it at close); the next verification builds it again. */
 export const forgetCurve = () => { curve = undefined; };
 
 /** How each refusal of `verifyVouch` is answered (COLLECTIVES.md §11). */
-const REFUSAL: Record<VouchRefusal, number> = { malformed: 400, 'invalid proof': 401, 'wrong scope': 401, 'wrong message': 401, 'unknown root': 403 };
+export const REFUSAL: Record<VouchRefusal, number> = { malformed: 400, 'invalid proof': 401, 'wrong scope': 401, 'wrong message': 401, 'unknown root': 403 };
 
 /**
  * The checks every vouch and expel vote passes, in order: scope and message recomputed for this

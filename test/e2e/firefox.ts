@@ -5,8 +5,9 @@
  * `browsingContext.navigate` and polled with `page.evaluate` (page.goto never resolves on
  * moz-extension://, and waitForFunction is blocked by the extension CSP on Firefox 140).
  */
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { createRequire } from 'node:module';
 import puppeteer, { type Browser, type Page } from 'puppeteer-core';
 
 /** The add-on's gecko id (manifest.json). */
@@ -137,4 +138,80 @@ export async function shot(page: Page, name: string) {
   const dir = join(process.cwd(), 'screenshots');
   mkdirSync(dir, { recursive: true });
   await page.screenshot({ path: join(dir, `${name}.png`) as `${string}.png` });
+}
+
+/**
+ * Switch `prefers-color-scheme` for every page of this browser, at run time. Measured on
+ * Firefox 140 and 153 over BiDi: puppeteer's emulateMediaFeatures is CDP-only, but the pref
+ * `layout.css.prefers-color-scheme.content-override` (0 dark, 1 light) applies to moz-extension
+ * pages too, set at launch or, as here, from a privileged page (about:addons, under
+ * --remote-allow-system-access) while the popup stays open. Resolves once `page` sees it.
+ */
+export async function colorScheme(p: Profile, scheme: 'light' | 'dark') {
+  const priv = await p.browser.newPage();
+  try {
+    await navigate(priv, 'about:addons');
+    await poll(priv, (v: number) => {
+      const g = globalThis as unknown as { Services?: { prefs: { setIntPref(k: string, v: number): void } } };
+      if (!g.Services) return false;
+      g.Services.prefs.setIntPref('layout.css.prefers-color-scheme.content-override', v);
+      return true;
+    }, scheme === 'dark' ? 0 : 1, 10_000, 'set the colour scheme pref');
+  } finally { await priv.close(); }
+  await p.page.bringToFront();
+  await poll(p.page, (d: boolean) => matchMedia('(prefers-color-scheme: dark)').matches === d, scheme === 'dark', 10_000, `${scheme} scheme`);
+}
+
+/** WCAG contrast ratio of two sRGB colours given as [r, g, b] 0–255. */
+export function contrast(a: number[], b: number[]): number {
+  const lum = (c: number[]) => {
+    const [r, g, bl] = c.map((v) => { const s = v / 255; return s <= 0.03928 ? s / 12.92 : ((s + 0.055) / 1.055) ** 2.4; });
+    return 0.2126 * r! + 0.7152 * g! + 0.0722 * bl!;
+  };
+  const [x, y] = [lum(a), lum(b)].sort((m, n) => n - m);
+  return (x! + 0.05) / (y! + 0.05);
+}
+
+/**
+ * Each visible element with its own text, and its text colour and effective background (alpha
+ * composited), as the page computes them. Page code as source: tsx would wrap its inner
+ * functions in a helper (`__name`) the page does not have.
+ */
+export const textColours = (page: Page) => page.evaluate(`(() => {
+  const rgba = (s) => (s.match(/[\\d.]+/g) ?? []).map(Number).concat([1]).slice(0, 4);
+  const over = (top, under) => [0, 1, 2].map((i) => top[i] * top[3] + under[i] * (1 - top[3]));
+  const background = (el) => {
+    const layers = [];
+    for (let e = el; e; e = e.parentElement) {
+      const c = rgba(getComputedStyle(e).backgroundColor);
+      if (c[3] > 0) { layers.push(c); if (c[3] === 1) break; }
+    }
+    let base = [255, 255, 255];
+    for (const l of layers.reverse()) base = over(l, base);
+    return base;
+  };
+  const out = [];
+  for (const el of document.querySelectorAll('body *')) {
+    const own = [...el.childNodes].filter((n) => n.nodeType === 3 && n.textContent.trim()).map((n) => n.textContent.trim()).join(' ');
+    if (!own || !el.getClientRects().length || getComputedStyle(el).visibility === 'hidden' || el.closest('.sr-only')) continue;
+    const bg = background(el);
+    const cls = typeof el.className === 'string' && el.className.trim() ? '.' + el.className.trim().split(/\\s+/).filter((c) => !c.startsWith('svelte-')).join('.') : '';
+    out.push({ where: el.tagName.toLowerCase() + (el.id ? '#' + el.id : '') + cls, text: own.slice(0, 40), fg: over(rgba(getComputedStyle(el).color), bg), bg });
+  }
+  return out;
+})()`) as Promise<{ where: string; text: string; fg: number[]; bg: number[] }[]>;
+
+const AXE_SOURCE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+
+/**
+ * Run axe-core (injected into the page's realm by the driver, so the page's CSP is untouched)
+ * and return its serious and critical violations as "rule: selector" lines.
+ */
+export async function axeSerious(page: Page): Promise<string[]> {
+  await page.evaluate(`if (!window.axe) { ${AXE_SOURCE} }`);
+  return page.evaluate(async () => {
+    const axe = (window as unknown as { axe: { run(ctx: Document, o: object): Promise<{ violations: { id: string; impact: string; nodes: { target: string[] }[] }[] }> } }).axe;
+    const r = await axe.run(document, { resultTypes: ['violations'] });
+    return r.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').flatMap((v) => v.nodes.map((n) => `${v.id}: ${n.target.join(' ')}`));
+  });
 }

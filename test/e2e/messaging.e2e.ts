@@ -17,13 +17,32 @@ import { startTestOperator, pendingBlobs } from '../../operator/testing.ts';
 import { forge } from '../forge.ts';
 import { startFakeSocks } from './fakesocks.ts';
 import { linkage } from './linkage.ts';
-import { FIREFOXES, launch, click, fill, poll, shot, waitFor } from './firefox.ts';
-import { PASS, addContact, badgeText, checkNow, errorText, lastOutState, onboard, openThread, phase, received, send, waitPhase } from './popup.ts';
+import { FIREFOXES, launch, axeSerious, click, colorScheme, contrast, fill, poll, shot, textColours, waitFor, type Profile } from './firefox.ts';
+import { PASS, TEXT_PAIRS, addContact, badgeText, checkNow, errorText, lastOutState, onboard, openThread, phase, received, send, themeColours, waitPhase } from './popup.ts';
+import { account } from '../../extension/background/testkit.ts';
 
 before(() => loadThemis());
 
 const HTML_BODY = `<img src=x onerror="document.title='pwned'"><script>document.title='pwned'</script><b>bold?</b>`;
 const EXT = 'dist/extension';
+
+/** Where the popup's own checks look: every field labelled, and what they report. */
+const unlabelled = (p: Page) => p.evaluate(() => [...document.querySelectorAll('input, textarea, select')]
+  .filter((e) => !(e as HTMLInputElement).labels?.length && !e.getAttribute('aria-label') && !e.getAttribute('aria-labelledby')).map((e) => e.id || e.outerHTML.slice(0, 60)));
+
+/**
+ * Record, from now on, what `probe` (the body of a function of `el`) says the first time
+ * `selector` matches (a MutationObserver in the page). Passed as source: the extension's CSP
+ * forbids the page to make functions from strings, and BiDi's script.evaluate is not subject to it.
+ */
+const watch = (p: Page, key: string, selector: string, probe: string) => p.evaluate(`(() => {
+  const k = ${JSON.stringify(key)}, sel = ${JSON.stringify(selector)};
+  const probe = (el) => { ${probe} };
+  window[k] = undefined;
+  const look = () => { const el = document.querySelector(sel); if (el && window[k] === undefined) window[k] = probe(el); };
+  new MutationObserver(look).observe(document.body, { subtree: true, childList: true, attributes: true, characterData: true });
+})()`);
+const watched = <T>(p: Page, key: string) => poll(p, (k: string) => (window as unknown as Record<string, T>)[k], key, 20_000, key) as Promise<T>;
 
 for (const [browserName, executablePath] of Object.entries(FIREFOXES)) {
   for (const wasm of [true, false]) {
@@ -38,9 +57,20 @@ for (const [browserName, executablePath] of Object.entries(FIREFOXES)) {
       const alice = await launch({ executablePath, socksPort: socks.port, extDir: EXT, wasm, uuid: '0a11ce00-0000-4000-8000-000000000001' });
       const bob = await launch({ executablePath, socksPort: socks.port, extDir: EXT, wasm, uuid: '0b0b0000-0000-4000-8000-000000000002' });
       const a = alice.page, b = bob.page;
-      const snap = (p: Page, name: string) => shot(p, `${label}-${name}`);
+      const step = (name: string, fn: () => unknown) => t.test(name, async () => { await fn(); });
+      /** Every screen is photographed in light and dark, its text contrast measured in both, its fields checked for labels. */
+      const snap = async (p: Profile, name: string) => {
+        for (const scheme of ['light', 'dark'] as const) {
+          await colorScheme(p, scheme);
+          await shot(p.page, `${label}-${name}-${scheme}`);
+          const low = (await textColours(p.page)).map((x) => ({ ...x, ratio: contrast(x.fg, x.bg) })).filter((x) => x.ratio < 4.5);
+          assert.deepEqual(low.map((x) => `${x.where} "${x.text}" ${x.ratio.toFixed(2)}:1`), [], `${name}, ${scheme}: text under 4.5:1`);
+          assert.deepEqual(await axeSerious(p.page), [], `${name}, ${scheme}: axe-core finds serious or critical violations`);
+        }
+        assert.deepEqual(await unlabelled(p.page), [], `${name}: fields without a label`);
+      };
       try {
-        await t.test('WebAssembly: gone from web pages when the pref is off, kept by the add-on', async () => {
+        await step('WebAssembly: gone from web pages when the pref is off, kept by the add-on', async () => {
           assert.equal(await a.evaluate(() => typeof WebAssembly), 'object', 'the popup has WebAssembly');
           const web = await alice.browser.newPage();
           await web.goto(`http://${onion}/v2/info`);
@@ -53,64 +83,176 @@ for (const [browserName, executablePath] of Object.entries(FIREFOXES)) {
           socks.log.length = 0;
         });
 
-        await t.test('onboarding: weak passphrase, HTML name, taken name, then success', async () => {
-          await snap(a, '01-onboarding');
+        await step('theme: every text colour pair is at least 4.5:1, in light and in dark', async () => {
+          const names = [...new Set(TEXT_PAIRS.flat())];
+          for (const scheme of ['light', 'dark'] as const) {
+            await colorScheme(alice, scheme);
+            const c = await themeColours(a, names);
+            const ratios = TEXT_PAIRS.map(([f, b]) => ({ pair: `${f} on ${b}`, ratio: contrast(c[f]!, c[b]!) }));
+            t.diagnostic(`${scheme}: ${ratios.map((r) => `${r.pair} ${r.ratio.toFixed(2)}`).join(', ')}`);
+            assert.deepEqual(ratios.filter((r) => r.ratio < 4.5).map((r) => `${r.pair} ${r.ratio.toFixed(2)}:1`), [], scheme);
+            // the themes differ: dark really is dark
+            assert.equal(contrast(c['--bg']!, [0, 0, 0]) < 2, scheme === 'dark', `${scheme} background`);
+          }
+        });
+
+        await step('onboarding explains the Operator, checks its address as typed, keeps the developer option under Advanced', async () => {
+          await waitPhase(a, 'new');
+          assert.equal(await poll(a, () => document.activeElement?.id, null), 'operator', 'the first field has the focus');
+          assert.match(await a.evaluate(() => document.querySelector('#operator-explained')?.textContent ?? ''), /Operator is the server.*QR code or a link/s);
+          assert.equal(await a.evaluate(() => !!document.querySelector('details#advanced:not([open]) #dev-loopback') && !(document.querySelector('#dev-loopback') as HTMLElement).checkVisibility()), true, 'loopback option hidden under Advanced');
+          const check = (v: string): Promise<string> => fill(a, '#operator', v).then(() => poll(a, () => { const c = document.querySelector('#operator-check'); return c && `${c.getAttribute('data-valid')}|${document.querySelector('#operator')?.getAttribute('aria-invalid')}|${c.textContent}`; }, null) as Promise<string>);
+          assert.match(await check('http://abc'), /^false\|true\|.*56 characters.*3/);
+          assert.match(await check(`http://${onion.slice(0, 20)}1${onion.slice(21)}`), /^false\|true\|.*a–z and the digits 2–7/);
+          assert.match(await check(`http://${onion}`), /^true\|false\|/);
+          assert.match(await check(onion.toUpperCase()), /^true\|false\|/);
+          assert.match(await check('http://127.0.0.1:8080'), /^false\|true\|/, 'loopback refused unless asked for');
+          await fill(a, '#operator', 'http://not-an-onion.example');
+          await snap(alice, '00-onboarding-invalid-address');
+          await fill(a, '#operator', '');
+        });
+
+        await step('onboarding: weak passphrase, HTML name, taken name, then success', async () => {
+          await snap(alice, '01-onboarding');
           await onboard(a, onion, 'alice', 'short');
           assert.match(await errorText(a, '#onboarding-error'), /at least 10/);
           assert.equal(await a.evaluate(() => document.querySelector('#strength')?.getAttribute('data-strength')), 'weak');
           await onboard(a, onion, '<img src=x onerror=alert(1)>');
           assert.match(await errorText(a, '#onboarding-error'), /3 to 32/);
+          // the proof of work shows progress, and nothing can be edited or pressed meanwhile
+          await watch(a, '__pow', '#pow-progress progress', `const b = document.querySelector('#create');
+            return { indeterminate: el.position === -1, text: document.querySelector('#pow-progress').textContent,
+              fieldsDisabled: [...document.querySelectorAll('#onboarding input')].every((i) => i.matches(':disabled')),
+              button: b.matches(':disabled'), cursor: getComputedStyle(b).cursor, alertLive: !!document.querySelector('#pow-progress[role=status]') };`);
           await onboard(a, onion, 'alice');
+          const pow = await watched<{ indeterminate: boolean; text: string; fieldsDisabled: boolean; button: boolean; cursor: string; alertLive: boolean }>(a, '__pow');
+          assert.deepEqual({ ...pow, text: /proof of work/.test(pow.text) }, { indeterminate: true, text: true, fieldsDisabled: true, button: true, cursor: 'not-allowed', alertLive: true });
           await waitPhase(a, 'unlocked');
-          await snap(a, '02-inbox-empty');
+          await waitFor(a, '#inbox-empty #empty-add');
+          assert.equal(await a.evaluate(() => document.activeElement?.id), 'tab-inbox', 'the keyboard starts on the tab list');
+          await snap(alice, '02-inbox-empty');
           await onboard(b, onion, 'ALICE');
           assert.match(await errorText(b, '#onboarding-error'), /taken/);
           await onboard(b, onion, 'bob');
           await waitPhase(b, 'unlocked');
         });
 
-        await t.test('add contact: both see the same safety words', async () => {
+        await step('tabs are a tab list; the empty inbox offers "Add a contact"', async () => {
+          const roles = await a.evaluate(() => ({
+            list: document.querySelector('[role=tablist]')?.querySelectorAll('[role=tab]').length,
+            selected: [...document.querySelectorAll('[role=tab]')].map((x) => `${x.id}=${x.getAttribute('aria-selected')}/${x.getAttribute('tabindex')}`).join(' '),
+            panel: document.querySelector('[role=tabpanel]')?.getAttribute('aria-labelledby'),
+          }));
+          assert.deepEqual(roles, { list: 3, selected: 'tab-inbox=true/0 tab-contacts=false/-1 tab-settings=false/-1', panel: 'tab-inbox' });
+          await a.bringToFront();
+          await a.keyboard.press('ArrowRight');
+          await poll(a, () => document.activeElement?.id === 'tab-contacts' && document.querySelector('#tab-contacts')?.getAttribute('aria-selected') === 'true' && !!document.querySelector('#contacts'), null, 5_000, 'arrow right selects Contacts');
+          await a.keyboard.press('End');
+          await poll(a, () => document.activeElement?.id === 'tab-settings' && !!document.querySelector('#settings'), null, 5_000, 'End selects Settings');
+          await a.keyboard.press('ArrowRight');
+          await poll(a, () => document.activeElement?.id === 'tab-inbox' && document.querySelector('[role=tabpanel]')?.getAttribute('aria-labelledby') === 'tab-inbox', null, 5_000, 'wraps to Inbox');
+          await click(a, '#empty-add');
+          await poll(a, () => document.querySelector('#tab-contacts')?.getAttribute('aria-selected') === 'true' && document.activeElement?.id === 'add-name', null, 5_000, 'Add a contact: Contacts, add field focused');
+          await waitFor(a, '#contacts-empty'); // the empty contact list says what to do
+        });
+
+        await step('add contact: both see the same safety words', async () => {
           const words = await addContact(a, '@bob');
-          await snap(a, '03-contacts');
+          assert.match(await a.evaluate(() => document.querySelector('#words-explained')?.textContent ?? ''), /safety words aloud to each contact.*same words/s);
+          assert.equal(await a.evaluate(() => document.querySelector('.contact[data-name="bob"] .badge')?.textContent), 'not verified yet');
+          await snap(alice, '03-contacts');
           await click(b, '#tab-contacts');
           const own = await poll(b, () => document.querySelector('#my-safety-words')?.textContent, null);
           assert.equal(words, own);
           await click(a, '.contact[data-name="bob"] .verify');
           await poll(a, () => !!document.querySelector('.contact[data-name="bob"] .verified'), null, 10_000, 'verified');
+          assert.equal(await a.evaluate(() => document.querySelector('.contact[data-name="bob"] .badge')?.textContent), '✓ verified');
+          await snap(alice, '03b-contact-verified');
         });
 
-        await t.test('alice → bob: popup and badge show it, HTML renders as text; bob replies', async () => {
+        await step('alice → bob: popup and badge show it, HTML renders as text; bob replies', async () => {
           await click(a, '.contact[data-name="bob"] .open');
           await waitFor(a, '#thread[data-name="bob"]');
+          assert.equal(await poll(a, () => document.activeElement?.id, null), 'compose', 'the compose box has the focus');
+          // the 10,000-character limit is a visible counter
+          await fill(a, '#compose', 'x'.repeat(9_990));
+          assert.deepEqual(await a.evaluate(() => { const c = document.querySelector('#compose-count')!; return [c.textContent, c.classList.contains('near'), (document.querySelector('#compose') as HTMLTextAreaElement).maxLength]; }), ['9,990 / 10,000', true, 10_000]);
+          await snap(alice, '04a-thread-near-limit');
+          // a sent message shows at once as "sending…", the box and the button wait, visibly
+          await watch(a, '__sending', '.msg.out.pending[data-state="sending"]', `const b = document.querySelector('#send');
+            return { text: el.querySelector('.text').textContent, meta: el.querySelector('.meta').textContent, readonly: document.querySelector('#compose').readOnly, button: b.matches(':disabled'), cursor: getComputedStyle(b).cursor };`);
           await send(a, HTML_BODY);
+          assert.deepEqual(await watched(a, '__sending'), { text: HTML_BODY, meta: 'sending…', readonly: true, button: true, cursor: 'not-allowed' });
+          assert.equal(await a.evaluate(() => document.querySelectorAll('.msg.pending').length), 0, 'replaced by the real message');
           await lastOutState(a, 'sent');
-          await snap(a, '04-thread-sent');
+          assert.equal(await a.evaluate(() => document.querySelector('#compose-count')?.textContent), '0 / 10,000');
+          await snap(alice, '04-thread-sent');
           await checkNow(b);
+          // alice is not among bob's contacts yet: a request, counted apart, accepted into a thread
+          await click(b, '#tab-inbox');
+          await poll(b, () => document.querySelector('#open-requests')?.textContent === 'Requests (1)', null, 20_000, 'Requests (1)');
+          assert.equal(await b.evaluate(() => document.querySelector('#unread-total')), null, 'a request is not unread');
+          assert.equal(await badgeText(b), '+1', 'the badge counts the request apart');
+          await click(b, '#open-requests');
+          await waitFor(b, '.request[data-name="alice"]');
+          await snap(bob, '05a-request');
+          await click(b, '.request[data-name="alice"] .accept');
+          await waitFor(b, '#thread[data-name="alice"]');
+          await click(b, '#tab-inbox');
           await poll(b, () => document.querySelector('#unread-total')?.textContent === '1', null, 20_000, 'unread 1');
           assert.equal(await badgeText(b), '1');
           await click(b, '#tab-inbox');
-          await snap(b, '05-inbox-unread');
+          await snap(bob, '05-inbox-unread');
           await openThread(b, 'alice');
           await poll(b, (h: string) => document.querySelector('.msg.in .text')?.textContent === h, HTML_BODY, 10_000, 'html body as text');
           assert.equal(await b.evaluate(() => document.querySelectorAll('#thread img, #thread script, #thread b').length), 0, 'no element was made from the payload');
           assert.notEqual(await b.evaluate(() => document.title), 'pwned');
-          await snap(b, '06-thread-html-as-text');
+          assert.ok(await b.evaluate(() => document.querySelector('#new-marker')?.nextElementSibling?.classList.contains('in')), 'the "new messages" marker is before the unread message');
+          await snap(bob, '06-thread-html-as-text');
           await send(b, 'hello alice');
           await checkNow(a);
           await received(a, 'hello alice');
           assert.equal(await badgeText(b), '', 'reading cleared bob\'s badge');
         });
 
-        await t.test('after both have read, the Operator holds nothing of the conversation', async () => {
+        await step('after both have read, the Operator holds nothing of the conversation', async () => {
           assert.equal(await pendingBlobs(op), 0);
         });
 
-        await t.test('Operator down: the message stays queued and is sent when it returns', async () => {
+        await step('a stranger lands in Requests; blocked, their next message is dropped', async () => {
+          const mallory = await account(op.url, 'mallory');
+          await mallory.k.addContact({ name: 'alice' });
+          await mallory.k.send({ name: 'alice', text: 'hello from a stranger' });
+          await checkNow(a);
+          await click(a, '#tab-inbox');
+          await poll(a, () => document.querySelector('#open-requests')?.textContent === 'Requests (1)', null, 20_000, 'Requests (1)');
+          assert.equal(await a.evaluate(() => !!document.querySelector('.conversation[data-name="mallory"]')), false, 'not among conversations');
+          await click(a, '#open-requests');
+          await poll(a, () => document.querySelector('.request[data-name="mallory"] .text')?.textContent, null, 10_000, 'request shown');
+          await click(a, '.request[data-name="mallory"] .block');
+          await poll(a, () => !document.querySelector('.request[data-name="mallory"]'), null, 10_000, 'request gone');
+          await mallory.k.send({ name: 'alice', text: 'still here' });
+          const intro = (await op.client.lookup('alice')).record.intro;
+          await checkNow(a);
+          for (let i = 0; i < 100 && (await pendingBlobs(op, intro)) > 0; i++) await new Promise((r) => setTimeout(r, 100));
+          assert.equal(await pendingBlobs(op, intro), 0, 'fetched and acknowledged');
+          await click(a, '#requests-back');
+          assert.equal(await a.evaluate(() => !!document.querySelector('#open-requests')), false, 'no request: the message was dropped');
+          assert.equal(await a.evaluate(() => document.body.textContent?.includes('still here')), false);
+          await click(a, '#tab-settings');
+          await waitFor(a, '.blocked-name[data-name="mallory"]');
+          await snap(alice, '07a-blocked');
+          await click(a, '.blocked-name[data-name="mallory"] .unblock');
+          await poll(a, () => !document.querySelector('.blocked-name[data-name="mallory"]'), null, 10_000, 'unblocked');
+          await openThread(a, 'bob');
+        });
+
+        await step('Operator down: the message stays queued and is sent when it returns', async () => {
           await op.close();
           await send(a, 'are you there?');
           await lastOutState(a, 'queued');
           await poll(a, () => document.querySelector('#status-line')?.getAttribute('data-reachable') === 'false', null, 10_000, 'unreachable shown');
-          await snap(a, '07-queued-operator-down');
+          await snap(alice, '07-queued-operator-down');
           op = await startTestOperator({ port, dataDir });
           await click(a, '#retry');
           await lastOutState(a, 'sent');
@@ -118,22 +260,56 @@ for (const [browserName, executablePath] of Object.entries(FIREFOXES)) {
           await received(b, 'are you there?');
         });
 
-        await t.test('lock now, wrong passphrase, unlock', async () => {
+        await step('lock now, wrong passphrase, unlock — with the keyboard only: open a thread, send with Enter, back with Escape', async () => {
           await click(a, '#tab-settings');
-          await snap(a, '08-settings');
+          await snap(alice, '08-settings');
           await click(a, '#lock-now');
           await waitPhase(a, 'locked');
-          await snap(a, '09-locked');
-          await fill(a, '#unlock-pass', 'not my passphrase');
-          await click(a, '#unlock');
+          assert.equal(await poll(a, () => document.activeElement?.id, null), 'unlock-pass', 'the unlock field has the focus');
+          await snap(alice, '09-locked');
+          await a.bringToFront();
+          await a.keyboard.type('not my passphrase');
+          await a.keyboard.press('Enter');
           assert.match(await errorText(a, '#unlock-error'), /Wrong passphrase/);
+          assert.equal(await a.evaluate(() => !!document.querySelector('#unlock-error')?.closest('[role=alert]')), true, 'the error is announced');
           assert.equal(await phase(a), 'locked');
-          await fill(a, '#unlock-pass', PASS);
-          await click(a, '#unlock');
+          await snap(alice, '09b-unlock-error');
+          assert.equal(await poll(a, () => document.activeElement?.id, null), 'unlock-pass', 'the field has the focus again');
+          await a.keyboard.type(PASS);
+          await a.keyboard.press('Enter');
           await waitPhase(a, 'unlocked');
+          await poll(a, () => document.activeElement?.id === 'tab-inbox', null, 5_000, 'focus on the Inbox tab');
+          await waitFor(a, '.conversation[data-name="bob"]');
+          await a.keyboard.press('Tab');
+          await poll(a, () => document.activeElement?.matches('.conversation[data-name="bob"]'), null, 5_000, 'Tab reaches the conversation');
+          await a.keyboard.press('Enter');
+          await poll(a, () => document.activeElement?.id === 'compose' && !!document.querySelector('#thread[data-name="bob"]'), null, 10_000, 'Enter opens the thread, compose focused');
+          await a.keyboard.type('typed, not clicked');
+          await a.keyboard.down('Shift'); await a.keyboard.press('Enter'); await a.keyboard.up('Shift');
+          await a.keyboard.type('second line');
+          assert.equal(await a.evaluate(() => (document.querySelector('#compose') as HTMLTextAreaElement).value), 'typed, not clicked\nsecond line', 'Shift+Enter adds a line');
+          await a.keyboard.press('Enter');
+          await poll(a, () => [...document.querySelectorAll('.msg.out:not(.pending) .text')].some((e) => e.textContent === 'typed, not clicked\nsecond line'), null, 20_000, 'Enter sent it');
+          await lastOutState(a, 'sent');
+          await a.keyboard.press('Escape');
+          await poll(a, () => !document.querySelector('#thread') && document.activeElement?.matches('.conversation[data-name="bob"]'), null, 5_000, 'Escape went back, focus on the conversation');
         });
 
-        await t.test('a third party forges a message "from bob": alice sees a quiet refusal, no key-change warning, sending still works', async () => {
+        await step('the inbox never says "no conversations" before it has loaded', async () => {
+          // the Inbox mounts afresh when its tab is selected: record every element added meanwhile
+          await a.evaluate(`(() => {
+            window.__emptyFlash = false;
+            new MutationObserver((records) => { for (const r of records) for (const n of r.addedNodes)
+              if (n.nodeType === 1 && (n.matches('#inbox-empty, .empty') || n.querySelector('#inbox-empty, .empty'))) window.__emptyFlash = true;
+            }).observe(document.body, { subtree: true, childList: true });
+          })()`);
+          await click(a, '#tab-contacts');
+          await click(a, '#tab-inbox');
+          await waitFor(a, '.conversation[data-name="bob"]');
+          assert.equal(await a.evaluate(() => (window as unknown as { __emptyFlash?: boolean }).__emptyFlash), false);
+        });
+
+        await step('a third party forges a message "from bob": alice sees a quiet refusal, no key-change warning, sending still works', async () => {
           // the attacker has no name and no add-on: an independent client (here in Node) seals a
           // message signed by its own key, claiming to be bob, and deposits it into alice's intro
           // mailbox through the real Operator, with the intro deposit's proof of work
@@ -146,7 +322,7 @@ for (const [browserName, executablePath] of Object.entries(FIREFOXES)) {
           assert.equal(await a.evaluate(() => document.body.textContent?.includes('FORGED')), false, 'the forged text is not shown');
           assert.equal(await a.evaluate(() => !!document.querySelector('#thread .verified')), true, 'bob is still verified');
           assert.equal(await a.evaluate(() => (document.querySelector('#compose') as HTMLTextAreaElement).disabled), false, 'sending is not blocked');
-          await snap(a, '10a-forgery-refused');
+          await snap(alice, '10a-forgery-refused');
           await click(a, '#tab-inbox');
           await waitFor(a, '.conversation[data-name="bob"]');
           assert.equal(await a.evaluate(() => !!document.querySelector('.conversation[data-name="bob"] .keychanged')), false, 'no key-changed mark in the inbox');
@@ -158,7 +334,7 @@ for (const [browserName, executablePath] of Object.entries(FIREFOXES)) {
           await received(b, 'was that you?');
         });
 
-        await t.test('a changed key is a loud warning and blocks sending until accepted', async () => {
+        await step('a changed key is a loud warning and blocks sending until accepted', async () => {
           await click(b, '#tab-settings');
           await click(b, '#delete-account');
           await fill(b, '#delete-pass', PASS);
@@ -175,19 +351,71 @@ for (const [browserName, executablePath] of Object.entries(FIREFOXES)) {
           assert.equal(await a.evaluate(() => (document.querySelector('#compose') as HTMLTextAreaElement).disabled), true, 'sending is blocked');
           assert.equal(await a.evaluate(() => !!document.querySelector('#refuse-key')), true, 'refusing is offered beside accepting');
           assert.equal(await a.evaluate(() => !!document.querySelector('#thread .verified')), false, '"verified" is not shown while a change is pending');
-          await snap(a, '10-key-changed');
+          assert.deepEqual(await a.evaluate(() => {
+            const area = document.querySelector('#compose-area')!;
+            return [area.contains(document.querySelector('#key-changed')), !!document.querySelector('#compose-blocked')?.textContent?.includes('paused until you accept or refuse'),
+              document.querySelector('#compose')?.getAttribute('aria-describedby')?.includes('compose-blocked'),
+              document.querySelector('#key-changed')!.getBoundingClientRect().bottom <= document.querySelector('#compose')!.getBoundingClientRect().top,
+              document.querySelector('#send')!.getBoundingClientRect().bottom <= Math.min(area.getBoundingClientRect().bottom, document.querySelector('main')!.getBoundingClientRect().bottom) + 1];
+          }), [true, true, true, true, true], 'the warning is beside the compose box, which stays in view and says why it is blocked');
+          await snap(alice, '10-key-changed');
           await click(a, '#accept-key');
           await poll(a, () => !document.querySelector('#key-changed'), null, 10_000, 'warning gone');
           await send(a, 'welcome back');
           await lastOutState(a, 'sent');
         });
 
-        await t.test('the add-on only ever asked the proxy for the onion', () => {
+        await step('a thread of 500 messages opens at the newest with the compose box in view; newer ones wait below "New messages"', async () => {
+          // real messages through the real add-ons and Operator: each side asks its own background to send (as its popup does), 250 each
+          const N = 250;
+          const sendMany = (p: Page, to: string, prefix: string) => p.evaluate(async (o: { to: string; prefix: string; n: number }) => {
+            const rt = (globalThis as unknown as { browser: { runtime: { sendMessage(m: unknown): Promise<{ ok: boolean; error?: string }> } } }).browser.runtime;
+            for (let i = 0; i < o.n; i++) { const r = await rt.sendMessage({ type: 'send', args: [{ name: o.to, text: `${o.prefix} ${i}` }] }); if (!r.ok) throw new Error(r.error); }
+          }, { to, prefix, n: N });
+          await click(a, '#tab-inbox');
+          await click(b, '#tab-inbox');
+          const t0 = Date.now();
+          await sendMany(a, 'bob', 'from alice');
+          await sendMany(b, 'alice', 'from bob');
+          const t1 = Date.now();
+          await checkNow(a);
+          await poll(a, () => Number(document.querySelector('#unread-total')?.textContent) >= 250, null, 120_000, '250 unread');
+          t.diagnostic(`500 messages sent in ${((t1 - t0) / 1000).toFixed(1)} s, fetched in ${((Date.now() - t1) / 1000).toFixed(1)} s`);
+          await openThread(a, 'bob');
+          await poll(a, () => document.querySelectorAll('#messages .msg').length >= 500 && document.querySelector('#messages .msg:last-of-type .text')?.textContent === 'from bob 249', null, 20_000, '500 messages shown');
+          const geometry = () => a.evaluate(() => {
+            const list = document.querySelector('#messages')!, r = list.getBoundingClientRect();
+            const last = document.querySelector('#messages .msg:last-of-type')!.getBoundingClientRect();
+            const compose = document.querySelector('#compose')!.getBoundingClientRect(), send = document.querySelector('#send')!.getBoundingClientRect();
+            const main = document.querySelector('main')!.getBoundingClientRect();
+            return {
+              atNewest: list.scrollHeight - list.scrollTop - list.clientHeight <= 2, scrolls: list.scrollHeight > list.clientHeight * 5,
+              lastInView: last.top >= r.top - 1 && last.bottom <= r.bottom + 1,
+              composeInView: compose.top >= r.bottom - 1 && send.bottom <= main.bottom + 1 && main.bottom <= innerHeight && main.height <= 600,
+            };
+          });
+          await poll(a, () => { const l = document.querySelector('#messages')!; return l.scrollHeight - l.scrollTop - l.clientHeight <= 2; }, null, 5_000, 'scrolled to the newest');
+          assert.deepEqual(await geometry(), { atNewest: true, scrolls: true, lastInView: true, composeInView: true });
+          assert.equal(await a.evaluate(() => (document.querySelector('#new-marker')?.nextElementSibling?.querySelector('.text') as HTMLElement | null)?.textContent), 'from bob 0', 'the marker is before the first unread message');
+          await snap(alice, '11-thread-500');
+          // read further up; a newer message does not pull the list down, a button offers it
+          await a.evaluate(() => { document.querySelector('#messages')!.scrollTop = 0; });
+          await openThread(b, 'alice');
+          await send(b, 'one more');
+          await checkNow(a);
+          await waitFor(a, '#jump-new');
+          assert.equal(await a.evaluate(() => document.querySelector('#messages')!.scrollTop), 0, 'the reader stays where they were');
+          await snap(alice, '12-thread-new-below');
+          await click(a, '#jump-new');
+          await poll(a, () => { const l = document.querySelector('#messages')!; return l.scrollHeight - l.scrollTop - l.clientHeight <= 2 && !document.querySelector('#jump-new'); }, null, 5_000, 'jumped to the newest');
+        });
+
+        await step('the add-on only ever asked the proxy for the onion', () => {
           assert.ok(socks.log.length > 0);
           assert.deepEqual(socks.log.filter((e) => !e.routed), [], 'no request for any other host');
         });
 
-        await t.test('one circuit per mailbox: no circuit carries requests for two mailboxes or names', async () => {
+        await step('one circuit per mailbox: no circuit carries requests for two mailboxes or names', async () => {
           assert.deepEqual(socks.log.filter((e) => e.user === undefined), [], 'every add-on request carried SOCKS credentials');
           const { touched, linked } = linkage(socks.byCircuit());
           // at least: two names, two intro mailboxes and one mailbox each way of the conversation

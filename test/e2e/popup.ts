@@ -44,11 +44,22 @@ export async function addContact(page: Page, name: string, timeout = 20_000) {
   return poll(page, (n: string) => document.querySelector(`.contact[data-name="${n}"] .safety-words`)?.textContent, name.replace(/^@/, '').toLowerCase(), timeout, `${name} card`);
 }
 
-/** Type and send a message in the open thread; wait until it shows. */
+/** Accept a first contact's request from the inbox's "Requests (n)"; its thread opens. */
+export async function acceptRequest(page: Page, name: string, timeout = 20_000) {
+  await click(page, '#tab-inbox');
+  await waitFor(page, '#open-requests', timeout);
+  await click(page, '#open-requests');
+  await waitFor(page, `.request[data-name="${name}"]`);
+  await click(page, `.request[data-name="${name}"] .accept`);
+  await waitFor(page, `#thread[data-name="${name}"]`);
+}
+
+/** Type and send a message in the open thread; it shows at once as "sending…": wait until the background has answered for it. */
 export async function send(page: Page, text: string) {
   await fill(page, '#compose', text);
   await click(page, '#send');
-  await poll(page, (t: string) => [...document.querySelectorAll('.msg.out .text')].some((e) => e.textContent === t), text, 20_000, 'sent message shown');
+  await poll(page, (t: string) => document.querySelector('#thread form')?.getAttribute('aria-busy') === 'false'
+    && [...document.querySelectorAll('.msg.out:not(.pending) .text')].some((e) => e.textContent === t), text, 20_000, 'sent message shown');
 }
 
 /** Wait for the last outgoing message to reach `state`. */
@@ -65,3 +76,21 @@ export const checkNow = (page: Page) => click(page, '#check-now');
 /** The toolbar badge text, read through the add-on API from its own page. */
 export const badgeText = (page: Page) =>
   page.evaluate(() => (globalThis as unknown as { browser: { action: { getBadgeText(d: object): Promise<string> } } }).browser.action.getBadgeText({}));
+
+/** The colour pairs the popup's theme uses for text: [text variable, background variable]. */
+export const TEXT_PAIRS: [string, string][] = [
+  ['--fg', '--bg'], ['--fg', '--surface'], ['--muted', '--bg'], ['--muted', '--surface'], ['--accent-text', '--bg'], ['--accent-text', '--surface'],
+  ['--on-accent', '--accent'], ['--ok', '--bg'], ['--ok', '--surface'], ['--error-fg', '--error-bg'], ['--warn-fg', '--warn-bg'],
+  ['--fg', '--bubble-in'], ['--muted', '--bubble-in'], ['--fg', '--bubble-out'], ['--muted', '--bubble-out'],
+  ['--tab-active-fg', '--tab-active-bg'], ['--disabled-fg', '--disabled-bg'], ['--muted', '--disabled-bg'], ['--accent-text', '--bubble-out'],
+];
+
+/** The popup's CSS variables resolved to [r, g, b] by the page (whatever notation the stylesheet uses). */
+export const themeColours = (page: Page, names: string[]) => page.evaluate((ns: string[]) => {
+  const probe = document.createElement('span');
+  document.body.append(probe);
+  const out: Record<string, number[]> = {};
+  for (const n of ns) { probe.style.color = `var(${n})`; out[n] = (getComputedStyle(probe).color.match(/[\d.]+/g) ?? []).slice(0, 3).map(Number); }
+  probe.remove();
+  return out;
+}, names);

@@ -17,7 +17,7 @@ import { startCircuitTap } from '../tor/circuittap.ts';
 import { ownerOfLocalPort, socksRequestRetry } from '../tor/socks.ts';
 import { linkage } from './linkage.ts';
 import { FIREFOXES, launch, click, poll, shot } from './firefox.ts';
-import { addContact, checkNow, lastOutState, onboard, received, send, waitPhase } from './popup.ts';
+import { acceptRequest, addContact, checkNow, lastOutState, onboard, received, send, waitPhase } from './popup.ts';
 
 let net: TorNet;
 before(async () => { await loadThemis(); net = await startTorNet(); });
@@ -160,6 +160,7 @@ test('alice and bob exchange messages over real tor in Firefox 140; the Operator
       await send(a, 'hello over tor');
       await lastOutState(a, 'sent', SLOW);
       await checkNow(b);
+      await acceptRequest(b, 'alice', SLOW); // a first contact is a request
       await poll(b, () => !!document.querySelector('#unread-total'), null, SLOW, 'unread arrives');
       await click(b, '#tab-inbox');
       await click(b, '.conversation[data-name="alice"]');

@@ -70,6 +70,7 @@ test('an encrypted backup restores the account on a new device with the same pas
     assert.equal((await fresh.k.status()).name, 'alice_b');
     assert.equal((await fresh.k.thread({ name: 'bob_b' })).messages[0]!.text, 'before the backup');
     await bob.k.poll();
+    await bob.k.acceptRequest({ name: 'alice_b' });
     await bob.k.send({ name: 'alice_b', text: 'reply to the restored device' });
     assert.equal((await fresh.k.poll()).received, 1);
   } finally { await op.close(); }

@@ -21,7 +21,7 @@ export async function status(ctx: Ctx): Promise<Status> {
   if (!store) return { phase: 'locked', unread: 0, queued: 0 };
   const a = await store.account();
   return {
-    phase: 'unlocked', name: foldName(a.me.name), unread: await store.unread(), queued: (await store.outbox()).length,
+    phase: 'unlocked', name: foldName(a.me.name), unread: await store.unread(), requests: (await store.requestNames()).length, queued: (await store.outbox()).length,
     operator: { address: a.operator, ...ctx.reach }, circuits: ctx.deps.circuits?.(),
   };
 }
@@ -98,6 +98,21 @@ export async function saveSettings(ctx: Ctx, a: SettingsView): Promise<SettingsV
   const operator = checkOperatorAddress(a.operator, a.allowLoopback);
   const parsed = Settings.safeParse({ pollSeconds: a.pollSeconds, notifications: a.notifications, autoLockMinutes: a.autoLockMinutes, allowLoopback: a.allowLoopback });
   if (!parsed.success) throw new UserError('Poll every 5–3600 seconds; auto-lock after 0–1440 minutes.');
+  if (operator !== s.operator) await checkOperator(ctx, operator);
   await store.putAccount({ ...s, operator, settings: parsed.data });
   return { operator, ...parsed.data };
+}
+
+/**
+ * Before another Operator is saved, ask it what it is (GET /v2/info, through the reachability
+ * wrapper): an address that cannot be reached, or that does not answer as a Komrade Operator,
+ * is refused. Moving does not move the account: name, mailboxes and contacts stay on the old one.
+ */
+async function checkOperator(ctx: Ctx, operator: string): Promise<void> {
+  try {
+    await ctx.client(operator).info();
+  } catch (e) {
+    if (e instanceof OperatorError && e.status === 0) throw new UserError(`The Operator at ${operator} cannot be reached (is Tor connected?). Nothing was saved.`);
+    throw new UserError(`${operator} does not answer as a Komrade Operator. Nothing was saved.`);
+  }
 }

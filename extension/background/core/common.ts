@@ -4,10 +4,11 @@
  */
 import { b64, randomBytes, unb64 } from '../../../protocol/bytes.ts';
 import { OperatorError } from '../../../protocol/client.ts';
+import { seal } from '../../../protocol/envelope.ts';
+import type { TextMessage } from '../../../protocol/message.ts';
 import { safetyNumber, safetyWords } from '../../../protocol/identity.ts';
 import { foldName } from '../../../protocol/names.ts';
 import { KeyPair, privateKey } from '../../../protocol/themis.ts';
-import type { SignedRecord } from '../../../protocol/wire.ts';
 import { UserError, type ContactView, type MeView } from '../../api.ts';
 import type { Account, Contact } from '../state.ts';
 import type { Ctx } from './ctx.ts';
@@ -64,18 +65,33 @@ export async function findContact(store: Store, name: string): Promise<Contact> 
  * A new contact for a directory record, with a pairwise mailbox made for them to write to us
  * (written: the account's mailboxes, the contact, its line in the index).
  */
-export async function newContact(ctx: Ctx, store: Store, rec: SignedRecord, prekey: Contact['prekey'], sendTo: string): Promise<Contact> {
+export async function newContact(ctx: Ctx, store: Store, who: { name: string; identityKey: string; intro?: string }, prekey: Contact['prekey'], sendTo: string): Promise<Contact> {
   const a = await store.account();
-  const name = lower(rec.record.name);
+  const name = lower(who.name);
   const id = b64(randomBytes(16)), keys = pair();
   await ctx.client(a.operator).createMailbox(id, keyPairOf(keys));
   a.mailboxes[id] = { ...keys, contact: name };
   await store.putAccount(a);
   const c: Contact = {
-    name, identityKey: rec.record.identityKey, prekey, sendTo, intro: rec.record.intro,
+    name, identityKey: who.identityKey, prekey, sendTo, intro: who.intro,
     inbox: id, verified: false, chunks: { first: 0, next: 0 }, disappear: 0,
   };
   await store.putContact(c);
   await store.summary(name, () => {});
   return c;
+}
+
+/**
+ * Seal a message for a contact (our reply-to mailbox and current prekey ride along) and queue
+ * it in the outbox; empty `text` is a control message that only says where to reply. Returns
+ * the envelope's id and time.
+ */
+export async function sealAndQueue(store: Store, c: Contact, text: string, now: number): Promise<{ id: string; t: number }> {
+  const s = await store.account();
+  const current = s.prekeys.at(-1)!;
+  const body: TextMessage = { kind: 'msg', from: s.me.name, text, replyTo: c.inbox, prekey: { id: current.id, key: current.pub } };
+  if (c.disappear) body.expire = c.disappear;
+  const { blob, id } = seal({ senderIdentity: keyPairOf(s.me.identity), recipientIdentityKey: unb64(c.identityKey), prekey: { id: c.prekey.id, key: unb64(c.prekey.key) }, body, now });
+  await store.putOutbox([...(await store.outbox()), { contact: c.name, id, to: c.sendTo, blob: b64(blob), tries: 0 }]);
+  return { id, t: now };
 }

@@ -29,7 +29,7 @@ export async function addContact(ctx: Ctx, a: { name: string }): Promise<Contact
     if (e instanceof OperatorError && e.status === 404) throw new UserError(`Nobody is called @${name}.`);
     throw e;
   });
-  return viewOf(store, await newContact(ctx, store, rec, rec.record.prekey, rec.record.intro));
+  return viewOf(store, await newContact(ctx, store, rec.record, rec.record.prekey, rec.record.intro));
 }
 
 export async function setVerified(ctx: Ctx, a: { name: string; verified: boolean }): Promise<ContactView> {

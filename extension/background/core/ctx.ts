@@ -19,7 +19,7 @@ export interface Deps {
   session: KV;
   now?: () => number;
   /** Called when unread counts or messages change (badge, notifications, popup refresh). */
-  onChange?: (e: { unread: number; newMessages: number }) => void;
+  onChange?: (e: { unread: number; requests: number; newMessages: number }) => void;
   /** How the browser routes Operator requests over Tor (circuits.ts), when known. */
   circuits?: () => Status['circuits'];
   /**
@@ -94,6 +94,6 @@ export class Ctx {
 
   /** Tell the background that unread counts or messages changed. */
   async changed(store: Store, newMessages: number): Promise<void> {
-    this.deps.onChange?.({ unread: await store.unread(), newMessages });
+    this.deps.onChange?.({ unread: await store.unread(), requests: (await store.requestNames()).length, newMessages });
   }
 }

@@ -18,6 +18,7 @@ test('disappearing messages: set on one side, adopted by the other, erased on bo
     await alice.k.addContact({ name: 'bob_d' });
     await alice.k.send({ name: 'bob_d', text: 'this stays' });
     await bob.k.poll();
+    await bob.k.acceptRequest({ name: 'alice_d' });
     await assert.rejects(alice.k.setDisappearing({ name: 'bob_d', seconds: 3600 }), userError(/1 day, 1 week or 4 weeks/));
     assert.equal((await alice.k.setDisappearing({ name: 'bob_d', seconds: 86_400 })).disappearing, 86_400);
     const sent = await alice.k.send({ name: 'bob_d', text: 'gone tomorrow' });

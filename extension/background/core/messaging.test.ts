@@ -18,6 +18,9 @@ test('alice and bob: same safety words, message and reply, pairwise mailboxes, O
     const t = await alice.k.send({ name: 'bob', text: payload });
     assert.equal(t.messages[0]!.state, 'sent');
     assert.equal((await bob.k.poll()).received, 1);
+    assert.deepEqual([(await bob.k.status()).unread, (await bob.k.status()).requests], [0, 1], 'a first contact is a request, not unread');
+    assert.equal((await bob.k.requests())[0]!.safetyWords.join(' '), (await alice.k.contacts()).me.safetyWords.join(' '));
+    await bob.k.acceptRequest({ name: 'alice' });
     assert.equal((await bob.k.status()).unread, 1);
     const inbox = await bob.k.inbox();
     assert.equal(inbox[0]!.name, 'alice');
@@ -75,6 +78,7 @@ test('background polls spread their fetches over random pauses, and the popup ne
     await alice.k.send({ name: 'bob', text: 'hi from alice' });
     await carol.k.send({ name: 'bob', text: 'hi from carol' });
     assert.equal((await bob.k.poll()).received, 2);
+    await bob.k.acceptRequest({ name: 'alice' }); await bob.k.acceptRequest({ name: 'carol' });
     await bob.k.send({ name: 'alice', text: 'hi alice' });
     await bob.k.send({ name: 'carol', text: 'hi carol' });
     await alice.k.poll(); await carol.k.poll();

@@ -1,12 +1,11 @@
 /** Sending: a message is sealed and queued (its chunk and the outbox written), then deposited; it stays queued while the Operator is unreachable. */
-import { b64, unb64 } from '../../../protocol/bytes.ts';
+import { unb64 } from '../../../protocol/bytes.ts';
 import { OperatorError } from '../../../protocol/client.ts';
-import { seal } from '../../../protocol/envelope.ts';
-import { MAX_TEXT, type TextMessage } from '../../../protocol/message.ts';
+import { MAX_TEXT } from '../../../protocol/message.ts';
 import { foldName } from '../../../protocol/names.ts';
 import { UserError } from '../../api.ts';
 import type { Message } from '../state.ts';
-import { explain, findContact, keyPairOf } from './common.ts';
+import { explain, findContact, sealAndQueue } from './common.ts';
 import type { Ctx } from './ctx.ts';
 
 /** Seal a message for a contact and queue it. */
@@ -17,16 +16,11 @@ export async function queue(ctx: Ctx, a: { name: string; text: string }): Promis
   const text = a.text.trim();
   if (!text) throw new UserError('Nothing to send.');
   if (text.length > MAX_TEXT) throw new UserError(`A message is at most ${MAX_TEXT} characters.`);
-  const s = await store.account();
-  const current = s.prekeys.at(-1)!;
-  const body: TextMessage = { kind: 'msg', from: s.me.name, text, replyTo: c.inbox, prekey: { id: current.id, key: current.pub } };
-  if (c.disappear) body.expire = c.disappear;
-  const now = ctx.now();
-  const { blob, id } = seal({ senderIdentity: keyPairOf(s.me.identity), recipientIdentityKey: unb64(c.identityKey), prekey: { id: c.prekey.id, key: unb64(c.prekey.key) }, body, now });
-  const msg: Message = { id, dir: 'out', text, t: now, state: 'queued' };
-  if (c.disappear) msg.expires = now + c.disappear * 1000;
+  const msg: Message = { id: '', dir: 'out', text, t: ctx.now(), state: 'queued' };
+  if (c.disappear) msg.expires = msg.t + c.disappear * 1000;
+  // the envelope's id is the message's (flush marks it sent or failed by id)
+  msg.id = (await sealAndQueue(store, c, text, msg.t)).id;
   await store.append(c, msg);
-  await store.putOutbox([...(await store.outbox()), { contact: c.name, id, to: c.sendTo, blob: b64(blob), tries: 0 }]);
 }
 
 /** Deposit queued envelopes; a message stays queued while the Operator is unreachable. */

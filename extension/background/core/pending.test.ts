@@ -33,6 +33,8 @@ test('an envelope whose sender the directory cannot vouch for right now (reset, 
     gate.mode = 'up';
     assert.equal((await alice.k.poll()).received, 1, 'filed once the directory answers');
     assert.equal((await stateOf(alice)).pendingFirst.length, 0);
+    assert.equal((await alice.k.requests())[0]!.messages[0]!.text, 'first hello', 'a first contact is a request');
+    await alice.k.acceptRequest({ name: 'bob_n' });
     assert.equal((await alice.k.thread({ name: 'bob_n' })).messages[0]!.text, 'first hello');
     await alice.k.send({ name: 'bob_n', text: 'got it' });
     assert.equal((await bob.k.poll()).received, 1);

@@ -35,6 +35,7 @@ test('a network failure of any Operator call marks the Operator unreachable: sen
     await cut(() => true, 'poll', () => alice.k.poll());
     await cut(() => true, 'addContact', () => alice.k.addContact({ name: 'carol_u' }));
     await bob.k.poll();
+    await bob.k.acceptRequest({ name: 'alice_u' });
     await cut((m, u) => u.endsWith('/ack'), 'ack', () => alice.k.poll(), () => bob.k.send({ name: 'alice_u', text: 'to be acknowledged' }));
     await cut((m, u) => m === 'PUT' && u.startsWith('/v2/names/'), 'prekey rotation', () => alice.k.poll(), async () => { clock.t += PREKEY_ROTATE_MS + 1000; });
     await cut(() => true, 'deleteAccount', () => alice.k.deleteAccount({ passphrase: PASS }));

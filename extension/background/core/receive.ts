@@ -12,8 +12,8 @@ import { open, EnvelopeError } from '../../../protocol/envelope.ts';
 import { CollectiveKey, TextMessage } from '../../../protocol/message.ts';
 import { privateKey } from '../../../protocol/themis.ts';
 import type { SignedRecord } from '../../../protocol/wire.ts';
-import type { Message } from '../state.ts';
-import { DAY, keyPairOf, lower, newContact, transient } from './common.ts';
+import { REQUESTS_MAX, type Message } from '../state.ts';
+import { DAY, keyPairOf, lower, transient } from './common.ts';
 import type { Ctx } from './ctx.ts';
 import type { Store } from './store.ts';
 
@@ -89,6 +89,8 @@ async function receive(ctx: Ctx, store: Store, blob: Uint8Array, retry?: { id: s
     return 'dropped';
   }
   const body = parsed.data;
+  // a blocked name: dropped once the envelope is known good, acknowledged, never stored
+  if (await store.isBlocked(lower(body.from))) return 'dropped';
   const senderKey = b64(opened.from);
   let c = await store.contact(lower(body.from));
   let rec: SignedRecord | undefined;
@@ -118,10 +120,23 @@ async function receive(ctx: Ctx, store: Store, blob: Uint8Array, retry?: { id: s
     rec = found;
   }
   await store.addSeen(opened.id, opened.t);
+  if (!body.text) {
+    // a control message (no text): the contact's copy moved (restore, "make this the only copy");
+    // only where to reply and the prekey change, and only under the stored key
+    if (c && c.identityKey === senderKey) { c.prekey = body.prekey; c.sendTo = body.replyTo; await store.putContact(c); }
+    return 'dropped';
+  }
   const msg: Message = { id: opened.id, dir: 'in', text: body.text, t: opened.t, state: 'received' };
   if (body.expire) msg.expires = opened.t + body.expire * 1000;
-  const before = c && JSON.stringify(c);
-  if (c && c.identityKey === senderKey) {
+  if (!c) {
+    // a first contact: a request, kept apart from contacts until the person accepts it
+    const name = lower(rec!.record.name);
+    if (!(await store.request(name)) && (await store.requestNames()).length >= REQUESTS_MAX) return 'dropped';
+    await store.addToRequest({ name, identityKey: senderKey, prekey: body.prekey, sendTo: body.replyTo, intro: rec!.record.intro, disappear: body.expire ?? 0 }, msg);
+    return 'new';
+  }
+  const before = JSON.stringify(c);
+  if (c.identityKey === senderKey) {
     // The stored key. If a change is pending, this message is still authentic from the key we
     // had: it is filed (marked `oldKey`) and updates where that key wants replies (used if the
     // change is refused), but it never clears or replaces the pending change: only the person's
@@ -129,12 +144,10 @@ async function receive(ctx: Ctx, store: Store, blob: Uint8Array, retry?: { id: s
     c.prekey = body.prekey;
     c.sendTo = body.replyTo;
     if (c.pendingKey) msg.oldKey = true;
-  } else if (c) {
+  } else {
     // a changed key that the directory vouches for: keep it, warn loudly, block sending
     c.pendingKey = { identityKey: senderKey, prekey: body.prekey, sendTo: body.replyTo };
     msg.newKey = true;
-  } else {
-    c = await newContact(ctx, store, rec!, body.prekey, body.replyTo);
   }
   c.disappear = body.expire ?? 0; // the sender's timer is the conversation's
   if (JSON.stringify(c) !== before) await store.putContact(c);

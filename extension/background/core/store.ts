@@ -3,14 +3,14 @@
  * request reads the few records it needs and writes only those it changed.
  *
  * Logical keys: `account`, `index`, `contact/<name>`, `chunk/<name>/<n>`, `outbox`, `pending`,
- * `seen/<day>`, `collective/<name>`, `collective/~keys`, `collective/~counts` (collective-state.ts)
- * (reserved: `feed/…`).
+ * `seen/<day>`, `request/<name>`, `blocked`, `collective/<name>`, `collective/~keys`, `collective/~counts`
+ * (collective-state.ts) (reserved: `feed/…`).
  */
 import type { CollectiveKey } from '../../../protocol/message.ts';
 import { CollectiveRecord, Counts, KeysIn } from '../collective-state.ts';
 import { DamagedRecord, type Records } from '../records.ts';
 import {
-  Account, CHUNK, Chunk, Contact, Index, Outbox, Pending, SeenDay,
+  Account, Blocked, CHUNK, Chunk, Contact, Index, Outbox, Pending, REQUEST_MESSAGES, Request, SeenDay,
   type Message, type Outgoing, type PendingBlob, type Summary,
 } from '../state.ts';
 
@@ -25,6 +25,7 @@ export const K = {
   seen: (day: number) => `seen/${day}`,
   collective: (name: string) => `collective/${name.toLowerCase()}`,
   keysIn: 'collective/~keys', counts: 'collective/~counts',
+  request: (name: string) => `request/${name}`, blocked: 'blocked',
 } as const;
 
 export class Store {
@@ -66,6 +67,25 @@ export class Store {
   putOutbox(items: Outgoing[]) { return this.r.put(K.outbox, { items }); }
   async pending(): Promise<PendingBlob[]> { return (await this.r.get(K.pending, Pending))?.items ?? []; }
   putPending(items: PendingBlob[]) { return this.r.put(K.pending, { items }); }
+
+  // ---- message requests (first contacts) and the block list ----
+
+  request(name: string) { return this.r.get(K.request(name), Request); }
+  putRequest(q: Request) { return this.r.put(K.request(q.name), q); }
+  removeRequest(name: string) { return this.r.remove(K.request(name)); }
+  async requestNames(): Promise<string[]> { return [...(await this.r.keys())].filter((k) => k.startsWith('request/')).map((k) => k.slice(8)); }
+
+  /** File a message into a stranger's request (made if new), with the key and mailboxes the directory and the message gave. */
+  async addToRequest(q: Omit<Request, 'messages' | 't'>, msg: Message): Promise<void> {
+    const r = (await this.request(q.name)) ?? { ...q, t: msg.t, messages: [] };
+    Object.assign(r, q, { t: Math.max(r.t, msg.t) });
+    r.messages = [...r.messages, msg].slice(-REQUEST_MESSAGES);
+    await this.putRequest(r);
+  }
+
+  async blocked(): Promise<Record<string, number>> { return (await this.r.get(K.blocked, Blocked))?.names ?? {}; }
+  putBlocked(names: Record<string, number>) { return this.r.put(K.blocked, { names }); }
+  async isBlocked(name: string): Promise<boolean> { return Object.hasOwn((await this.r.peek(K.blocked, Blocked))?.names ?? {}, name); }
 
   // ---- messages ----
 

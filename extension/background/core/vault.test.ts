@@ -104,6 +104,7 @@ test('cost does not grow with history: status reads no message, a thread only it
     await alice.k.addContact({ name: 'bob_h' });
     await alice.k.send({ name: 'bob_h', text: 'hi' });
     await bob.k.poll();
+    await bob.k.acceptRequest({ name: 'alice_h' });
     await fillHistory(alice, { contacts: 99, messages: 5000 });
     const log = loggingKV(alice.local);
     const k = new Komrade({ local: log, session: alice.session }); // cold: nothing cached
