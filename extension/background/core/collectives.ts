@@ -47,6 +47,12 @@ export async function findCollective(ctx: Ctx, a: { name: string }): Promise<Col
     if (myStatus === 'none') await store.removeCollective(c);
     else { refresh(rec, r, myStatus, ctx.now()); await store.putCollective(rec); }
   }
+  if (myStatus === 'member') {
+    // our own counts, looked up when the person looks at a collective of theirs (never by a poll)
+    const me = foldName(s.me.name), counts = await store.counts();
+    const got = await client.vouchCounts(me).catch(() => undefined);
+    if (got) { counts[me] = { ...got, t: ctx.now() }; await store.putCounts(counts); }
+  }
   const candidates = [];
   for (const q of requests) {
     const name = foldName(q.request.name);
