@@ -19,7 +19,7 @@ const common = {
 };
 // protocol/vouch.ts finds the circuit files in node_modules with import.meta.resolve (Node only);
 // the add-on passes its packaged files instead (main.ts), so that branch is never taken here
-await build({ ...common, entryPoints: { background: 'extension/background/main.ts' }, outdir: out, define: { 'import.meta.resolve': 'undefined' } });
+await build({ ...common, entryPoints: { background: 'extension/background/main.ts' }, outdir: out, define: { 'import.meta.resolve': 'globalThis.komradeNodeOnlyResolve' } });
 await build({
   ...common, entryPoints: { popup: 'extension/popup/main.ts' }, outdir: out,
   mainFields: ['svelte', 'browser', 'module', 'main'], conditions: ['svelte', 'browser'],
