@@ -143,7 +143,7 @@ for (const [browserName, executablePath] of Object.entries(FIREFOXES)) {
             selected: [...document.querySelectorAll('[role=tab]')].map((x) => `${x.id}=${x.getAttribute('aria-selected')}/${x.getAttribute('tabindex')}`).join(' '),
             panel: document.querySelector('[role=tabpanel]')?.getAttribute('aria-labelledby'),
           }));
-          assert.deepEqual(roles, { list: 3, selected: 'tab-inbox=true/0 tab-contacts=false/-1 tab-settings=false/-1', panel: 'tab-inbox' });
+          assert.deepEqual(roles, { list: 4, selected: 'tab-inbox=true/0 tab-contacts=false/-1 tab-collectives=false/-1 tab-settings=false/-1', panel: 'tab-inbox' });
           await a.bringToFront();
           await a.keyboard.press('ArrowRight');
           await poll(a, () => document.activeElement?.id === 'tab-contacts' && document.querySelector('#tab-contacts')?.getAttribute('aria-selected') === 'true' && !!document.querySelector('#contacts'), null, 5_000, 'arrow right selects Contacts');
@@ -197,17 +197,20 @@ for (const [browserName, executablePath] of Object.entries(FIREFOXES)) {
           await waitFor(b, '.request[data-name="alice"]');
           await snap(bob, '05a-request');
           await click(b, '.request[data-name="alice"] .accept');
+          // accepting opens the thread: the request's message is there, and so read
           await waitFor(b, '#thread[data-name="alice"]');
+          await poll(b, () => document.querySelectorAll('.msg.in').length === 1, null, 20_000, "the request's message in the thread");
+          assert.ok(await b.evaluate(() => document.querySelector('#new-marker')?.nextElementSibling?.classList.contains('in')), 'the "new messages" marker is before the unread message');
           await click(b, '#tab-inbox');
-          await poll(b, () => document.querySelector('#unread-total')?.textContent === '1', null, 20_000, 'unread 1');
-          assert.equal(await badgeText(b), '1');
+          await poll(b, () => !!document.querySelector('.conversation[data-name="alice"]') && !document.querySelector('#open-requests'), null, 20_000, 'alice a conversation, no request left');
+          assert.equal(await b.evaluate(() => document.querySelector('#unread-total')), null, 'read in the thread');
+          assert.equal(await badgeText(b), '');
           await click(b, '#tab-inbox');
           await snap(bob, '05-inbox-unread');
           await openThread(b, 'alice');
           await poll(b, (h: string) => document.querySelector('.msg.in .text')?.textContent === h, HTML_BODY, 10_000, 'html body as text');
           assert.equal(await b.evaluate(() => document.querySelectorAll('#thread img, #thread script, #thread b').length), 0, 'no element was made from the payload');
           assert.notEqual(await b.evaluate(() => document.title), 'pwned');
-          assert.ok(await b.evaluate(() => document.querySelector('#new-marker')?.nextElementSibling?.classList.contains('in')), 'the "new messages" marker is before the unread message');
           await snap(bob, '06-thread-html-as-text');
           await send(b, 'hello alice');
           await checkNow(a);
