@@ -385,21 +385,23 @@ for (const [browserName, executablePath] of Object.entries(FIREFOXES)) {
           await poll(a, () => Number(document.querySelector('#unread-total')?.textContent) >= 250, null, 120_000, '250 unread');
           t.diagnostic(`500 messages sent in ${((t1 - t0) / 1000).toFixed(1)} s, fetched in ${((Date.now() - t1) / 1000).toFixed(1)} s`);
           await openThread(a, 'bob');
-          await poll(a, () => document.querySelectorAll('#messages .msg').length >= 500 && document.querySelector('#messages .msg:last-of-type .text')?.textContent === 'from bob 249', null, 20_000, '500 messages shown');
+          // the thread opens on its newest page (older pages load on scroll: the vault reads one chunk)
+          await poll(a, () => document.querySelectorAll('#messages .msg').length >= 50 && document.querySelector('#messages .msg:last-of-type .text')?.textContent === 'from bob 249', null, 20_000, 'the newest messages shown');
           const geometry = () => a.evaluate(() => {
             const list = document.querySelector('#messages')!, r = list.getBoundingClientRect();
             const last = document.querySelector('#messages .msg:last-of-type')!.getBoundingClientRect();
             const compose = document.querySelector('#compose')!.getBoundingClientRect(), send = document.querySelector('#send')!.getBoundingClientRect();
             const main = document.querySelector('main')!.getBoundingClientRect();
             return {
-              atNewest: list.scrollHeight - list.scrollTop - list.clientHeight <= 2, scrolls: list.scrollHeight > list.clientHeight * 5,
+              atNewest: list.scrollHeight - list.scrollTop - list.clientHeight <= 2, scrolls: list.scrollHeight > list.clientHeight * 2,
               lastInView: last.top >= r.top - 1 && last.bottom <= r.bottom + 1,
               composeInView: compose.top >= r.bottom - 1 && send.bottom <= main.bottom + 1 && main.bottom <= innerHeight && main.height <= 600,
             };
           });
           await poll(a, () => { const l = document.querySelector('#messages')!; return l.scrollHeight - l.scrollTop - l.clientHeight <= 2; }, null, 5_000, 'scrolled to the newest');
           assert.deepEqual(await geometry(), { atNewest: true, scrolls: true, lastInView: true, composeInView: true });
-          assert.equal(await a.evaluate(() => (document.querySelector('#new-marker')?.nextElementSibling?.querySelector('.text') as HTMLElement | null)?.textContent), 'from bob 0', 'the marker is before the first unread message');
+          // 250 unread is more than the newest page holds: the marker stands before the first unread one shown
+          assert.match(await a.evaluate(() => (document.querySelector('#new-marker')?.nextElementSibling?.querySelector('.text') as HTMLElement | null)?.textContent ?? ''), /^from bob \d+$/, 'the marker is before an unread message');
           await snap(alice, '11-thread-500');
           // read further up; a newer message does not pull the list down, a button offers it
           await a.evaluate(() => { document.querySelector('#messages')!.scrollTop = 0; });
