@@ -16,6 +16,8 @@ export interface Status {
   unread: number;
   /** Message requests (first contacts from names not among the contacts), counted apart from `unread`. */
   requests?: number;
+  /** Unread posts in the feed (counted apart from `unread`). */
+  feedUnread?: number;
   operator?: { address: string; reachable: boolean | null; lastCheck: number | null; error?: string };
   /** Outgoing messages not yet deposited. */
   queued: number;
@@ -83,6 +85,17 @@ export interface ThreadView { contact: ContactView; messages: MessageView[]; old
 
 /** A message request: a first contact from a name not among the contacts, with its messages. */
 export interface RequestView { name: string; safetyWords: string[]; safetyNumber: string; t: number; messages: MessageView[] }
+
+/** A post in the feed (POSTS.md §3), text only. `mine`: I wrote it (deletable). `contact`: the author is among my contacts. */
+export interface PostView { id: string; collective: string; author: string; text: string; t: number; mine: boolean; unread: boolean; contact: boolean }
+
+/**
+ * The feed: posts newest first from all my collectives (or one, or one author's). `older`: pass
+ * it as `before` for the next page. `unread`: unread posts overall. `rotating`: collectives whose
+ * keys are being rotated in the background (posting there waits). `open`: collectives with the
+ * `open` rule, whose posts any komrade who joins can read (the popup says so).
+ */
+export interface FeedView { posts: PostView[]; older?: number; unread: number; rotating: string[]; open: string[] }
 
 /** Settings as edited in the popup. */
 export interface SettingsView { operator: string; pollSeconds: number; notifications: boolean; autoLockMinutes: number; allowLoopback: boolean }
@@ -152,6 +165,15 @@ export const API = {
   leaveCollective: method<[a: { name: string }], CollectiveSummary[]>(),
   expelVote: method<[a: { collective: string; name: string }], { votes: number; needed: number; expelled: boolean }>(),
   vouchCounts: method<[a: { name: string }], VouchCountsView>(),
+  // ---- posts and the feed (POSTS.md) ----
+  /** Posts newest first (all my collectives, or `collective`, or `author`); `before` (an answer's `older`) for the page before. */
+  feed: method<[a: { collective?: string; author?: string; before?: number }], FeedView>(passive),
+  /** Post to a collective I am a member of (the same length limit as messages). */
+  post: method<[a: { collective: string; text: string }], PostView>(),
+  /** Delete my own post: the Operator drops it if still pending, a signed tombstone tells members' add-ons. */
+  deletePost: method<[a: { id: string }], FeedView>(),
+  /** Mark the feed (or one collective's) as read. */
+  markFeedRead: method<[a: { collective?: string }], null>(),
 };
 
 /** Every request, as method signatures. */

@@ -4,7 +4,7 @@
  * needs two of them (send: queue, deposit, show the thread; poll: deposit, fetch, tidy) is
  * composed here. State changes run one at a time (`ctx.serial`).
  */
-import { API, type Args, type CollectiveSummary, type CollectiveView, type ContactView, type ConversationView, type Handlers, type MeView, type Method, type RequestView, type Result, type SettingsView, type Status, type ThreadView, type VouchCountsView } from '../api.ts';
+import { API, type Args, type CollectiveSummary, type CollectiveView, type ContactView, type ConversationView, type FeedView, type Handlers, type MeView, type Method, type PostView, type RequestView, type Result, type SettingsView, type Status, type ThreadView, type VouchCountsView, UserError } from '../api.ts';
 import * as account from './core/account.ts';
 import * as collectiveKeys from './core/collective-keys.ts';
 import * as collectives from './core/collectives.ts';
@@ -103,6 +103,11 @@ export class Komrade implements Handlers {
   expelVote(a: { collective: string; name: string }): Promise<{ votes: number; needed: number; expelled: boolean }> { return this.serial(() => collectives.expelVote(this.ctx, a)); }
   leaveCollective(a: { name: string }): Promise<CollectiveSummary[]> { return this.serial(() => collectives.leaveCollective(this.ctx, a)); }
   vouchCounts(a: { name: string }): Promise<VouchCountsView> { return this.serial(() => collectives.vouchCounts(this.ctx, a)); }
+  // ---- posts and the feed (core/posts.ts: being built) ----
+  feed(_a: Args<'feed'>[0]): Promise<FeedView> { return Promise.resolve({ posts: [], unread: 0, rotating: [], open: [] }); }
+  post(_a: Args<'post'>[0]): Promise<PostView> { return Promise.reject(new UserError('Posting is not built yet.')); }
+  deletePost(_a: Args<'deletePost'>[0]): Promise<FeedView> { return Promise.reject(new UserError('Posting is not built yet.')); }
+  markFeedRead(_a: Args<'markFeedRead'>[0]): Promise<null> { return Promise.resolve(null); }
   // ---- message requests, the block list ----
   requests(): Promise<RequestView[]> { return requests.requests(this.ctx); }
   acceptRequest(a: { name: string }): Promise<ContactView> { return this.serial(() => requests.acceptRequest(this.ctx, a)); }

@@ -8,7 +8,7 @@
  * an Operator that sees circuits could link.
  */
 import net from 'node:net';
-import { requestPaths } from './linkage.ts';
+import { requestPathReader } from './linkage.ts';
 
 /** A running SOCKS stand-in. */
 export interface FakeSocks {
@@ -46,7 +46,8 @@ export function startFakeSocks(onion: string, targetPort: () => number, path?: s
         const routed = host === onion && port === 80;
         const entry = { host, port, routed, user, requests: [] as string[] };
         log.push(entry);
-        c.on('data', (d) => entry.requests.push(...requestPaths(d)));
+        const read = requestPathReader();
+        c.on('data', (d) => entry.requests.push(...read(d)));
         if (!routed) { c.end(Buffer.from([5, 2, 0, 1, 0, 0, 0, 0, 0, 0])); return; }
         const up = net.connect(targetPort(), '127.0.0.1', () => {
           c.write(Buffer.from([5, 0, 0, 1, 127, 0, 0, 1, 0, 0]));

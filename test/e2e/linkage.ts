@@ -6,9 +6,18 @@
  * so that a mistake there cannot hide here.
  */
 
-/** The paths of the HTTP/1.1 request lines in a chunk of what a client sent. */
-export function requestPaths(chunk: Buffer): string[] {
-  return [...chunk.toString('latin1').matchAll(/^(?:GET|POST|PUT|DELETE) (\/\S*) HTTP\/1\.1\r$/gm)].map((m) => m[1]!);
+/**
+ * A reader of the request paths in what one client sends over one connection. Chunks split
+ * where the transport likes (tor cells carry ~500 bytes), so a request line can arrive in two
+ * pieces: the unfinished last line is kept for the next chunk.
+ */
+export function requestPathReader(): (chunk: Buffer) => string[] {
+  let carry = '';
+  return (chunk) => {
+    const lines = (carry + chunk.toString('latin1')).split('\n');
+    carry = lines.pop()!.slice(-200); // a request line is short; a body line need not be kept whole
+    return lines.flatMap((l) => /^(?:GET|POST|PUT|DELETE) (\/\S*) HTTP\/1\.1\r$/.exec(l)?.[1] ?? []);
+  };
 }
 
 /** The mailbox or name a request path touches, if any. */

@@ -6,7 +6,7 @@
  * paths seen on each circuit.
  */
 import net from 'node:net';
-import { requestPaths } from '../e2e/linkage.ts';
+import { requestPathReader } from '../e2e/linkage.ts';
 
 const HEADER = /^PROXY TCP6 fc00:dead:beef:4dad::([0-9a-f:]+) /;
 
@@ -39,7 +39,8 @@ export function startCircuitTap(target: number, onConnection?: (s: net.Socket) =
       const circuit = m ? m[1]! : 'no-header';
       const paths = byCircuit.get(circuit) ?? [];
       byCircuit.set(circuit, paths);
-      const record = (b: Buffer) => paths.push(...requestPaths(b));
+      const read = requestPathReader();
+      const record = (b: Buffer) => paths.push(...read(b));
       const rest = m ? head.subarray(eol + 2) : head;
       forwarded++;
       const up = net.connect(target, '127.0.0.1', () => {
