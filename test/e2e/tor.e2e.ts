@@ -180,7 +180,7 @@ test('alice and bob exchange messages over real tor in Firefox 140; the Operator
       const { touched, linked } = linkage(tap.byCircuit);
       // names alice and bob; bob's intro (alice's first message), alice's reply mailbox (bob's
       // reply) and alice's intro: her poll fetches both of hers, which one circuit would link
-      assert.ok(touched.size >= 5, `the run touched too few mailboxes and names to tell: ${[...touched].join(', ')}`);
+      assert.ok(touched.size >= 5, `the run touched too few mailboxes and names to tell: ${[...touched].join(', ')} (requests by circuit: ${JSON.stringify([...tap.byCircuit.values()])})`);
       assert.deepEqual(linked, [], 'requests on one circuit touched more than one mailbox or name');
     });
   } finally {
