@@ -42,6 +42,19 @@ export async function median(n: number, fn: () => unknown, setup?: () => unknown
   return percentile(t, 50);
 }
 
+/**
+ * Medians of several variants of one measurement, taken in turns (a, b, c, a, b, c, …) so that
+ * whatever else the machine does at the time weighs on every variant alike: the ratios of one
+ * run compare like with like.
+ */
+export async function interleavedMedians(n: number, variants: { fn: () => unknown; setup?: () => unknown }[]): Promise<number[]> {
+  const t: number[][] = variants.map(() => []);
+  for (let i = 0; i < n; i++) {
+    for (const [j, v] of variants.entries()) { await v.setup?.(); const s = performance.now(); await v.fn(); t[j]!.push(performance.now() - s); }
+  }
+  return t.map((x) => percentile(x, 50));
+}
+
 /** The p-th percentile (nearest rank) of samples. */
 export function percentile(samples: number[], p: number): number {
   const s = [...samples].sort((a, b) => a - b);

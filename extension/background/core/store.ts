@@ -139,8 +139,9 @@ export class Store {
     const out: Message[][] = [];
     let n = Math.min(before, c.chunks.next) - 1;
     for (let count = 0; n >= c.chunks.first && out.length < 2 && count < CHUNK; n--) {
-      const ch = await this.chunk(c.name, n);
-      out.unshift(ch.messages);
+      // read without a copy (a page is only read); the view copies what it shows
+      const ch = (await this.r.peek(K.chunk(c.name, n), Chunk)) ?? { messages: [] };
+      out.unshift(ch.messages.map((m) => ({ ...m })));
       count += ch.messages.length;
     }
     return { messages: out.flat(), older: n >= c.chunks.first ? n + 1 : undefined };
