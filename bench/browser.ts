@@ -71,15 +71,19 @@ export async function benchBrowser(): Promise<void> {
     await waitPhase(page, 'unlocked', 60_000);
     const shown = () => poll(page, () => document.querySelectorAll('.conversation').length >= 100, null, 60_000, 'conversation list');
     await shown();
-    const times: number[] = [];
+    const times: number[] = [], driver: number[] = [];
     for (let i = 0; i < 10; i++) {
       const s = performance.now();
       await gotoExt(page, profile.popup);
       await shown();
-      times.push(performance.now() - s);
+      driver.push(performance.now() - s);
+      // measured by the page itself: from the start of its navigation to the list in the DOM (Inbox.svelte's mark)
+      times.push(await page.evaluate(() => performance.getEntriesByName('komrade:inbox-shown')[0]?.startTime ?? NaN));
     }
+    if (times.some((x) => Number.isNaN(x))) throw new Error('the popup did not mark the list as shown');
     row('popup open → conversation list shown, 10,000 messages / 100 contacts (median of 10)', percentile(times, 50), 'ms', { text: '< 150 ms', met: percentile(times, 50) < 150 });
     row('  slowest of the 10', Math.max(...times), 'ms');
+    row('  as the driver sees it (BiDi round trips and its 100 ms polling included), median', percentile(driver, 50), 'ms');
   } finally {
     await profile.close().catch(() => undefined);
     await socks.close();
