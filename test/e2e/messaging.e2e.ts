@@ -222,6 +222,28 @@ for (const [browserName, executablePath] of Object.entries(FIREFOXES)) {
           assert.equal(await badgeText(b), '', 'reading cleared bob\'s badge');
         });
 
+        await step('disappearing messages: alice sets 1 day, her next message carries it, bob\'s thread takes it; off again', async () => {
+          const setTimer = (p: Page, v: string) => p.evaluate((x: string) => { const s = document.querySelector('#disappearing') as HTMLSelectElement; s.value = x; s.dispatchEvent(new Event('change', { bubbles: true })); }, v);
+          const timer = (p: Page, v: string) => poll(p, (x: string) => (document.querySelector('#disappearing') as HTMLSelectElement | null)?.value === x, v, 20_000, `timer ${v}`);
+          const lastMeta = (p: Page, dir: string) => p.evaluate((d: string) => [...document.querySelectorAll(`.msg.${d}:not(.pending) .meta`)].at(-1)?.textContent ?? '', dir);
+          await setTimer(a, '86400');
+          await timer(a, '86400');
+          await send(a, 'gone tomorrow');
+          assert.match(await lastMeta(a, 'out'), /disappears /, 'the sent message says when it disappears');
+          await checkNow(b);
+          await received(b, 'gone tomorrow');
+          await timer(b, '86400');
+          assert.match(await lastMeta(b, 'in'), /disappears /);
+          await snap(bob, '06a-thread-disappearing');
+          await setTimer(a, '0');
+          await timer(a, '0');
+          await send(a, 'kept');
+          assert.doesNotMatch(await lastMeta(a, 'out'), /disappears/);
+          await checkNow(b);
+          await received(b, 'kept');
+          await timer(b, '0');
+        });
+
         await step('after both have read, the Operator holds nothing of the conversation', async () => {
           assert.equal(await pendingBlobs(op), 0);
         });
@@ -408,13 +430,18 @@ for (const [browserName, executablePath] of Object.entries(FIREFOXES)) {
           // 80 unread is more than the newest page holds: the marker stands before the first unread one shown
           assert.match(await a.evaluate(() => (document.querySelector('#new-marker')?.nextElementSibling?.querySelector('.text') as HTMLElement | null)?.textContent ?? ''), /^from bob \d+$/, 'the marker is before an unread message');
           await snap(alice, '11-thread-long');
-          // read further up; a newer message does not pull the list down, a button offers it
+          // read further up: the page before loads above what was shown, and the reader stays where they were
+          const shownBefore = await a.evaluate(() => document.querySelectorAll('#messages .msg').length);
           await a.evaluate(() => { document.querySelector('#messages')!.scrollTop = 0; });
+          await poll(a, (n: number) => document.querySelectorAll('#messages .msg').length > n, shownBefore, 10_000, 'older messages loaded on scroll');
+          const top = await a.evaluate(() => document.querySelector('#messages')!.scrollTop);
+          assert.ok(top > 0, 'the older page went in above the reader, not under them');
+          // a newer message does not pull the list down, a button offers it
           await openThread(b, 'alice');
           await send(b, 'one more');
           await checkNow(a);
           await waitFor(a, '#jump-new');
-          assert.equal(await a.evaluate(() => document.querySelector('#messages')!.scrollTop), 0, 'the reader stays where they were');
+          assert.equal(await a.evaluate(() => document.querySelector('#messages')!.scrollTop), top, 'the reader stays where they were');
           await snap(alice, '12-thread-new-below');
           await click(a, '#jump-new');
           await poll(a, () => { const l = document.querySelector('#messages')!; return l.scrollHeight - l.scrollTop - l.clientHeight <= 2 && !document.querySelector('#jump-new'); }, null, 5_000, 'jumped to the newest');
