@@ -21,8 +21,6 @@ import { commitmentIn, refresh, replay, secretOf, standing, type Replayed } from
 import type { Ctx } from './ctx.ts';
 import type { Store } from './store.ts';
 
-/** Contacts' vouch counts are fetched again after this long. */
-export const COUNTS_MAX_AGE_MS = 3_600_000;
 /** A hand-over that cannot be checked yet (Operator out of reach) waits this long. */
 const KEY_WAIT_MS = 14 * DAY;
 
