@@ -7,7 +7,7 @@
  */
 import { startTestOperator } from '../operator/testing.ts';
 import { Komrade } from '../extension/background/komrade.ts';
-import { account, fillHistory } from '../extension/background/testkit.ts';
+import { account, fillHistory, introduce } from '../extension/background/testkit.ts';
 
 import { interleavedMedians, ratio, section } from './lib.ts';
 
@@ -15,10 +15,7 @@ import { interleavedMedians, ratio, section } from './lib.ts';
 async function world(messages: number) {
   const op = await startTestOperator();
   const alice = await account(op.url, 'alice'), bob = await account(op.url, 'bob');
-  await alice.k.addContact({ name: 'bob' });
-  await alice.k.send({ name: 'bob', text: 'hi' });
-  await bob.k.poll();
-  await bob.k.acceptRequest({ name: 'alice' }); // a first contact arrives as a message request
+  await introduce(alice, bob, { from: 'alice', to: 'bob' });
   await bob.k.send({ name: 'alice', text: 'hi back' });
   await alice.k.poll();
   await fillHistory(alice, { contacts: 99, messages: messages - 2 });

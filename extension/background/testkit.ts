@@ -21,6 +21,13 @@ export async function account(url: string, name: string, now?: () => number) {
   await d.k.create({ operator: url, name, passphrase: PASS, allowLoopback: true });
   return d;
 }
+/** A first contact, accepted: `from` adds `to` and sends `text`; `to` fetches it and accepts the request. */
+export async function introduce(from: { k: Komrade }, to: { k: Komrade }, names: { from: string; to: string }, text = 'hi'): Promise<void> {
+  await from.k.addContact({ name: names.to });
+  await from.k.send({ name: names.to, text });
+  await to.k.poll();
+  await to.k.acceptRequest({ name: names.from });
+}
 export const userError = (re: RegExp) => (e: unknown) => re.test(explain(e));
 
 /** Everything the device keeps, assembled into one document of vault v1's shape (contacts with all their messages). */

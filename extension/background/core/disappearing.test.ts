@@ -4,7 +4,7 @@ import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { loadThemis } from '../../../protocol/themis.ts';
 import { startTestOperator } from '../../../operator/testing.ts';
-import { account, userError } from '../testkit.ts';
+import { account, userError, introduce } from '../testkit.ts';
 
 before(() => loadThemis());
 const DAY = 86_400_000;
@@ -15,10 +15,7 @@ test('disappearing messages: set on one side, adopted by the other, erased on bo
     const clock = { t: Date.now() };
     const now = () => clock.t;
     const alice = await account(op.url, 'alice_d', now), bob = await account(op.url, 'bob_d', now);
-    await alice.k.addContact({ name: 'bob_d' });
-    await alice.k.send({ name: 'bob_d', text: 'this stays' });
-    await bob.k.poll();
-    await bob.k.acceptRequest({ name: 'alice_d' });
+    await introduce(alice, bob, { from: 'alice_d', to: 'bob_d' }, 'this stays');
     await assert.rejects(alice.k.setDisappearing({ name: 'bob_d', seconds: 3600 }), userError(/1 day, 1 week or 4 weeks/));
     assert.equal((await alice.k.setDisappearing({ name: 'bob_d', seconds: 86_400 })).disappearing, 86_400);
     const sent = await alice.k.send({ name: 'bob_d', text: 'gone tomorrow' });
