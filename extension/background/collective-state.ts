@@ -27,6 +27,8 @@ export const CollectiveRecord = z.strictObject({
   delivering: z.number().int().positive().optional(),
   /** A rotation is due: when (a random delay after we noticed it). */
   rotateAt: z.number().optional(),
+  /** The due rotation follows a leave or an expulsion: posting waits for it (the removed member could read the old epoch). */
+  rotateForRemoval: z.literal(true).optional(),
   /** The log sequence number at which we got (or made) the key: newcomers admitted after it get it from us. */
   keyedAt: Count.optional(),
   /** Names we sealed the group key to (each once). */

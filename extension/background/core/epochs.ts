@@ -51,7 +51,9 @@ async function update(ctx: Ctx, c: string, fn: (rec: CollectiveRecord) => void):
  * admitted after that root get it by hand-over (collective-keys.ts).
  */
 function adopt(rec: CollectiveRecord, b: EpochBundle, r: Replayed, now: number, me: string): void {
-  if (rec.bundles.some((x) => x.epoch === b.epoch)) return;
+  const same = rec.bundles.find((x) => x.epoch === b.epoch);
+  if (same?.posting.pub === b.posting.pub) return;
+  rec.bundles = rec.bundles.filter((x) => x !== same); // a bundle of that number the Operator never opened
   const prev = rec.bundles.at(-1);
   rec.bundles = [...rec.bundles, b].sort((x, y) => x.epoch - y.epoch);
   if (rec.bundles.at(-1) !== b) return; // an older epoch arriving late
@@ -62,13 +64,17 @@ function adopt(rec: CollectiveRecord, b: EpochBundle, r: Replayed, now: number, 
   rec.handed = [...(at?.members ?? r.members).keys()].filter((n) => n !== me);
 }
 
-/** A rotation is due: a member left or was expelled after the newest epoch's root, or it is a week old. */
-export function rotationDue(rec: CollectiveRecord, r: Replayed, now: number): boolean {
+/** A member left or was expelled after the newest epoch's root (or the root is not in the log at all). */
+function removedSince(rec: CollectiveRecord, r: Replayed): boolean {
   const b = rec.bundles.at(-1);
   if (!b) return false;
   const i = r.entries.findLastIndex((e) => e.root === b.root);
-  if (i < 0 || r.entries.slice(i + 1).some((e) => e.type === 'leave' || e.type === 'expel')) return true;
-  return now - (rec.epochAt ?? now) >= ROTATE_WEEKLY_MS;
+  return i < 0 || r.entries.slice(i + 1).some((e) => e.type === 'leave' || e.type === 'expel');
+}
+
+/** A rotation is due: a member left or was expelled after the newest epoch's root, or the epoch is a week old. */
+export function rotationDue(rec: CollectiveRecord, r: Replayed, now: number): boolean {
+  return !!rec.bundles.length && (removedSince(rec, r) || now - (rec.epochAt ?? now) >= ROTATE_WEEKLY_MS);
 }
 
 /** Drop bundles of epochs ended longer than the TTL ago; forget a due rotation that no longer is. */
@@ -77,7 +83,7 @@ function tidy(rec: CollectiveRecord, r: Replayed, now: number): void {
   const old = (e: number) => rec.ended?.[e] !== undefined && now - rec.ended[e]! > BUNDLE_TTL_MS;
   rec.bundles = rec.bundles.filter((b, i) => i === rec.bundles.length - 1 || !old(b.epoch));
   if (rec.ended) rec.ended = Object.fromEntries(Object.entries(rec.ended).filter(([e]) => rec.bundles.some((b) => b.epoch === Number(e))));
-  if (!rotationDue(rec, r, now) && rec.bundles.length) rec.rotateAt = undefined;
+  if (!rotationDue(rec, r, now) && rec.bundles.length) { rec.rotateAt = undefined; rec.rotateForRemoval = undefined; }
 }
 
 /**
@@ -140,6 +146,7 @@ async function deliver(ctx: Ctx, c: string, b: EpochBundle, r: Replayed): Promis
     if (m.name === me) continue;
     const dir = await client.lookup(m.name).catch((e: unknown) => { if (transient(e)) throw e; return undefined; });
     if (!dir || dir.record.identityKey !== m.key) continue; // the name is gone or changed hands: not that member
+    if (blobs.length % 25 === 24) await new Promise((r) => setTimeout(r, 0)); // let the popup's requests in between
     blobs.push(seal({
       senderIdentity: keyPairOf(s.me.identity), recipientIdentityKey: unb64(m.key),
       prekey: { id: dir.record.prekey.id, key: unb64(dir.record.prekey.key) }, body: b, now: ctx.now(),
@@ -173,7 +180,8 @@ async function syncOne(ctx: Ctx, c: string, r: Replayed, secret: Uint8Array, me:
     b = undefined;
   } else if (!b && (!cur || (rec.bundles.at(-1)?.epoch === cur.epoch && rotationDue(rec, r, now)))) {
     const at = rec.rotateAt ?? now + random() * (ctx.deps.rotationDelayMs ?? ROTATION_DELAY_MS);
-    if (at !== rec.rotateAt) rec = (await update(ctx, c, (x) => { x.rotateAt = at; })) ?? rec;
+    const removal = !!cur && removedSince(rec, r);
+    if (at !== rec.rotateAt || removal !== !!rec.rotateForRemoval) rec = (await update(ctx, c, (x) => { x.rotateAt = at; x.rotateForRemoval = removal || undefined; })) ?? rec;
     if (now >= at) b = newEpochBundle(c, next, r.info.root);
   }
   if (b) {
@@ -184,7 +192,7 @@ async function syncOne(ctx: Ctx, c: string, r: Replayed, secret: Uint8Array, me:
     const res = await openAt(ctx, c, r, opening, secret);
     rec = (await update(ctx, c, (x) => {
       x.opening = undefined;
-      if (res === 'opened') { adopt(x, opening, r, ctx.now(), me); x.delivering = opening.epoch; x.rotateAt = undefined; }
+      if (res === 'opened') { adopt(x, opening, r, ctx.now(), me); x.delivering = opening.epoch; x.rotateAt = undefined; x.rotateForRemoval = undefined; }
     })) ?? rec;
   }
   const d = rec.delivering !== undefined ? rec.bundles.find((x) => x.epoch === rec.delivering) : undefined;

@@ -72,20 +72,6 @@ export async function dropPost(store: Store, id: string): Promise<boolean> {
   return true;
 }
 
-/** Drop every post of a collective we no longer belong to (its segments are rewritten once). */
-export async function dropCollective(store: Store, c: string): Promise<void> {
-  const i = await feedIndex(store);
-  for (let n = i.first; n < i.next; n++) {
-    const seg = await segment(store, n);
-    const keep = seg.posts.filter((p) => lc(p.collective) !== lc(c));
-    if (keep.length !== seg.posts.length) await putSegment(store, n, { posts: keep });
-  }
-  delete i.unread[lc(c)];
-  delete i.readUpTo[lc(c)];
-  await store.r.put(FK.index, i);
-  await store.r.remove(FK.collective(c));
-}
-
 /**
  * Posts newest first, before segment `before` (default: from the newest), filtered; stops at
  * `SEGMENT` posts or after 20 segments. `older`: what to pass as `before` for the next page.

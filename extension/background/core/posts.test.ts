@@ -113,7 +113,14 @@ test('carol leaves: two members rotate at once and do not fork; carol reads noth
   const carolPrekey = (await (await carol.k.ctx.store()).account()).prekeys.at(-1)!.id;
   await carol.k.leaveCollective({ name: C });
 
-  // alice and bob both see the leave and both open epoch 2 at the same moment: one wins, the other adopts it
+  // alice's add-on notices the leave and waits its random delay: posting waits for the new keys meanwhile
+  alice.k.ctx.deps.rotationDelayMs = 10 * 60_000;
+  await alice.k.poll();
+  assert.deepEqual((await alice.k.feed({})).rotating, [C]);
+  await assert.rejects(alice.k.post({ collective: C, text: 'carol could read this' }), userError(/keys are being renewed/));
+  alice.k.ctx.deps.rotationDelayMs = 0;
+
+  // alice (hurried by her post) and bob both open epoch 2 at the same moment: one wins, the other adopts it
   seen.hold = true;
   await Promise.all([alice.k.poll(), bob.k.poll()]);
   seen.hold = false;

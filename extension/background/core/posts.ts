@@ -65,6 +65,12 @@ async function deposit(ctx: Ctx, store: Store, c: string, content: { text: strin
   if (!rec || rec.status !== 'member') throw new UserError(`You are not a member of @${c}.`);
   const b = rec.bundles.at(-1);
   if (!b) throw new UserError(`The keys of @${c} have not reached you yet; try again after the next check.`);
+  if (rec.rotateForRemoval && 'text' in content) {
+    // a member left or was expelled and could still read this epoch: the post waits for the new keys, which are made at the next check
+    rec.rotateAt = Math.min(rec.rotateAt ?? Infinity, ctx.now());
+    await store.putCollective(rec);
+    throw new UserError(`A member left @${c}: its keys are being renewed first. Try again in a minute.`);
+  }
   const sealed = sealPost(b, { name: s.me.name, identity: keyPairOf(s.me.identity) }, content, ctx.now());
   const hash = deleteHashOf(sealed.deleteSecret ?? crypto.getRandomValues(new Uint8Array(32)));
   const { seq } = await ctx.client(s.operator).post(c, b.epoch, sealed.blob, hash, privateKey(unb64(b.posting.priv))).catch((e: unknown) => {
