@@ -14,7 +14,9 @@ import { startTestOperator } from '../../../operator/testing.ts';
 import { CollectiveRecord } from '../collective-state.ts';
 import { FK, FeedCollective } from '../feed-state.ts';
 import { account, userError } from '../testkit.ts';
+import { replay } from './collective-log.ts';
 import { keyPairOf } from './common.ts';
+import { ROTATE_WEEKLY_MS, rotationDue } from './epochs.ts';
 import { K } from './store.ts';
 
 type Op = Awaited<ReturnType<typeof startTestOperator>>;
@@ -152,3 +154,11 @@ test('carol leaves: two members rotate at once and do not fork; carol reads noth
   await dave.k.poll();
   assert.ok((await texts(dave)).includes('alice: welcome dave'));
 });
+
+test('a rotation is due after a leave or an expulsion, and weekly', async () => {
+  const rec = (await record(alice))!, r = await replay(op.client, C);
+  assert.equal(rotationDue(rec, r, Date.now()), false, 'dave\'s admission is no reason');
+  assert.equal(rotationDue(rec, r, rec.epochAt! + ROTATE_WEEKLY_MS), true);
+  assert.equal(rotationDue({ ...rec, bundles: rec.bundles.slice(0, 1) }, r, Date.now()), true, 'epoch 1 predates carol\'s leave');
+});
+
