@@ -127,6 +127,11 @@ test('carol leaves: two members rotate at once and do not fork; carol reads noth
   await Promise.all([alice.k.poll(), bob.k.poll()]);
   seen.hold = false;
   assert.deepEqual(seen.opens.slice(-2).sort(), ['epoch taken', 'opened'], 'both tried, the Operator took one');
+  const won = (await op.client.currentEpoch(C)).postingKey;
+  for (const d of [alice, bob]) {
+    const newest = (await record(d))!.bundles.at(-1)!;
+    assert.ok(newest.epoch === 1 || newest.posting.pub === won, 'the loser never keeps its own epoch 2');
+  }
   await alice.k.poll(); await bob.k.poll();
   const cur = await op.client.currentEpoch(C);
   assert.equal(cur.epoch, 2);
