@@ -3,7 +3,9 @@
 // SOCKS stand-in: alice founds @portland, bob asks and alice vouches (quorum 1), carol asks and
 // alice and bob vouch (quorum 2) — real Semaphore proofs made in the add-on's background page
 // from its packaged circuit. Everyone sees carol's count 2, and no collectives screen shows
-// who vouched. Prints the time of each vouch (proof + replay + send) per browser.
+// who vouched. Prints the time of each vouch (proof + replay + send) per browser. Then the feed
+// (POSTS.md): alice, bob and carol post in @portland and each reads the others' posts in the
+// Feed tab; carol leaves and does not read bob's next post (the keys were rotated without her).
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
@@ -13,7 +15,7 @@ import { loadThemis } from '../../protocol/themis.ts';
 import { onionFromKey } from '../../extension/background/address.ts';
 import { startTestOperator } from '../../operator/testing.ts';
 import { startFakeSocks } from './fakesocks.ts';
-import { FIREFOXES, launch, click, fill, poll, shot, text, waitFor } from './firefox.ts';
+import { FIREFOXES, launch, axeSerious, click, colorScheme, contrast, fill, poll, shot, text, textColours, waitFor, type Profile } from './firefox.ts';
 import { addContact, checkNow, onboard, waitPhase } from './popup.ts';
 
 before(() => loadThemis());
@@ -44,6 +46,43 @@ async function vouch(p: Page, name: string): Promise<number> {
   const err = await text(p, '#collectives-error');
   assert.equal(err, undefined, `vouch failed: ${err}`);
   return ms;
+}
+
+/** Post `body` from the Feed tab (in @portland) and wait until it is shown there. */
+async function post(p: Page, body: string) {
+  await click(p, '#tab-feed');
+  await waitFor(p, '#post-text', 30_000);
+  if (await p.evaluate(() => !!document.querySelector('#post-collective'))) {
+    await p.evaluate(() => { const s = document.querySelector('#post-collective') as HTMLSelectElement; s.value = 'portland'; s.dispatchEvent(new Event('change', { bubbles: true })); });
+  }
+  await fill(p, '#post-text', body);
+  await click(p, '#post-send');
+  await poll(p, (t: string) => document.querySelector('#post-error')?.textContent || (document.querySelector('#post-form')?.getAttribute('aria-busy') === 'false'
+    && [...document.querySelectorAll('#feed .post.mine .text')].some((e) => e.textContent === t)), body, 120_000, `posted ${body}`);
+  assert.equal(await text(p, '#post-error'), undefined, 'the post was refused');
+}
+/** The texts of the posts in the Feed tab now. */
+const feedTexts = (p: Page) => p.evaluate(() => [...document.querySelectorAll('#feed .post .text')].map((e) => e.textContent ?? ''));
+/** Check for mail until the Feed tab shows every one of `texts`. */
+async function reads(p: Page, texts: string[], timeout = 60_000) {
+  await click(p, '#tab-feed');
+  const end = Date.now() + timeout;
+  for (;;) {
+    await checkNow(p);
+    try { await poll(p, (ts: string[]) => { const shown = [...document.querySelectorAll('#feed .post .text')].map((e) => e.textContent); return ts.every((t) => shown.includes(t)); }, texts, 3_000); return; }
+    catch (e) { if (Date.now() > end) throw new Error(`the feed shows ${JSON.stringify(await feedTexts(p))}, not all of ${JSON.stringify(texts)}: ${(e as Error).message}`); }
+  }
+}
+/** The feed in both themes: photographed, its text contrast measured, axe-core clean. */
+async function snapFeed(pr: Profile, name: string) {
+  for (const scheme of ['light', 'dark'] as const) {
+    await colorScheme(pr, scheme);
+    await shot(pr.page, `${name}-${scheme}`);
+    const low = (await textColours(pr.page)).map((x) => ({ ...x, ratio: contrast(x.fg, x.bg) })).filter((x) => x.ratio < 4.5);
+    assert.deepEqual(low.map((x) => `${x.where} "${x.text}" ${x.ratio.toFixed(2)}:1`), [], `${name}, ${scheme}: text under 4.5:1`);
+    assert.deepEqual(await axeSerious(pr.page), [], `${name}, ${scheme}: axe-core finds serious or critical violations`);
+  }
+  await colorScheme(pr, 'light');
 }
 
 for (const [browserName, wasm] of RUNS) {
@@ -127,6 +166,45 @@ for (const [browserName, wasm] of RUNS) {
       await click(c, '#tab-contacts');
       const mine = await poll(c, () => document.querySelector('#my-vouches')?.textContent, null, 20_000, 'carol\'s own counts');
       assert.match((mine ?? "").replace(/\s+/g, ' '), /^2 vouches ?· @portland 2$/);
+
+      // the feed: everyone posts in @portland and reads the others' posts
+      const said = { alice: 'alice: the garden meets on Sunday', bob: 'bob: <b>I bring</b> the seeds', carol: 'carol: and I the tools' };
+      const tf = Date.now();
+      await checkNow(a); await checkNow(c); // carol's group key
+      await post(a, said.alice);
+      await click(b, '#tab-contacts');
+      await checkNow(b);
+      // alice's post is unread on bob's Feed tab, and read once he looks
+      await poll(b, () => Number(document.querySelector('#feed-unread-total')?.textContent ?? 0) > 0, null, 30_000, 'bob: unread posts on the Feed tab');
+      await reads(b, [said.alice]);
+      assert.equal(await b.evaluate(() => document.querySelector('#feed .post[data-author="alice"]')?.getAttribute('data-unread')), 'true', 'marked new');
+      await poll(b, () => !document.querySelector('#feed-unread-total'), null, 10_000, 'viewing the feed read it');
+      await post(b, said.bob);
+      await post(c, said.carol);
+      for (const p of [a, b, c]) await reads(p, Object.values(said));
+      assert.equal(await b.evaluate(() => document.querySelectorAll('#feed .post b').length), 0, 'a post is text');
+      await snapFeed(profiles[0]!, `${label}-c05-feed`);
+      // carol's own post has Delete; alice's name on it filters the feed and offers her card
+      assert.equal(await c.evaluate(() => [...document.querySelectorAll('#feed .post')].map((e) => `${e.getAttribute('data-author')}:${!!e.querySelector('.delete')}`).sort().join(' ')), 'alice:false bob:false carol:true');
+      await click(c, '#feed .post[data-author="alice"] .author');
+      await waitFor(c, '#feed-author[data-author="alice"]');
+      await poll(c, (t: string) => { const s = [...document.querySelectorAll('#feed .post .text')].map((e) => e.textContent); return s.length === 1 && s[0] === t; }, said.alice, 10_000, 'only alice\'s posts');
+      assert.ok(await c.evaluate(() => !!document.querySelector('#feed-author-card, #feed-author-add')), 'her card or "Add contact" is offered');
+      await click(c, '#feed-author-clear');
+
+      // carol leaves; the keys are rotated without her; bob's next post is not hers to read
+      await openPortland(c);
+      await click(c, '#leave-collective');
+      await poll(c, () => !document.querySelector('#collective'), null, 30_000, 'carol left');
+      const after = 'bob: carol has left';
+      await checkNow(a); await checkNow(b);
+      await post(b, after);
+      await reads(a, [after], 90_000);
+      for (let i = 0; i < 2; i++) { await checkNow(c); await new Promise((r) => setTimeout(r, 1000)); }
+      await click(c, '#tab-feed');
+      await waitFor(c, '#feed:not([aria-busy="true"])');
+      assert.ok(!(await feedTexts(c)).includes(after), 'carol, who left, reads the next post');
+      console.log(`# Firefox ${label}: feed (3 posts, reading, carol leaves, a post after) ${Date.now() - tf} ms`);
 
       // no collectives screen shows who vouched: bob's vouch was alice's; carol's were alice's and bob's
       for (const s of screens.bob!) assert.doesNotMatch(s, /alice/i, `a screen names bob's voucher: ${s}`);
