@@ -204,7 +204,17 @@ for (const [browserName, wasm] of RUNS) {
       await click(c, '#tab-feed');
       await waitFor(c, '#feed:not([aria-busy="true"])');
       assert.ok(!(await feedTexts(c)).includes(after), 'carol, who left, reads the next post');
-      console.log(`# Firefox ${label}: feed (3 posts, reading, carol leaves, a post after) ${Date.now() - tf} ms`);
+      // alice deletes her first post (confirmed): gone from her feed at once, from bob's once his add-on reads the tombstone
+      await click(a, '#tab-feed');
+      await click(a, '#feed .post[data-author="alice"] .delete');
+      await click(a, '#feed .post[data-author="alice"] .delete-yes');
+      await poll(a, (t: string) => ![...document.querySelectorAll('#feed .post .text')].some((e) => e.textContent === t), said.alice, 30_000, 'alice: her post deleted');
+      await click(b, '#tab-feed');
+      for (const end = Date.now() + 60_000; (await feedTexts(b)).includes(said.alice);) {
+        assert.ok(Date.now() < end, 'bob still reads the deleted post');
+        await checkNow(b); await new Promise((r) => setTimeout(r, 1000));
+      }
+      console.log(`# Firefox ${label}: feed (3 posts, reading, carol leaves, a post after, a deletion) ${Date.now() - tf} ms`);
 
       // no collectives screen shows who vouched: bob's vouch was alice's; carol's were alice's and bob's
       for (const s of screens.bob!) assert.doesNotMatch(s, /alice/i, `a screen names bob's voucher: ${s}`);
