@@ -30,6 +30,7 @@ UNIT=(
   extension/background/core/disappearing.test.ts
   extension/background/core/reach.test.ts
   extension/background/core/collectives.test.ts
+  extension/background/core/posts.test.ts
   extension/background/core/requests.test.ts
   extension/background/address.test.ts
   extension/background/circuits.test.ts

@@ -15,8 +15,20 @@ export const CollectiveRecord = z.strictObject({
   /** As the charter spells it. */
   name: Name,
   status: z.enum(['member', 'requested']),
-  /** The collective's group keys, newest last (only the current epoch's is kept). */
+  /** The collective's group keys (epoch bundles), oldest first; an ended epoch's is kept while its posts may be pending (POSTS.md §9). */
   bundles: z.array(EpochBundle),
+  /** Epoch number → when we saw it end (a newer epoch arrived): its bundle is dropped 14 days later. */
+  ended: z.record(z.string(), z.number()).optional(),
+  /** When we got (or opened) the newest epoch: the weekly rotation counts from here. */
+  epochAt: z.number().optional(),
+  /** A bundle we made and are opening at the Operator (not handed to anyone before it is open). */
+  opening: EpochBundle.optional(),
+  /** An epoch of ours whose bundle is not yet sealed to every member and uploaded. */
+  delivering: z.number().int().positive().optional(),
+  /** A rotation is due: when (a random delay after we noticed it). */
+  rotateAt: z.number().optional(),
+  /** The due rotation follows a leave or an expulsion: posting waits for it (the removed member could read the old epoch). */
+  rotateForRemoval: z.literal(true).optional(),
   /** The log sequence number at which we got (or made) the key: newcomers admitted after it get it from us. */
   keyedAt: Count.optional(),
   /** Names we sealed the group key to (each once). */

@@ -4,13 +4,16 @@
  * needs two of them (send: queue, deposit, show the thread; poll: deposit, fetch, tidy) is
  * composed here. State changes run one at a time (`ctx.serial`).
  */
-import { API, type Args, type CollectiveSummary, type CollectiveView, type ContactView, type ConversationView, type FeedView, type Handlers, type MeView, type Method, type PostView, type RequestView, type Result, type SettingsView, type Status, type ThreadView, type VouchCountsView, UserError } from '../api.ts';
+import { API, type Args, type CollectiveSummary, type CollectiveView, type ContactView, type ConversationView, type FeedView, type Handlers, type MeView, type Method, type PostView, type RequestView, type Result, type SettingsView, type Status, type ThreadView, type VouchCountsView } from '../api.ts';
 import * as account from './core/account.ts';
 import * as collectiveKeys from './core/collective-keys.ts';
 import * as collectives from './core/collectives.ts';
+import type { Replayed } from './core/collective-log.ts';
 import * as contacts from './core/contacts.ts';
 import { Ctx, type Deps } from './core/ctx.ts';
+import * as epochs from './core/epochs.ts';
 import * as outbox from './core/outbox.ts';
+import * as posts from './core/posts.ts';
 import { maintainPrekeys } from './core/prekeys.ts';
 import * as receive from './core/receive.ts';
 import { makeOnlyCopy } from './core/relocate.ts';
@@ -96,18 +99,25 @@ export class Komrade implements Handlers {
   // ---- collectives ----
   collectives(): Promise<CollectiveSummary[]> { return collectives.collectives(this.ctx); }
   findCollective(a: { name: string }): Promise<CollectiveView> { return this.serial(() => collectives.findCollective(this.ctx, a)); }
-  createCollective(a: { name: string; description: string; rule: string }): Promise<CollectiveView> { return this.serial(() => collectives.createCollective(this.ctx, a)); }
+  /** Found a collective, then open its epoch 1 at the Operator (a proof, 2–4 s, without the state lock; the next poll retries if it fails). */
+  async createCollective(a: { name: string; description: string; rule: string }): Promise<CollectiveView> {
+    const v = await this.serial(() => collectives.createCollective(this.ctx, a));
+    await epochs.openNow(this.ctx, v.name).catch(() => undefined);
+    return this.serial(() => collectives.findCollective(this.ctx, { name: v.name }));
+  }
   askToJoin(a: { name: string }): Promise<CollectiveView> { return this.serial(() => collectives.askToJoin(this.ctx, a)); }
   /** Proves for 2–4 s (the state lock is held meanwhile, so the same vouch cannot be sent twice). */
   vouch(a: { collective: string; name: string }): Promise<{ vouches: number; needed: number; admitted: boolean }> { return this.serial(() => collectives.vouch(this.ctx, a)); }
   expelVote(a: { collective: string; name: string }): Promise<{ votes: number; needed: number; expelled: boolean }> { return this.serial(() => collectives.expelVote(this.ctx, a)); }
-  leaveCollective(a: { name: string }): Promise<CollectiveSummary[]> { return this.serial(() => collectives.leaveCollective(this.ctx, a)); }
+  leaveCollective(a: { name: string }): Promise<CollectiveSummary[]> {
+    return this.serial(async () => { const r = await collectives.leaveCollective(this.ctx, a); await posts.forget(this.ctx, a.name.trim().replace(/^@/, '')); return r; });
+  }
   vouchCounts(a: { name: string }): Promise<VouchCountsView> { return this.serial(() => collectives.vouchCounts(this.ctx, a)); }
-  // ---- posts and the feed (core/posts.ts: being built) ----
-  feed(_a: Args<'feed'>[0]): Promise<FeedView> { return Promise.resolve({ posts: [], unread: 0, rotating: [], open: [] }); }
-  post(_a: Args<'post'>[0]): Promise<PostView> { return Promise.reject(new UserError('Posting is not built yet.')); }
-  deletePost(_a: Args<'deletePost'>[0]): Promise<FeedView> { return Promise.reject(new UserError('Posting is not built yet.')); }
-  markFeedRead(_a: Args<'markFeedRead'>[0]): Promise<null> { return Promise.resolve(null); }
+  // ---- posts and the feed (core/posts.ts, core/epochs.ts) ----
+  async feed(a: Args<'feed'>[0]): Promise<FeedView> { return { ...(await posts.feed(this.ctx, a)), rotating: await epochs.rotating(this.ctx) }; }
+  post(a: Args<'post'>[0]): Promise<PostView> { return this.serial(() => posts.post(this.ctx, a)); }
+  async deletePost(a: Args<'deletePost'>[0]): Promise<FeedView> { await this.serial(() => posts.deletePost(this.ctx, a)); return this.feed({}); }
+  markFeedRead(a: Args<'markFeedRead'>[0]): Promise<null> { return this.serial(() => posts.markFeedRead(this.ctx, a)); }
   // ---- message requests, the block list ----
   requests(): Promise<RequestView[]> { return requests.requests(this.ctx); }
   acceptRequest(a: { name: string }): Promise<ContactView> { return this.serial(() => requests.acceptRequest(this.ctx, a)); }
@@ -150,13 +160,24 @@ export class Komrade implements Handlers {
       if (i && o.spreadMs) await (this.ctx.deps.sleep ?? sleep)(random() * 2 * o.spreadMs / ids.length);
       received += await this.serial(() => receive.fetchMailbox(this.ctx, id));
     }
+    let logs = new Map<string, Replayed>();
     await this.serial(async () => {
       received += await receive.retryPending(this.ctx);
-      await collectiveKeys.sync(this.ctx).catch(() => undefined);
+      logs = await collectiveKeys.sync(this.ctx).catch(() => logs);
       await maintainPrekeys(this.ctx);
       await receive.tidy(this.ctx);
-      await this.ctx.changed(await this.ctx.store(), received);
     });
+    // key epochs and the feed prove and seal for seconds: they take the lock only for short writes
+    if (!this.background) {
+      this.background = true;
+      try {
+        await epochs.sync(this.ctx, logs).catch(() => undefined);
+        await posts.sync(this.ctx, logs).catch(() => 0);
+      } finally { this.background = false; }
+    }
+    await this.serial(async () => this.ctx.changed(await this.ctx.store(), received));
     return { received };
   }
+  /** Epochs and the feed are being synced by a poll (a second poll meanwhile skips them). */
+  private background = false;
 }

@@ -38,14 +38,15 @@ const komrade = new Komrade({
   local: area(browser.storage.local),
   artifacts,
   session: area(browser.storage.session),
-  onChange: ({ unread, requests, newMessages }) => { void badge(unread, requests); if (newMessages) void notify(); },
+  onChange: ({ unread, requests, newMessages, feedUnread }) => { void badge(unread, requests, feedUnread); if (newMessages) void notify(); },
   circuits: () => isolation,
 });
 
-/** Unread messages, then message requests apart: "3", "3+1", "+1". */
-async function badge(unread: number, requests = 0) {
-  await browser.action.setBadgeText({ text: (unread ? String(unread) : '') + (requests ? `+${requests}` : '') });
-  await browser.action.setTitle({ title: `Komrade${unread ? ` · ${unread} unread` : ''}${requests ? ` · ${requests} request${requests > 1 ? 's' : ''}` : ''}` });
+/** Unread messages and posts together, then message requests apart: "3", "3+1", "+1"; the title tells them apart. */
+async function badge(unread: number, requests = 0, posts = 0) {
+  const n = unread + posts;
+  await browser.action.setBadgeText({ text: (n ? String(n) : '') + (requests ? `+${requests}` : '') });
+  await browser.action.setTitle({ title: `Komrade${unread ? ` · ${unread} unread` : ''}${posts ? ` · ${posts} new post${posts > 1 ? 's' : ''}` : ''}${requests ? ` · ${requests} request${requests > 1 ? 's' : ''}` : ''}` });
   await browser.action.setBadgeBackgroundColor({ color: '#b00020' });
 }
 
@@ -64,7 +65,7 @@ async function handle(msg: Request): Promise<Reply<unknown>> {
   try {
     // only what the person does restarts the auto-lock count, not the popup's own refreshes (komrade.ts, isActivity)
     const value = await komrade.request(msg.type, msg.args as never);
-    if (msg.type === 'lock' || msg.type === 'unlock' || msg.type === 'deleteAccount') { const st = await komrade.status(); await badge(st.unread, st.requests); }
+    if (msg.type === 'lock' || msg.type === 'unlock' || msg.type === 'deleteAccount') { const st = await komrade.status(); await badge(st.unread, st.requests, st.feedUnread); }
     if (msg.type === 'unlock' || msg.type === 'create' || msg.type === 'restore' || msg.type === 'saveSettings') await schedule();
     return { ok: true, value };
   } catch (e) {

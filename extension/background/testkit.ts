@@ -5,19 +5,20 @@
 import assert from 'node:assert/strict';
 import { createServer, request } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Komrade, explain } from './komrade.ts';
+import { Komrade, explain, type Deps } from './komrade.ts';
 import { K } from './core/store.ts';
 import { Account, Chunk, Contact, type Message, type StateV1 } from './state.ts';
 import { memoryKV } from './vault.ts';
 
 export const PASS = 'correct horse battery staple';
 
-export function device(now?: () => number) {
+export function device(now?: () => number, more: Partial<Deps> = {}) {
   const local = memoryKV(), session = memoryKV();
-  return { local, session, k: new Komrade({ local, session, now }) };
+  return { local, session, k: new Komrade({ local, session, now, ...more }) };
 }
-export async function account(url: string, name: string, now?: () => number) {
-  const d = device(now);
+/** A device with a new account on the Operator at `url`; `more`: other dependencies (e.g. `rotationDelayMs`). */
+export async function account(url: string, name: string, now?: () => number, more: Partial<Deps> = {}) {
+  const d = device(now, more);
   await d.k.create({ operator: url, name, passphrase: PASS, allowLoopback: true });
   return d;
 }

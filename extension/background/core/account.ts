@@ -13,6 +13,7 @@ import { Account, DEFAULT_SETTINGS, Settings } from '../state.ts';
 import { WrongPassphrase } from '../vault.ts';
 import { keyPairOf, pair } from './common.ts';
 import type { Ctx } from './ctx.ts';
+import { feedUnread } from './feed-store.ts';
 
 /** The status line: reads the account, the index and the outbox, never a message. */
 export async function status(ctx: Ctx): Promise<Status> {
@@ -21,7 +22,7 @@ export async function status(ctx: Ctx): Promise<Status> {
   if (!store) return { phase: 'locked', unread: 0, queued: 0 };
   const a = await store.account();
   return {
-    phase: 'unlocked', name: foldName(a.me.name), unread: await store.unread(), requests: (await store.requestNames()).length, queued: (await store.outbox()).length,
+    phase: 'unlocked', name: foldName(a.me.name), unread: await store.unread(), requests: (await store.requestNames()).length, feedUnread: await feedUnread(store), queued: (await store.outbox()).length,
     operator: { address: a.operator, ...ctx.reach }, circuits: ctx.deps.circuits?.(),
   };
 }

@@ -8,7 +8,9 @@
  * are presumed to have it from someone else (`keyedAt`).
  * Receiving: the receive path keeps `collective-key` envelopes aside (`collective/~keys`); here
  * each is accepted only if its signer's identity key is a current member's in the log we
- * replayed ourselves, and we are a member by that log. Anything else is refused and counted.
+ * replayed ourselves, and we are a member by that log, for a root of that log. Anything else is
+ * refused and counted. With epochs (POSTS.md §9) the newest bundle is handed over; epochs.ts
+ * resets `keyedAt`/`handed` to the new epoch's root whenever one opens.
  */
 import { unb64 } from '../../../protocol/bytes.ts';
 import { seal } from '../../../protocol/envelope.ts';
@@ -17,7 +19,7 @@ import { foldName } from '../../../protocol/names.ts';
 import type { Account } from '../state.ts';
 import type { CollectiveRecord } from '../collective-state.ts';
 import { DAY, keyPairOf, transient } from './common.ts';
-import { commitmentIn, refresh, replay, secretOf, standing, type Replayed } from './collective-log.ts';
+import { commitmentIn, refresh, replay, secretOf, standing, treeAt, type Replayed } from './collective-log.ts';
 import type { Ctx } from './ctx.ts';
 import type { Store } from './store.ts';
 
@@ -60,11 +62,14 @@ async function acceptKeys(ctx: Ctx, store: Store, s: Account, secret: Uint8Array
     }
     const signer = [...r.members.values()].find((m) => m.key === item.from);
     const ok = signer && standing(r, s.me.name, commitmentIn(secret, c), false) === 'member'
-      && item.body.bundle.collective === c && item.body.bundle.epoch === item.body.epoch;
+      && item.body.bundle.collective === c && item.body.bundle.epoch === item.body.epoch && treeAt(r, item.body.bundle.root);
     if (!ok) { rec.refusedKeys++; await store.putCollective(rec); continue; }
     const have = rec.bundles.at(-1);
     if (have && have.epoch >= item.body.epoch) continue; // duplicates of the same key are harmless
-    rec.bundles = [item.body.bundle];
+    // older epochs' bundles stay while their posts may be pending (epochs.ts drops them after the TTL)
+    rec.bundles = [...rec.bundles.filter((b) => b.epoch < item.body.epoch), item.body.bundle];
+    if (have) rec.ended = { ...rec.ended, [have.epoch]: ctx.now() };
+    rec.epochAt = ctx.now();
     rec.status = 'member';
     rec.keyedAt = r.seq;
     // everyone admitted up to now is presumed to hold the key already
@@ -74,16 +79,16 @@ async function acceptKeys(ctx: Ctx, store: Store, s: Account, secret: Uint8Array
   await store.putKeysIn(left);
 }
 
-/** Everything collectives do at a poll. Failures of one collective do not stop the others. */
-export async function sync(ctx: Ctx): Promise<void> {
+/** Everything collectives do at a poll. Failures of one collective do not stop the others. Returns the logs replayed (for epochs and posts). */
+export async function sync(ctx: Ctx): Promise<Map<string, Replayed>> {
   const store = await ctx.store();
   const s = await store.account();
   const records = await store.collectives();
   const keysWaiting = (await store.keysIn()).length > 0;
-  if (!records.length && !keysWaiting) return;
+  const logs = new Map<string, Replayed>();
+  if (!records.length && !keysWaiting) return logs;
   const secret = await secretOf(store);
   const me = foldName(s.me.name);
-  const logs = new Map<string, Replayed>();
   for (const rec of records) {
     const c = foldName(rec.name);
     try {
@@ -103,5 +108,6 @@ export async function sync(ctx: Ctx): Promise<void> {
     } catch { /* try again at the next poll */ }
   }
   await acceptKeys(ctx, store, s, secret, logs);
+  return logs;
 }
 

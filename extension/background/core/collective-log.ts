@@ -9,10 +9,12 @@ import type { OperatorClient } from '../../../protocol/client.ts';
 import { entryHash, leavePayload, verifyCharter, verifyJoin, type CollectiveInfo, type LogEntry } from '../../../protocol/collective.ts';
 import { verifyAuth } from '../../../protocol/identity.ts';
 import { foldName } from '../../../protocol/names.ts';
-import { memberIdentity, rootOf } from '../../../protocol/vouch.ts';
+import { artifactPaths, memberIdentity, proveVouch, rootOf, type VouchProof } from '../../../protocol/vouch.ts';
+import { EPOCH_SUBJECT } from '../../../protocol/posts-wire.ts';
 import { Name } from '../../../protocol/wire.ts';
 import { UserError } from '../../api.ts';
 import type { CollectiveRecord } from '../collective-state.ts';
+import type { Ctx } from './ctx.ts';
 import type { Store } from './store.ts';
 
 /** A current member as the log says: the identity key their join request (or the charter) named. */
@@ -109,4 +111,28 @@ export function refresh(rec: CollectiveRecord, r: Replayed, status: 'member' | '
   if (status !== 'none') rec.status = status;
   const ch = r.info.charter;
   rec.info = { description: ch.description, rule: ch.quorum, members: r.info.members, needed: r.info.needed, requests: r.info.requests, t: now };
+}
+
+/** The tree's leaves and members (name → identity key) right after the last log entry whose root is `root`; undefined if no entry has it. */
+export function treeAt(r: Replayed, root: string): { leaves: bigint[]; members: Map<string, string>; seq: number } | undefined {
+  const leaves: bigint[] = [], members = new Map<string, string>();
+  let at: { leaves: bigint[]; members: Map<string, string>; seq: number } | undefined;
+  for (const e of r.entries) {
+    if (e.type === 'found') { leaves.push(BigInt(e.commitment)); members.set(foldName(e.charter!.charter.founder), e.charter!.charter.founderKey); }
+    else if (e.type === 'admit') { leaves.push(BigInt(e.commitment)); members.set(e.name, e.request!.request.identityKey); }
+    else { leaves[e.leaf] = 0n; members.delete(e.name); }
+    if (e.root === root) at = { leaves: [...leaves], members: new Map(members), seq: e.seq };
+  }
+  return at;
+}
+
+/**
+ * Prove (2–4 s; call it without holding the state lock) that we are a member of the tree
+ * `leaves` of `c`, for an epoch or cursor proof of epoch `epoch` binding `binding` (POSTS.md §2, §4).
+ */
+export async function proveMember(ctx: Ctx, secret: Uint8Array, c: string, kind: 'epoch' | 'cursor', epoch: number, binding: bigint, leaves: bigint[]): Promise<VouchProof> {
+  return proveVouch({
+    identity: memberIdentity(secret, c), members: leaves, kind, collective: c, subject: EPOCH_SUBJECT, epoch, commitment: binding,
+    artifacts: (await ctx.deps.artifacts?.()) ?? artifactPaths(),
+  });
 }

@@ -1,6 +1,6 @@
 /**
  * Collectives (COLLECTIVES.md), what the popup asks for: my collectives, looking one up,
- * founding one (with epoch 1's group key, POSTS.md §1), asking to join, anonymous vouches and
+ * founding one (epoch 1's group key made here, opened by epochs.ts, POSTS.md §2), asking to join, anonymous vouches and
  * expel votes (Semaphore proofs made here, against the tree replayed from the log), leaving,
  * and public vouch counts. No view carries who vouched: only counts.
  */
@@ -66,7 +66,7 @@ export async function findCollective(ctx: Ctx, a: { name: string }): Promise<Col
   };
 }
 
-/** Found a collective: the signed charter, our commitment as leaf 0, and epoch 1's group key kept in our record. */
+/** Found a collective: the signed charter, our commitment as leaf 0, and epoch 1's group key kept in our record until epochs.ts opens it. */
 export async function createCollective(ctx: Ctx, a: { name: string; description: string; rule: string }): Promise<CollectiveView> {
   const store = await ctx.store();
   const s = await store.account();
@@ -84,7 +84,8 @@ export async function createCollective(ctx: Ctx, a: { name: string; description:
     throw e;
   });
   const rec = newRecord(name, 'member');
-  rec.bundles = [newEpochBundle(name, 1, created.root)];
+  // epoch 1 is opened at the Operator (a proof, without the state lock: epochs.ts), then kept in `bundles`
+  rec.opening = newEpochBundle(name, 1, created.root);
   rec.keyedAt = 0;
   await store.putCollective(rec);
   return findCollective(ctx, { name });

@@ -11,6 +11,7 @@ import type { KV } from '../kv.ts';
 import { migrate } from '../migrate.ts';
 import type { Records } from '../records.ts';
 import { Vault } from '../vault.ts';
+import { feedUnread } from './feed-store.ts';
 import { Store } from './store.ts';
 
 /** What the core needs from its surroundings. */
@@ -19,7 +20,7 @@ export interface Deps {
   session: KV;
   now?: () => number;
   /** Called when unread counts or messages change (badge, notifications, popup refresh). */
-  onChange?: (e: { unread: number; requests: number; newMessages: number }) => void;
+  onChange?: (e: { unread: number; requests: number; newMessages: number; feedUnread?: number }) => void;
   /** How the browser routes Operator requests over Tor (circuits.ts), when known. */
   circuits?: () => Status['circuits'];
   /**
@@ -30,6 +31,8 @@ export interface Deps {
   artifacts?: () => Artifacts | Promise<Artifacts>;
   /** Waits between spread-out fetches (tests replace it). */
   sleep?: (ms: number) => Promise<void>;
+  /** The longest random delay before this add-on rotates a collective's keys once it is due (POSTS.md §9; tests set 0). */
+  rotationDelayMs?: number;
 }
 
 export type Reach = { reachable: boolean | null; lastCheck: number | null; error?: string };
@@ -94,6 +97,6 @@ export class Ctx {
 
   /** Tell the background that unread counts or messages changed. */
   async changed(store: Store, newMessages: number): Promise<void> {
-    this.deps.onChange?.({ unread: await store.unread(), requests: (await store.requestNames()).length, newMessages });
+    this.deps.onChange?.({ unread: await store.unread(), requests: (await store.requestNames()).length, newMessages, feedUnread: await feedUnread(store) });
   }
 }
