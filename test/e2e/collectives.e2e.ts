@@ -217,8 +217,17 @@ for (const [browserName, wasm] of RUNS) {
       await click(c, '#feed .post[data-author="alice"] .author');
       await waitFor(c, '#feed-author[data-author="alice"]');
       await poll(c, (t: string) => { const s = [...document.querySelectorAll('#feed .post .text')].map((e) => e.textContent); return s.length === 1 && s[0] === t; }, said.alice, 10_000, 'only alice\'s posts');
-      assert.ok(await c.evaluate(() => !!document.querySelector('#feed-author-card, #feed-author-add')), 'her card or "Add contact" is offered');
+      // alice is not carol's contact: "Add contact"; then her card is offered
+      await click(c, '#feed-author-add');
+      await waitFor(c, '#feed-author-card', 20_000);
       await click(c, '#feed-author-clear');
+      // carol is bob's contact: her name on her post leads to her card in Contacts
+      await click(b, '#feed .post[data-author="carol"] .author');
+      await click(b, '#feed-author-card');
+      await poll(b, () => document.activeElement?.closest('.contact')?.getAttribute('data-name') === 'carol', null, 10_000, 'bob: carol\'s card, focused');
+      // a member's page of @portland shows its posts
+      await openPortland(a);
+      await poll(a, (n: number) => document.querySelectorAll('#collective #feed[data-collective="portland"] .post').length === n, Object.keys(said).length, 20_000, '@portland\'s page shows its posts');
 
       // carol leaves; the keys are rotated without her; bob's next post is not hers to read
       await openPortland(c);
@@ -233,6 +242,7 @@ for (const [browserName, wasm] of RUNS) {
       assert.ok(!(await feedTexts(c)).includes(after), 'carol, who left, reads the next post');
       // alice deletes her first post (confirmed): gone from her feed at once, from bob's once his add-on reads the tombstone
       await click(a, '#tab-feed');
+      await waitFor(a, '#feed .post[data-author="alice"] .delete');
       await click(a, '#feed .post[data-author="alice"] .delete');
       await click(a, '#feed .post[data-author="alice"] .delete-yes');
       await poll(a, (t: string) => ![...document.querySelectorAll('#feed .post .text')].some((e) => e.textContent === t), said.alice, 30_000, 'alice: her post deleted');
