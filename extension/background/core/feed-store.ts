@@ -47,10 +47,10 @@ export async function appendPost(store: Store, p: Omit<FeedPost, 'n'>): Promise<
   return post;
 }
 
-/** Find a post by id, newest segments first. */
-export async function findPost(store: Store, id: string): Promise<{ seg: number; post: FeedPost } | undefined> {
+/** Find a post by id, newest segments first (at most `segments` of them: a poll's look-ups stay bounded). */
+export async function findPost(store: Store, id: string, segments = Infinity): Promise<{ seg: number; post: FeedPost } | undefined> {
   const i = await feedIndex(store);
-  for (let n = i.next - 1; n >= i.first; n--) {
+  for (let n = i.next - 1; n >= i.first && i.next - n <= segments; n--) {
     const post = (await segment(store, n)).posts.find((p) => p.id === id);
     if (post) return { seg: n, post };
   }
@@ -58,8 +58,8 @@ export async function findPost(store: Store, id: string): Promise<{ seg: number;
 }
 
 /** Drop a post by id (a tombstone, a deletion); false if we do not hold it. */
-export async function dropPost(store: Store, id: string): Promise<boolean> {
-  const found = await findPost(store, id);
+export async function dropPost(store: Store, id: string, segments = Infinity): Promise<boolean> {
+  const found = await findPost(store, id, segments);
   if (!found) return false;
   const i = await feedIndex(store);
   const seg = await segment(store, found.seg);

@@ -14,7 +14,9 @@ import { startTestOperator } from '../../../operator/testing.ts';
 import { CollectiveRecord } from '../collective-state.ts';
 import { FK, FeedCollective } from '../feed-state.ts';
 import { account, userError } from '../testkit.ts';
+import { replay } from './collective-log.ts';
 import { keyPairOf } from './common.ts';
+import { ROTATE_WEEKLY_MS, rotationDue } from './epochs.ts';
 import { K } from './store.ts';
 
 type Op = Awaited<ReturnType<typeof startTestOperator>>;
@@ -125,6 +127,11 @@ test('carol leaves: two members rotate at once and do not fork; carol reads noth
   await Promise.all([alice.k.poll(), bob.k.poll()]);
   seen.hold = false;
   assert.deepEqual(seen.opens.slice(-2).sort(), ['epoch taken', 'opened'], 'both tried, the Operator took one');
+  const won = (await op.client.currentEpoch(C)).postingKey;
+  for (const d of [alice, bob]) {
+    const newest = (await record(d))!.bundles.at(-1)!;
+    assert.ok(newest.epoch === 1 || newest.posting.pub === won, 'the loser never keeps its own epoch 2');
+  }
   await alice.k.poll(); await bob.k.poll();
   const cur = await op.client.currentEpoch(C);
   assert.equal(cur.epoch, 2);
@@ -152,3 +159,11 @@ test('carol leaves: two members rotate at once and do not fork; carol reads noth
   await dave.k.poll();
   assert.ok((await texts(dave)).includes('alice: welcome dave'));
 });
+
+test('a rotation is due after a leave or an expulsion, and weekly', async () => {
+  const rec = (await record(alice))!, r = await replay(op.client, C);
+  assert.equal(rotationDue(rec, r, Date.now()), false, 'dave\'s admission is no reason');
+  assert.equal(rotationDue(rec, r, rec.epochAt! + ROTATE_WEEKLY_MS), true);
+  assert.equal(rotationDue({ ...rec, bundles: rec.bundles.slice(0, 1) }, r, Date.now()), true, 'epoch 1 predates carol\'s leave');
+});
+

@@ -26,6 +26,8 @@ import type { Store } from './store.ts';
 const ROUNDS = 20;
 /** Tombstones remembered for posts not (yet) seen. */
 const TOMBS = 200;
+/** How far back (segments of 50) a poll looks for a post it already holds or a tombstone's target. */
+const LOOKBACK = 40;
 
 const lc = (s: string) => s.toLowerCase();
 const view = (i: FeedIndex, contacts: Set<string>) => (p: FeedPost): PostView =>
@@ -163,15 +165,15 @@ async function readEpoch(ctx: Ctx, c: string, name: string, b: EpochBundle, r: R
         continue;
       }
       if (payload.kind === 'tombstone') {
-        const found = await findPost(store, payload.target);
+        const found = await findPost(store, payload.target, LOOKBACK);
         if (!found) f.tombs = [...f.tombs, { target: payload.target, author: payload.author }].slice(-TOMBS);
-        else if (found.post.author === payload.author) await dropPost(store, payload.target);
-        else f.refused++; // only the author may delete a post
+        else if (found.post.author === payload.author && lc(found.post.collective) === c) await dropPost(store, payload.target, LOOKBACK);
+        else f.refused++; // only the author may delete a post, and only here
         continue;
       }
       const tomb = f.tombs.findIndex((t) => t.target === payload.id && t.author === payload.author);
       if (tomb >= 0) { f.tombs.splice(tomb, 1); continue; }
-      if (payload.author === me && (await findPost(store, payload.id))) continue; // our own, already kept
+      if (payload.author === me && (await findPost(store, payload.id, LOOKBACK))) continue; // our own, already kept
       await appendPost(store, { id: payload.id, collective: name, author: payload.author, text: payload.text, t: payload.t, ...(payload.author === me && { mine: {} }) });
       if (payload.author !== me) got++;
     }
