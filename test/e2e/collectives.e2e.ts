@@ -3,7 +3,9 @@
 // SOCKS stand-in: alice founds @portland, bob asks and alice vouches (quorum 1), carol asks and
 // alice and bob vouch (quorum 2) — real Semaphore proofs made in the add-on's background page
 // from its packaged circuit. Everyone sees carol's count 2, and no collectives screen shows
-// who vouched. Prints the time of each vouch (proof + replay + send) per browser.
+// who vouched. Prints the time of each vouch (proof + replay + send) per browser. Then the feed
+// (POSTS.md): alice, bob and carol post in @portland and each reads the others' posts in the
+// Feed tab; carol leaves and does not read bob's next post (the keys were rotated without her).
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
@@ -13,7 +15,7 @@ import { loadThemis } from '../../protocol/themis.ts';
 import { onionFromKey } from '../../extension/background/address.ts';
 import { startTestOperator } from '../../operator/testing.ts';
 import { startFakeSocks } from './fakesocks.ts';
-import { FIREFOXES, launch, click, fill, poll, shot, text, waitFor } from './firefox.ts';
+import { FIREFOXES, launch, axeSerious, click, colorScheme, contrast, fill, poll, shot, text, textColours, waitFor, type Profile } from './firefox.ts';
 import { addContact, checkNow, onboard, waitPhase } from './popup.ts';
 
 before(() => loadThemis());
@@ -44,6 +46,63 @@ async function vouch(p: Page, name: string): Promise<number> {
   const err = await text(p, '#collectives-error');
   assert.equal(err, undefined, `vouch failed: ${err}`);
   return ms;
+}
+
+/**
+ * Post `body` from the Feed tab (in @portland) and wait until it is shown there. Until the keys
+ * are there (handed over at a member's check: `others`) or renewed after a leave, the popup says
+ * so and the post waits: check for mail and try again.
+ */
+async function post(p: Page, body: string, others: Page[] = [], timeout = 90_000) {
+  await click(p, '#tab-feed');
+  await waitFor(p, '#post-text', 30_000);
+  if (await p.evaluate(() => !!document.querySelector('#post-collective'))) {
+    await p.evaluate(() => { const s = document.querySelector('#post-collective') as HTMLSelectElement; s.value = 'portland'; s.dispatchEvent(new Event('change', { bubbles: true })); });
+  }
+  await fill(p, '#post-text', body);
+  const end = Date.now() + timeout;
+  for (;;) {
+    if (!(await p.evaluate(() => !!document.querySelector('#post-waiting')))) {
+      await click(p, '#post-send');
+      const r = await poll(p, (t: string) => document.querySelector('#post-error')?.textContent || (document.querySelector('#post-form')?.getAttribute('aria-busy') === 'false'
+        && [...document.querySelectorAll('#feed .post.mine .text')].some((e) => e.textContent === t) && 'posted'), body, 60_000, `posted ${body}`);
+      if (r === 'posted') return;
+      assert.match(String(r), /keys are being renewed|have not reached you/, 'the post was refused');
+    }
+    assert.ok(Date.now() < end, `${body}: the keys did not come`);
+    for (const o of others) await checkNow(o);
+    await new Promise((r) => setTimeout(r, 1500));
+    await checkNow(p);
+    await new Promise((r) => setTimeout(r, 1500));
+  }
+}
+/** Check for mail and wait until that check is over (epochs and cursors included). */
+async function checked(p: Page) {
+  await checkNow(p);
+  await poll(p, () => (document.querySelector('#check-now') as HTMLButtonElement | null)?.disabled === false, null, 60_000, 'check done');
+}
+/** The texts of the posts in the Feed tab now. */
+const feedTexts = (p: Page) => p.evaluate(() => [...document.querySelectorAll('#feed .post .text')].map((e) => e.textContent ?? ''));
+/** Check for mail until the Feed tab shows every one of `texts`. */
+async function reads(p: Page, texts: string[], timeout = 60_000) {
+  await click(p, '#tab-feed');
+  const end = Date.now() + timeout;
+  for (;;) {
+    await checkNow(p);
+    try { await poll(p, (ts: string[]) => { const shown = [...document.querySelectorAll('#feed .post .text')].map((e) => e.textContent); return ts.every((t) => shown.includes(t)); }, texts, 3_000); return; }
+    catch (e) { if (Date.now() > end) throw new Error(`the feed shows ${JSON.stringify(await feedTexts(p))}, not all of ${JSON.stringify(texts)}: ${(e as Error).message}`); }
+  }
+}
+/** The feed in both themes: photographed, its text contrast measured, axe-core clean. */
+async function snapFeed(pr: Profile, name: string) {
+  for (const scheme of ['light', 'dark'] as const) {
+    await colorScheme(pr, scheme);
+    await shot(pr.page, `${name}-${scheme}`);
+    const low = (await textColours(pr.page)).map((x) => ({ ...x, ratio: contrast(x.fg, x.bg) })).filter((x) => x.ratio < 4.5);
+    assert.deepEqual(low.map((x) => `${x.where} "${x.text}" ${x.ratio.toFixed(2)}:1`), [], `${name}, ${scheme}: text under 4.5:1`);
+    assert.deepEqual(await axeSerious(pr.page), [], `${name}, ${scheme}: axe-core finds serious or critical violations`);
+  }
+  await colorScheme(pr, 'light');
 }
 
 for (const [browserName, wasm] of RUNS) {
@@ -127,6 +186,72 @@ for (const [browserName, wasm] of RUNS) {
       await click(c, '#tab-contacts');
       const mine = await poll(c, () => document.querySelector('#my-vouches')?.textContent, null, 20_000, 'carol\'s own counts');
       assert.match((mine ?? "").replace(/\s+/g, ' '), /^2 vouches ?· @portland 2$/);
+
+      // the feed: everyone posts in @portland and reads the others' posts
+      const said = { alice: 'alice: the garden meets on Sunday', bob: 'bob: <b>I bring</b> the seeds', carol: 'carol: and I the tools' };
+      const tf = Date.now();
+      // first carol's keys (handed over at alice's or bob's check) and her reading cursor (opened at
+      // her next check): the Operator keeps a post until as many cursors as the epoch had members
+      // when it opened have passed it, so one admitted later reads only what comes after her cursor
+      await click(c, '#tab-feed');
+      for (const end = Date.now() + 60_000; await c.evaluate(() => !document.querySelector('#post-text') || !!document.querySelector('#post-waiting'));) {
+        assert.ok(Date.now() < end, 'carol: the keys of @portland did not come');
+        await checked(a); await checked(b); await checked(c);
+      }
+      await checked(c); await checked(b);
+      await post(a, said.alice);
+      await click(b, '#tab-contacts');
+      await checkNow(b);
+      // alice's post is unread on bob's Feed tab, and read once he looks
+      await poll(b, () => Number(document.querySelector('#feed-unread-total')?.textContent ?? 0) > 0, null, 30_000, 'bob: unread posts on the Feed tab');
+      await reads(b, [said.alice]);
+      assert.equal(await b.evaluate(() => document.querySelector('#feed .post[data-author="alice"]')?.getAttribute('data-unread')), 'true', 'marked new');
+      await poll(b, () => !document.querySelector('#feed-unread-total'), null, 10_000, 'viewing the feed read it');
+      await post(b, said.bob);
+      await post(c, said.carol);
+      for (const p of [a, b, c]) await reads(p, Object.values(said));
+      assert.equal(await b.evaluate(() => document.querySelectorAll('#feed .post b').length), 0, 'a post is text');
+      await snapFeed(profiles[0]!, `${label}-c05-feed`);
+      // carol's own post has Delete; alice's name on it filters the feed and offers her card
+      assert.equal(await c.evaluate(() => [...document.querySelectorAll('#feed .post')].map((e) => `${e.getAttribute('data-author')}:${!!e.querySelector('.delete')}`).sort().join(' ')), 'alice:false bob:false carol:true');
+      await click(c, '#feed .post[data-author="alice"] .author');
+      await waitFor(c, '#feed-author[data-author="alice"]');
+      await poll(c, (t: string) => { const s = [...document.querySelectorAll('#feed .post .text')].map((e) => e.textContent); return s.length === 1 && s[0] === t; }, said.alice, 10_000, 'only alice\'s posts');
+      // alice is not carol's contact: "Add contact"; then her card is offered
+      await click(c, '#feed-author-add');
+      await waitFor(c, '#feed-author-card', 20_000);
+      await click(c, '#feed-author-clear');
+      // carol is bob's contact: her name on her post leads to her card in Contacts
+      await click(b, '#feed .post[data-author="carol"] .author');
+      await click(b, '#feed-author-card');
+      await poll(b, () => document.activeElement?.closest('.contact')?.getAttribute('data-name') === 'carol', null, 10_000, 'bob: carol\'s card, focused');
+      // a member's page of @portland shows its posts
+      await openPortland(a);
+      await poll(a, (n: number) => document.querySelectorAll('#collective #feed[data-collective="portland"] .post').length === n, Object.keys(said).length, 20_000, '@portland\'s page shows its posts');
+
+      // carol leaves; the keys are rotated without her; bob's next post is not hers to read
+      await openPortland(c);
+      await click(c, '#leave-collective');
+      await poll(c, () => !document.querySelector('#collective'), null, 30_000, 'carol left');
+      const after = 'bob: carol has left';
+      await post(b, after, [a]); // refused until bob's add-on has renewed the keys (hurried by the attempt)
+      await reads(a, [after], 90_000);
+      for (let i = 0; i < 2; i++) { await checkNow(c); await new Promise((r) => setTimeout(r, 1000)); }
+      await click(c, '#tab-feed');
+      await waitFor(c, '#feed:not([aria-busy="true"])');
+      assert.ok(!(await feedTexts(c)).includes(after), 'carol, who left, reads the next post');
+      // alice deletes her first post (confirmed): gone from her feed at once, from bob's once his add-on reads the tombstone
+      await click(a, '#tab-feed');
+      await waitFor(a, '#feed .post[data-author="alice"] .delete');
+      await click(a, '#feed .post[data-author="alice"] .delete');
+      await click(a, '#feed .post[data-author="alice"] .delete-yes');
+      await poll(a, (t: string) => ![...document.querySelectorAll('#feed .post .text')].some((e) => e.textContent === t), said.alice, 30_000, 'alice: her post deleted');
+      await click(b, '#tab-feed');
+      for (const end = Date.now() + 60_000; (await feedTexts(b)).includes(said.alice);) {
+        assert.ok(Date.now() < end, 'bob still reads the deleted post');
+        await checkNow(b); await new Promise((r) => setTimeout(r, 1000));
+      }
+      console.log(`# Firefox ${label}: feed (3 posts, reading, carol leaves, a post after, a deletion) ${Date.now() - tf} ms`);
 
       // no collectives screen shows who vouched: bob's vouch was alice's; carol's were alice's and bob's
       for (const s of screens.bob!) assert.doesNotMatch(s, /alice/i, `a screen names bob's voucher: ${s}`);

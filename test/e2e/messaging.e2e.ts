@@ -147,8 +147,10 @@ for (const [browserName, executablePath] of Object.entries(FIREFOXES)) {
             selected: [...document.querySelectorAll('[role=tab]')].map((x) => `${x.id}=${x.getAttribute('aria-selected')}/${x.getAttribute('tabindex')}`).join(' '),
             panel: document.querySelector('[role=tabpanel]')?.getAttribute('aria-labelledby'),
           }));
-          assert.deepEqual(roles, { list: 4, selected: 'tab-inbox=true/0 tab-contacts=false/-1 tab-collectives=false/-1 tab-settings=false/-1', panel: 'tab-inbox' });
+          assert.deepEqual(roles, { list: 5, selected: 'tab-inbox=true/0 tab-feed=false/-1 tab-contacts=false/-1 tab-collectives=false/-1 tab-settings=false/-1', panel: 'tab-inbox' });
           await a.bringToFront();
+          await a.keyboard.press('ArrowRight');
+          await poll(a, () => document.activeElement?.id === 'tab-feed' && document.querySelector('#tab-feed')?.getAttribute('aria-selected') === 'true' && !!document.querySelector('#feed-empty'), null, 5_000, 'arrow right selects the Feed (empty: no collectives yet)');
           await a.keyboard.press('ArrowRight');
           await poll(a, () => document.activeElement?.id === 'tab-contacts' && document.querySelector('#tab-contacts')?.getAttribute('aria-selected') === 'true' && !!document.querySelector('#contacts'), null, 5_000, 'arrow right selects Contacts');
           await a.keyboard.press('End');
