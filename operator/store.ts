@@ -872,8 +872,11 @@ export class Store {
         if (other.epoch !== cur.epoch) continue;
         n++; low = Math.min(low, key === `${c}!${id}` ? pos : other.pos);
       }
+      // a member admitted during the current epoch may read it too (POSTS.md §4): its posts wait
+      // for as many cursors as the collective has members now, not only as it had at the opening
+      const needed = cur.epoch === feed.epoch ? Math.max(rec.members, (await this.collectives.get(c))?.members ?? 0) : rec.members;
       let deleted = 0;
-      if (n >= rec.members && low > rec.start) {
+      if (n >= needed && low > rec.start) {
         for await (const [key, v] of this.posts.iterator({ gt: `${c}!${seqKey(rec.start)}`, lte: `${c}!${seqKey(low)}` })) {
           if (new DataView(v.buffer, v.byteOffset).getUint32(4) !== cur.epoch) continue;
           ops.push({ type: 'del', key, sublevel: this.posts }); deleted++;

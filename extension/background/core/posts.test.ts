@@ -167,3 +167,12 @@ test('a rotation is due after a leave or an expulsion, and weekly', async () => 
   assert.equal(rotationDue({ ...rec, bundles: rec.bundles.slice(0, 1) }, r, Date.now()), true, 'epoch 1 predates carol\'s leave');
 });
 
+test('a member admitted during an epoch reads its posts, though the epoch opened without them', { timeout: 120_000 }, async () => {
+  const L = 'late_commune';
+  await alice.k.createCollective({ name: L, description: 'late', rule: 'open' }); // epoch 1 opens with alice alone
+  await dave.k.askToJoin({ name: L }); // admitted in epoch 1
+  await alice.k.post({ collective: L, text: 'before dave had his key' });
+  await alice.k.poll(); await alice.k.poll(); // hands the key to dave; alice reads and acknowledges her post
+  await dave.k.poll(); await dave.k.poll(); // his key, his cursor, the posts
+  assert.ok((await dave.k.feed({ collective: L })).posts.some((p) => p.text === 'before dave had his key'), 'the post waited for the newcomer\'s cursor');
+});
