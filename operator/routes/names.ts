@@ -11,7 +11,7 @@ const nameLock = (lower: string) => `name:${skeleton(lower)}`;
 
 /** The directory routes. */
 export const nameRoutes: Handlers<'register' | 'lookup' | 'replace' | 'delete-name'> = {
-  register: async ({ body }, { store, config, now, authorize }) => {
+  register: async ({ body }, { store, config, now, spends, authorize }) => {
     const lower = body.record.name.toLowerCase(), skel = skeleton(lower), intro = body.record.intro;
     if (Math.abs(now() - body.record.ts) > W.LIMITS.replayWindowMs) fail(403, 'stale record time');
     if (!checkPow(lower, body.record.identityKey, body.pow, config.powBits)) fail(403, 'insufficient proof of work');
@@ -23,7 +23,7 @@ export const nameRoutes: Handlers<'register' | 'lookup' | 'replace' | 'delete-na
       if (!meta) fail(404, 'intro mailbox not found');
       await authorize(meta.key, body.introAuth, 'claim-intro', intro, lower);
       if (meta.intro) fail(409, 'that mailbox is already an intro');
-      await store.registerName(lower, skel, { record: body.record, sig: body.sig });
+      await store.registerName(lower, skel, { record: body.record, sig: body.sig }, spends);
     }));
     return { status: 201, body: { ok: true } };
   },
@@ -50,7 +50,7 @@ export const nameRoutes: Handlers<'register' | 'lookup' | 'replace' | 'delete-na
     return { body: { ok: true } };
   },
 
-  'delete-name': async ({ params, body }, { store, authorize }) => {
+  'delete-name': async ({ params, body }, { store, spends, authorize }) => {
     const lower = params.name.toLowerCase();
     await store.lock.run(nameLock(lower), async () => {
       const old = await store.getName(lower);
@@ -62,7 +62,7 @@ export const nameRoutes: Handlers<'register' | 'lookup' | 'replace' | 'delete-na
         if (body.introAuth && meta && !verifyAuth(meta.key, body.introAuth, 'delete-mailbox', intro)) fail(401, 'bad signature');
         await authorize(old.record.identityKey, body.auth, 'delete-name', lower);
         if (body.introAuth && meta) await authorize(meta.key, body.introAuth, 'delete-mailbox', intro);
-        await store.deleteName(lower, skeleton(lower), intro, !!(body.introAuth && meta));
+        await store.deleteName(lower, skeleton(lower), intro, !!(body.introAuth && meta), spends);
       });
     });
     return { body: { ok: true } };
