@@ -4,9 +4,9 @@
  * protocol/routes.ts; their handlers live in operator/routes/, one file per resource.
  */
 import type { ParamsOf, RequestOf, ResponseOf, RouteName } from '../protocol/routes.ts';
-import { verifyAuth } from '../protocol/identity.ts';
 import * as W from '../protocol/wire.ts';
 import type { Spends, Store } from './store.ts';
+import { checkAuth } from './verify.ts';
 
 /** Operator settings the API needs. */
 export interface AppConfig {
@@ -42,7 +42,7 @@ export type Handlers<N extends RouteName> = { [K in N]: Handler<K> };
 /** The `authorize` of one request's `Deps` over a store and a clock: its nonce is spent into `spends`. */
 export function authorizer(store: Store, now: () => number, spends: Spends): Deps['authorize'] {
   return async (key, auth, action, target, payload = '') => {
-    if (!verifyAuth(key, auth, action, target, payload)) fail(401, 'bad signature');
+    if (!checkAuth(key, auth, action, target, payload)) fail(401, 'bad signature');
     if (Math.abs(now() - auth.ts) > W.LIMITS.replayWindowMs) fail(403, 'stale request time');
     if (!(await store.spendNonce(auth.nonce, auth.ts + W.LIMITS.replayWindowMs, spends))) fail(403, 'replayed request');
   };

@@ -164,6 +164,8 @@ export class Store {
   /** Batches waiting for the next group commit, and whether one is under way. */
   private pending: { ops: Op[]; resolve: () => void; reject: (e: unknown) => void }[] = [];
   private flushing = false;
+  /** Records of the mailboxes `withMailbox` is running on (undefined once deleted). */
+  private readonly held = new Map<string, MailboxMeta | undefined>();
   /** Nonces some request has reserved and not yet written (or failed to write). */
   private readonly reserved = new Set<string>();
   /** While a rewrite copies, every write is also recorded here, to be replayed into the copy. */
@@ -239,6 +241,7 @@ export class Store {
    */
   private write(ops: Op[], spends?: Spends): Promise<void> {
     const nonces = spends?.pending.splice(0) ?? [];
+    if (this.held.size) for (const op of ops) if (op.sublevel === this.boxes && this.held.has(op.key)) this.held.set(op.key, op.type === 'put' ? op.value as MailboxMeta : undefined);
     const all = nonces.length ? [...nonces.map(({ nonce, until }): Op => ({ type: 'put', key: nonce, value: until, sublevel: this.nonces })), ...ops] : ops;
     const done = new Promise<void>((resolve, reject) => {
       this.pending.push({ ops: all, resolve, reject });
@@ -331,8 +334,15 @@ export class Store {
     return this.lock.run(id, async () => {
       const meta = await this.getMailbox(id);
       if (!meta) throw new Missing('no such mailbox');
-      return fn(meta);
+      // under the lock only this request changes the mailbox: its record is read once
+      this.held.set(id, meta);
+      try { return await fn(meta); } finally { this.held.delete(id); }
     });
+  }
+
+  /** A mailbox's record: the one `withMailbox` holds (kept current by `write`), else read. */
+  private box(id: string): Promise<MailboxMeta | undefined> {
+    return this.held.has(id) ? Promise.resolve(this.held.get(id)) : this.boxes.get(id);
   }
 
   /** Mailbox metadata, if the mailbox exists. */
@@ -357,7 +367,7 @@ export class Store {
   /** Append a blob to a mailbox, within its quota and the store's budget. Call under the mailbox lock. */
   deposit(id: string, data: Uint8Array, spends?: Spends): Promise<DepositResult> {
     return this.gate.shared(async () => {
-      const meta = await this.boxes.get(id);
+      const meta = await this.box(id);
       if (!meta) return 'unknown';
       if (meta.count + 1 > this.opts.maxBlobsPerMailbox || meta.bytes + data.length > this.opts.maxBytesPerMailbox) return 'quota';
       if (this.opts.maxStoreBytes && this.totalBytes + data.length > this.opts.maxStoreBytes) return 'full';
@@ -381,7 +391,7 @@ export class Store {
   /** Up to `limit` pending blobs in deposit order; marks the owner active. Call under the mailbox lock. */
   fetch(id: string, limit: number, spends?: Spends): Promise<{ blobs: { id: string; data: Uint8Array }[]; more: boolean }> {
     return this.gate.shared(async () => {
-      const meta = await this.boxes.get(id);
+      const meta = await this.box(id);
       if (!meta) return { blobs: [], more: false };
       if (meta.day !== this.today()) await this.write([{ type: 'put', key: id, value: { ...meta, day: this.today() }, sublevel: this.boxes }], spends);
       const blobs: { id: string; data: Uint8Array }[] = [];
@@ -399,7 +409,7 @@ export class Store {
    */
   ack(id: string, ids: readonly string[], byOwner = true, spends?: Spends): Promise<number> {
     return this.gate.shared(async () => {
-      const meta = await this.boxes.get(id);
+      const meta = await this.box(id);
       if (!meta) return 0;
       const ops: Op[] = [];
       let count = 0, bytes = 0;
@@ -433,7 +443,7 @@ export class Store {
   /** Delete a mailbox and every blob in it, leaving a grave for the TTL. Call under the mailbox lock. */
   deleteMailbox(id: string, spends?: Spends): Promise<void> {
     return this.gate.shared(async () => {
-      const meta = await this.boxes.get(id);
+      const meta = await this.box(id);
       if (!meta) return;
       await this.write(await this.mailboxDeletes(id, meta), spends);
       this.totalBytes -= meta.bytes;

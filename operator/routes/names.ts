@@ -2,10 +2,11 @@
  * Directory routes (PROTOCOL.md §5.7–§5.10): register, look up, replace, delete a name. Lock
  * order everywhere: the name's confusable skeleton, then the intro mailbox.
  */
-import { checkPow, verifyAuth, verifyRecord } from '../../protocol/identity.ts';
+import { checkPow, verifyRecord } from '../../protocol/identity.ts';
 import { skeleton } from '../../protocol/names.ts';
 import * as W from '../../protocol/wire.ts';
 import { fail, type Handlers } from '../http.ts';
+import { checkAuth } from '../verify.ts';
 
 const nameLock = (lower: string) => `name:${skeleton(lower)}`;
 
@@ -59,7 +60,7 @@ export const nameRoutes: Handlers<'register' | 'lookup' | 'replace' | 'delete-na
       await store.lock.run(intro, async () => {
         const meta = await store.getMailbox(intro);
         // the intro goes too only if this request also proves its key (§5.10); checked before any nonce is spent
-        if (body.introAuth && meta && !verifyAuth(meta.key, body.introAuth, 'delete-mailbox', intro)) fail(401, 'bad signature');
+        if (body.introAuth && meta && !checkAuth(meta.key, body.introAuth, 'delete-mailbox', intro)) fail(401, 'bad signature');
         await authorize(old.record.identityKey, body.auth, 'delete-name', lower);
         if (body.introAuth && meta) await authorize(meta.key, body.introAuth, 'delete-mailbox', intro);
         await store.deleteName(lower, skeleton(lower), intro, !!(body.introAuth && meta), spends);
