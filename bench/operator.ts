@@ -10,7 +10,7 @@
  * former baseline left the nonces out (two batches a cycle, no nonce reads); it is still
  * measured and shown, without a goal.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -61,11 +61,20 @@ async function levelBaseline(nonces = true): Promise<number> {
   return cycles / SECONDS;
 }
 
+/** CPU time (user + system, ms) a process has used so far, from /proc (Linux); undefined elsewhere. */
+function cpuMs(pid: number): number | undefined {
+  try {
+    const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return ((Number(f[11]) + Number(f[12])) * 1000) / 100; // USER_HZ is 100 on Linux
+  } catch { return undefined; }
+}
+
 /** `clients` concurrent komrades, each cycling deposit → fetch → ack on its own mailbox for SECONDS. */
-async function operatorLoad(url: string, clients: number) {
+async function operatorLoad(url: string, clients: number, pid: number) {
   const latencies: number[] = [];
   let cycles = 0, errors = 0;
   const end = performance.now() + SECONDS * 1000;
+  const cpu0 = cpuMs(pid), own0 = process.cpuUsage();
   await Promise.all(Array.from({ length: clients }, async () => {
     const client = new OperatorClient(url, 30_000), id = b64(randomBytes(16)), key = new KeyPair(), blob = randomBytes(BLOB);
     await client.createMailbox(id, key);
@@ -79,7 +88,12 @@ async function operatorLoad(url: string, clients: number) {
       } catch { errors++; }
     }
   }));
-  return { perSecond: cycles / SECONDS, p50: percentile(latencies, 50), p99: percentile(latencies, 99), errors };
+  const cpu1 = cpuMs(pid), own = process.cpuUsage(own0);
+  return {
+    perSecond: cycles / SECONDS, p50: percentile(latencies, 50), p99: percentile(latencies, 99), errors,
+    operatorCpu: cpu0 !== undefined && cpu1 !== undefined && cycles ? (cpu1 - cpu0) / cycles : undefined,
+    clientCpu: cycles ? (own.user + own.system) / 1000 / cycles : undefined,
+  };
 }
 
 /** Run the section. */
@@ -94,11 +108,14 @@ export async function benchOperator(): Promise<void> {
   try {
     const url = await op.url;
     for (const clients of [1, 10, 100]) {
-      const r = await operatorLoad(url, clients);
+      const r = await operatorLoad(url, clients, op.child.pid!);
       row(`Operator over HTTP, ${clients} concurrent client${clients > 1 ? 's' : ''}: cycles/s`, r.perSecond, 'cycles/s');
       row(`  request latency p50 at ${clients}`, r.p50, 'ms');
       row(`  request latency p99 at ${clients}`, r.p99, 'ms', clients === 100 ? { text: '< 25 ms', met: r.p99 < 25 } : undefined);
       if (r.errors) row(`  errors at ${clients}`, r.errors, 'errors');
+      // both processes share this machine's cores: what each spends on one cycle
+      if (r.operatorCpu !== undefined) row(`  Operator process CPU per cycle at ${clients} (3 requests)`, r.operatorCpu, 'ms');
+      if (r.clientCpu !== undefined) row(`  the clients' CPU per cycle at ${clients} (this process: signing, HTTP)`, r.clientCpu, 'ms');
       ratio(`  durable throughput ÷ LevelDB one writer, at ${clients}`, { name: 'Operator', value: r.perSecond, unit: 'cycles/s' }, { name: 'LevelDB', value: level, unit: 'cycles/s' },
         clients === 100 ? { min: 1.0 } : undefined);
       if (clients === 100) ratio(`  durable throughput ÷ the former baseline (no nonces), at ${clients}`, { name: 'Operator', value: r.perSecond, unit: 'cycles/s' }, { name: 'LevelDB without nonces', value: former, unit: 'cycles/s' });
