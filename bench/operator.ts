@@ -112,6 +112,8 @@ export async function benchOperator(): Promise<void> {
       row(`Operator over HTTP, ${clients} concurrent client${clients > 1 ? 's' : ''}: cycles/s`, r.perSecond, 'cycles/s');
       row(`  request latency p50 at ${clients}`, r.p50, 'ms');
       row(`  request latency p99 at ${clients}`, r.p99, 'ms', clients === 100 ? { text: '< 25 ms', met: r.p99 < 25 } : undefined);
+      // a closed loop: each client waits for its answer, so mean latency = clients ÷ requests per second (Little's law)
+      if (clients > 1) row(`  queueing floor at ${clients}: clients ÷ requests/s (Little's law; the mean cannot be lower)`, (1000 * clients) / (3 * r.perSecond), 'ms');
       if (r.errors) row(`  errors at ${clients}`, r.errors, 'errors');
       // both processes share this machine's cores: what each spends on one cycle
       if (r.operatorCpu !== undefined) row(`  Operator process CPU per cycle at ${clients} (3 requests)`, r.operatorCpu, 'ms');
