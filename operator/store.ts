@@ -413,8 +413,10 @@ export class Store {
       if (!meta) return 0;
       const ops: Op[] = [];
       let count = 0, bytes = 0;
-      for (const seq of new Set(ids)) {
-        const value = await this.blobs.get(`${id}!${seq}`);
+      // one read for the whole batch (an ack names up to 100 blobs)
+      const seqs = [...new Set(ids)], values = await this.blobs.getMany(seqs.map((seq) => `${id}!${seq}`));
+      for (const [i, seq] of seqs.entries()) {
+        const value = values[i];
         if (!value) continue;
         ops.push({ type: 'del', key: `${id}!${seq}`, sublevel: this.blobs }, { type: 'del', key: `${hourKey(stampOf(value))}!${id}!${seq}`, sublevel: this.expiry });
         count++; bytes += value.length - 4;
