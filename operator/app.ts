@@ -16,7 +16,7 @@ import { infoRoutes } from './routes/info.ts';
 import { mailboxRoutes } from './routes/mailboxes.ts';
 import { nameRoutes } from './routes/names.ts';
 import { postRoutes } from './routes/posts.ts';
-import { Missing, type Store } from './store.ts';
+import { Missing, Spends, type Store } from './store.ts';
 
 export type { AppConfig } from './http.ts';
 
@@ -44,7 +44,6 @@ export function createApp(store: Store, config: AppConfig, counters: Counters = 
   const router = new Router({ prefix: W.PREFIX });
   const now = () => store.opts.now();
   const count = (k: string) => { counters[k] = (counters[k] ?? 0) + 1; };
-  const deps: Deps = { store, config, now, authorize: authorizer(store, now) };
 
   app.use(async (ctx, next) => {
     try {
@@ -78,7 +77,12 @@ export function createApp(store: Store, config: AppConfig, counters: Counters = 
     router.register(route.path, [route.method], async (ctx) => {
       const params = parse(route.params, ctx.params);
       const body = 'request' in route ? parse(route.request, ctx.request.body) : undefined;
-      const res = await handler({ params, body }, deps);
+      // one request's nonces ride with its own write; whatever none carried is written before the answer
+      const spends = new Spends();
+      let res;
+      try {
+        res = await handler({ params, body }, { store, config, now, spends, authorize: authorizer(store, now, spends) });
+      } finally { await store.settle(spends); }
       count(name);
       ctx.status = res.status ?? 200;
       ctx.body = res.body;

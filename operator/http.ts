@@ -4,9 +4,9 @@
  * protocol/routes.ts; their handlers live in operator/routes/, one file per resource.
  */
 import type { ParamsOf, RequestOf, ResponseOf, RouteName } from '../protocol/routes.ts';
-import { verifyAuth } from '../protocol/identity.ts';
 import * as W from '../protocol/wire.ts';
-import type { Store } from './store.ts';
+import type { Spends, Store } from './store.ts';
+import { checkAuth } from './verify.ts';
 
 /** Operator settings the API needs. */
 export interface AppConfig {
@@ -25,7 +25,9 @@ export interface Deps {
   store: Store;
   config: AppConfig;
   now(): number;
-  /** Check a signed request (§4): signed by `key` over this statement, fresh, nonce never seen. */
+  /** This request's spent nonces: pass to the store's write that carries the request's action. */
+  spends: Spends;
+  /** Check a signed request (§4): signed by `key` over this statement, fresh, nonce never seen (then spent into `spends`). */
   authorize(key: string, auth: W.Auth, action: W.Action, target: string, payload?: string): Promise<void>;
 }
 
@@ -37,11 +39,11 @@ export type Handler<N extends RouteName> = (
 /** Handlers for some routes. */
 export type Handlers<N extends RouteName> = { [K in N]: Handler<K> };
 
-/** The `authorize` of `Deps` over a store and a clock. */
-export function authorizer(store: Store, now: () => number): Deps['authorize'] {
+/** The `authorize` of one request's `Deps` over a store and a clock: its nonce is spent into `spends`. */
+export function authorizer(store: Store, now: () => number, spends: Spends): Deps['authorize'] {
   return async (key, auth, action, target, payload = '') => {
-    if (!verifyAuth(key, auth, action, target, payload)) fail(401, 'bad signature');
+    if (!checkAuth(key, auth, action, target, payload)) fail(401, 'bad signature');
     if (Math.abs(now() - auth.ts) > W.LIMITS.replayWindowMs) fail(403, 'stale request time');
-    if (!(await store.spendNonce(auth.nonce, auth.ts + W.LIMITS.replayWindowMs))) fail(403, 'replayed request');
+    if (!(await store.spendNonce(auth.nonce, auth.ts + W.LIMITS.replayWindowMs, spends))) fail(403, 'replayed request');
   };
 }

@@ -83,6 +83,16 @@ export interface CursorRec { epoch: number; key: string; pos: number; day: numbe
 export const MAX_PENDING_POSTS = 10_000;
 const epochKey = (n: number) => n.toString(16).padStart(8, '0');
 
+/**
+ * One request's spent nonces (PROTOCOL.md §4), reserved in memory at once (a concurrent reuse
+ * is refused) and written in the same synced batch as the request's own first write, or alone
+ * by `Store.settle` before it is answered: one fsync per request, never a nonce after its action.
+ */
+export class Spends {
+  /** Reserved, not yet handed to a batch: nonce and its (minute-rounded) expiry. */
+  readonly pending: { nonce: string; until: number }[] = [];
+}
+
 /** Something a request names does not exist; the app answers 404 with this message. */
 export class Missing extends Error {}
 
@@ -154,6 +164,10 @@ export class Store {
   /** Batches waiting for the next group commit, and whether one is under way. */
   private pending: { ops: Op[]; resolve: () => void; reject: (e: unknown) => void }[] = [];
   private flushing = false;
+  /** Records of the mailboxes `withMailbox` is running on (undefined once deleted). */
+  private readonly held = new Map<string, MailboxMeta | undefined>();
+  /** Nonces some request has reserved and not yet written (or failed to write). */
+  private readonly reserved = new Set<string>();
   /** While a rewrite copies, every write is also recorded here, to be replayed into the copy. */
   private tee: { ops: Op[]; deletes: boolean } | undefined;
   /** The name of each live sublevel object, so teed writes can be replayed on the copy's sublevels. */
@@ -225,11 +239,22 @@ export class Store {
    * each caller resumes only once its own operations are on disk. A crash loses only batches
    * whose callers were not yet answered.
    */
-  private write(ops: Op[]): Promise<void> {
-    return new Promise((resolve, reject) => {
-      this.pending.push({ ops, resolve, reject });
+  private write(ops: Op[], spends?: Spends): Promise<void> {
+    const nonces = spends?.pending.splice(0) ?? [];
+    if (this.held.size) for (const op of ops) if (op.sublevel === this.boxes && this.held.has(op.key)) this.held.set(op.key, op.type === 'put' ? op.value as MailboxMeta : undefined);
+    const all = nonces.length ? [...nonces.map(({ nonce, until }): Op => ({ type: 'put', key: nonce, value: until, sublevel: this.nonces })), ...ops] : ops;
+    const done = new Promise<void>((resolve, reject) => {
+      this.pending.push({ ops: all, resolve, reject });
       if (!this.flushing) void this.flush();
     });
+    // once written the database answers for the nonce; a failed write leaves it unspent
+    if (nonces.length) { const release = () => { for (const n of nonces) this.reserved.delete(n.nonce); }; done.then(release, release); }
+    return done;
+  }
+
+  /** Write a request's spent nonces that no write of its own carried (a read, a refusal after the check). */
+  settle(spends: Spends): Promise<void> {
+    return spends.pending.length ? this.gate.shared(() => this.write([], spends)) : Promise.resolve();
   }
 
   private async flush(): Promise<void> {
@@ -265,7 +290,7 @@ export class Store {
    * Register a name: its record, its skeleton, and the intro flag on its mailbox, in one batch.
    * Call under the name's and the intro mailbox's locks.
    */
-  registerName(lower: string, skeleton: string, rec: SignedRecord): Promise<void> {
+  registerName(lower: string, skeleton: string, rec: SignedRecord, spends?: Spends): Promise<void> {
     return this.gate.shared(async () => {
       const meta = await this.boxes.get(rec.record.intro);
       if (!meta) throw new Error('intro mailbox vanished');
@@ -273,7 +298,7 @@ export class Store {
         { type: 'put', key: lower, value: rec, sublevel: this.names },
         { type: 'put', key: skeleton, value: lower, sublevel: this.skeletons },
         { type: 'put', key: rec.record.intro, value: { ...meta, intro: true }, sublevel: this.boxes },
-      ]);
+      ], spends);
     });
   }
 
@@ -287,13 +312,13 @@ export class Store {
    * it (leaving a grave), otherwise the intro becomes an ordinary mailbox. Call under the name's
    * and the intro mailbox's locks.
    */
-  deleteName(lower: string, skeleton: string, intro: string, deleteIntro: boolean): Promise<void> {
+  deleteName(lower: string, skeleton: string, intro: string, deleteIntro: boolean, spends?: Spends): Promise<void> {
     return this.gate.shared(async () => {
       const ops: Op[] = [{ type: 'del', key: lower, sublevel: this.names }, { type: 'del', key: skeleton, sublevel: this.skeletons }];
       const meta = await this.boxes.get(intro);
       if (meta && deleteIntro) ops.push(...(await this.mailboxDeletes(intro, meta)));
       else if (meta) { const { intro: _, ...plain } = meta; ops.push({ type: 'put', key: intro, value: plain, sublevel: this.boxes }); }
-      await this.write(ops);
+      await this.write(ops, spends);
       if (meta && deleteIntro) this.totalBytes -= meta.bytes;
       this.dirty = true;
     });
@@ -309,8 +334,15 @@ export class Store {
     return this.lock.run(id, async () => {
       const meta = await this.getMailbox(id);
       if (!meta) throw new Missing('no such mailbox');
-      return fn(meta);
+      // under the lock only this request changes the mailbox: its record is read once
+      this.held.set(id, meta);
+      try { return await fn(meta); } finally { this.held.delete(id); }
     });
+  }
+
+  /** A mailbox's record: the one `withMailbox` holds (kept current by `write`), else read. */
+  private box(id: string): Promise<MailboxMeta | undefined> {
+    return this.held.has(id) ? Promise.resolve(this.held.get(id)) : this.boxes.get(id);
   }
 
   /** Mailbox metadata, if the mailbox exists. */
@@ -320,22 +352,22 @@ export class Store {
    * Create a mailbox owned by `key`. 'taken' if the id exists, or was deleted within the TTL
    * and `key` is not the key it had (only its owner may make it again). Call under the mailbox lock.
    */
-  createMailbox(id: string, key: string): Promise<'created' | 'taken'> {
+  createMailbox(id: string, key: string, spends?: Spends): Promise<'created' | 'taken'> {
     return this.gate.shared(async () => {
       if (await this.boxes.get(id)) return 'taken';
       const grave = await this.graves.get(graveHash(id));
       if (grave && grave.key !== graveHash(key)) return 'taken';
       const ops: Op[] = [{ type: 'put', key: id, value: { key, seq: 0, count: 0, bytes: 0, day: this.today() }, sublevel: this.boxes }];
       if (grave) ops.push({ type: 'del', key: graveHash(id), sublevel: this.graves });
-      await this.write(ops);
+      await this.write(ops, spends);
       return 'created';
     });
   }
 
   /** Append a blob to a mailbox, within its quota and the store's budget. Call under the mailbox lock. */
-  deposit(id: string, data: Uint8Array): Promise<DepositResult> {
+  deposit(id: string, data: Uint8Array, spends?: Spends): Promise<DepositResult> {
     return this.gate.shared(async () => {
-      const meta = await this.boxes.get(id);
+      const meta = await this.box(id);
       if (!meta) return 'unknown';
       if (meta.count + 1 > this.opts.maxBlobsPerMailbox || meta.bytes + data.length > this.opts.maxBytesPerMailbox) return 'quota';
       if (this.opts.maxStoreBytes && this.totalBytes + data.length > this.opts.maxStoreBytes) return 'full';
@@ -350,18 +382,18 @@ export class Store {
           { type: 'put', key: `${id}!${seq}`, value: stamped, sublevel: this.blobs },
           { type: 'put', key: `${hourKey(hourNumber)}!${id}!${seq}`, value: '', sublevel: this.expiry },
           { type: 'put', key: id, value: { ...meta, seq: meta.seq + 1, count: meta.count + 1, bytes: meta.bytes + data.length }, sublevel: this.boxes },
-        ]);
+        ], spends);
       } catch (e) { this.totalBytes -= data.length; throw e; }
       return 'stored';
     });
   }
 
   /** Up to `limit` pending blobs in deposit order; marks the owner active. Call under the mailbox lock. */
-  fetch(id: string, limit: number): Promise<{ blobs: { id: string; data: Uint8Array }[]; more: boolean }> {
+  fetch(id: string, limit: number, spends?: Spends): Promise<{ blobs: { id: string; data: Uint8Array }[]; more: boolean }> {
     return this.gate.shared(async () => {
-      const meta = await this.boxes.get(id);
+      const meta = await this.box(id);
       if (!meta) return { blobs: [], more: false };
-      if (meta.day !== this.today()) await this.write([{ type: 'put', key: id, value: { ...meta, day: this.today() }, sublevel: this.boxes }]);
+      if (meta.day !== this.today()) await this.write([{ type: 'put', key: id, value: { ...meta, day: this.today() }, sublevel: this.boxes }], spends);
       const blobs: { id: string; data: Uint8Array }[] = [];
       for await (const [key, value] of this.blobs.iterator({ gt: `${id}!`, lt: `${id}!~`, limit: limit + 1 })) {
         blobs.push({ id: key.slice(id.length + 1), data: value.subarray(4) });
@@ -375,21 +407,23 @@ export class Store {
    * Delete the acknowledged blobs atomically; returns how many existed. `byOwner` marks the
    * mailbox active (the sweep passes false). Call under the mailbox lock.
    */
-  ack(id: string, ids: readonly string[], byOwner = true): Promise<number> {
+  ack(id: string, ids: readonly string[], byOwner = true, spends?: Spends): Promise<number> {
     return this.gate.shared(async () => {
-      const meta = await this.boxes.get(id);
+      const meta = await this.box(id);
       if (!meta) return 0;
       const ops: Op[] = [];
       let count = 0, bytes = 0;
-      for (const seq of new Set(ids)) {
-        const value = await this.blobs.get(`${id}!${seq}`);
+      // one read for the whole batch (an ack names up to 100 blobs)
+      const seqs = [...new Set(ids)], values = await this.blobs.getMany(seqs.map((seq) => `${id}!${seq}`));
+      for (const [i, seq] of seqs.entries()) {
+        const value = values[i];
         if (!value) continue;
         ops.push({ type: 'del', key: `${id}!${seq}`, sublevel: this.blobs }, { type: 'del', key: `${hourKey(stampOf(value))}!${id}!${seq}`, sublevel: this.expiry });
         count++; bytes += value.length - 4;
       }
       if (count === 0) return 0;
       ops.push({ type: 'put', key: id, value: { ...meta, count: meta.count - count, bytes: meta.bytes - bytes, day: byOwner ? this.today() : meta.day }, sublevel: this.boxes });
-      await this.write(ops);
+      await this.write(ops, spends);
       this.totalBytes -= bytes;
       this.dirty = true;
       return count;
@@ -409,11 +443,11 @@ export class Store {
   }
 
   /** Delete a mailbox and every blob in it, leaving a grave for the TTL. Call under the mailbox lock. */
-  deleteMailbox(id: string): Promise<void> {
+  deleteMailbox(id: string, spends?: Spends): Promise<void> {
     return this.gate.shared(async () => {
-      const meta = await this.boxes.get(id);
+      const meta = await this.box(id);
       if (!meta) return;
-      await this.write(await this.mailboxDeletes(id, meta));
+      await this.write(await this.mailboxDeletes(id, meta), spends);
       this.totalBytes -= meta.bytes;
       this.dirty = true;
     });
@@ -422,17 +456,23 @@ export class Store {
   // ---- replay protection ----
 
   /**
-   * Record a request nonce (or a spent proof of work) until `expires`; false if it was already
-   * used. The expiry is kept rounded up to the next whole minute, so the store never holds a
-   * request's time finer than that (PROTOCOL.md §6).
+   * Spend a request nonce (or a spent proof of work) until `expires`; false if it was already
+   * used or is reserved by a request in flight. With `spends` the nonce is reserved now and
+   * written with that request's first write (or by `settle`); without, it is written now. The
+   * expiry is kept rounded up to the next whole minute, so the store never holds a request's
+   * time finer than that (PROTOCOL.md §6).
    */
-  async spendNonce(nonce: string, expires: number): Promise<boolean> {
+  async spendNonce(nonce: string, expires: number, spends?: Spends): Promise<boolean> {
     const until = Math.ceil(expires / MINUTE) * MINUTE;
-    return this.lock.run(`nonce:${nonce}`, () => this.gate.shared(async () => {
-      if ((await this.nonces.get(nonce)) !== undefined) return false;
-      await this.write([{ type: 'put', key: nonce, value: until, sublevel: this.nonces }]);
-      return true;
-    }));
+    if (this.reserved.has(nonce)) return false;
+    this.reserved.add(nonce);
+    try {
+      if ((await this.gate.shared(() => this.nonces.get(nonce))) !== undefined) { this.reserved.delete(nonce); return false; }
+    } catch (e) { this.reserved.delete(nonce); throw e; }
+    const own = spends ?? new Spends();
+    own.pending.push({ nonce, until });
+    if (!spends) await this.settle(own);
+    return true;
   }
 
   // ---- collectives (COLLECTIVES.md §12) ----
@@ -543,7 +583,7 @@ export class Store {
    * name is neither a member nor has an open request here); admitted at once when the rule
    * needs no vouch (`open`). Call under the collective's lock.
    */
-  openRequest(c: string, signed: SignedJoin): Promise<{ epoch: number; vouches: number; needed: number; admitted: boolean; seq?: number }> {
+  openRequest(c: string, signed: SignedJoin, spends?: Spends): Promise<{ epoch: number; vouches: number; needed: number; admitted: boolean; seq?: number }> {
     return this.gate.shared(async () => {
       const meta = await this.collectives.get(c);
       if (!meta) throw new Missing('unknown collective');
@@ -554,12 +594,12 @@ export class Store {
       const ops: Op[] = [];
       if (needed === 0) {
         const { seq } = await this.admitOps(c, meta, rec, epoch, [], false, ops);
-        await this.write(ops);
+        await this.write(ops, spends);
         return { epoch, vouches: 0, needed, admitted: true, seq };
       }
       ops.push({ type: 'put', key: `${c}!${name}`, value: rec, sublevel: this.requests },
         { type: 'put', key: c, value: { ...meta, requests: meta.requests + 1 }, sublevel: this.collectives });
-      await this.write(ops);
+      await this.write(ops, spends);
       return { epoch, vouches: 0, needed, admitted: false };
     });
   }
@@ -629,14 +669,14 @@ export class Store {
   }
 
   /** A member leaves (the caller checked their Auth): leaf zeroed, `leave` log entry. Call under the collective's lock. */
-  leaveCollective(c: string, name: string, auth: Auth): Promise<{ seq: number }> {
+  leaveCollective(c: string, name: string, auth: Auth, spends?: Spends): Promise<{ seq: number }> {
     return this.gate.shared(async () => {
       const meta = await this.collectives.get(c);
       const member = await this.members.get(`${c}!${name}`);
       if (!meta || !member) throw new Missing('not a member');
       const ops: Op[] = [];
       const { seq } = await this.removeOps(c, meta, name, member, { type: 'leave', epoch: 0, proofs: [], leave: { auth } }, ops);
-      await this.write(ops);
+      await this.write(ops, spends);
       this.dirty = true;
       return { seq };
     });
@@ -787,7 +827,7 @@ export class Store {
   }
 
   /** Store a post of the current epoch (epoch, signature and quota checked by the caller); returns its seq. */
-  addPost(c: string, epoch: number, blob: Uint8Array, deleteHash: Uint8Array): Promise<number> {
+  addPost(c: string, epoch: number, blob: Uint8Array, deleteHash: Uint8Array, spends?: Spends): Promise<number> {
     return this.gate.shared(async () => {
       const feed = await this.feedOf(c);
       if (feed.epoch !== epoch) throw new Error('epoch moved under the lock');
@@ -798,7 +838,7 @@ export class Store {
       await this.write([
         { type: 'put', key: `${c}!${seqKey(seq)}`, value, sublevel: this.posts },
         { type: 'put', key: c, value: { ...feed, seq, posts: feed.posts + 1 }, sublevel: this.feeds },
-      ]);
+      ], spends);
       return seq;
     });
   }
@@ -837,11 +877,11 @@ export class Store {
   getCursor(c: string, id: string): Promise<CursorRec | undefined> { return this.gate.shared(() => this.cursors.get(`${c}!${id}`)); }
 
   /** Up to `limit` posts of the cursor's epoch after its position; marks it used today. */
-  readCursor(c: string, id: string, limit: number): Promise<{ posts: { seq: number; blob: Uint8Array }[]; more: boolean }> {
+  readCursor(c: string, id: string, limit: number, spends?: Spends): Promise<{ posts: { seq: number; blob: Uint8Array }[]; more: boolean }> {
     return this.gate.shared(async () => {
       const cur = await this.cursors.get(`${c}!${id}`);
       if (!cur) throw new Missing('no such cursor');
-      if (cur.day !== this.today()) await this.write([{ type: 'put', key: `${c}!${id}`, value: { ...cur, day: this.today() }, sublevel: this.cursors }]);
+      if (cur.day !== this.today()) await this.write([{ type: 'put', key: `${c}!${id}`, value: { ...cur, day: this.today() }, sublevel: this.cursors }], spends);
       const posts: { seq: number; blob: Uint8Array }[] = [];
       for await (const [key, v] of this.posts.iterator({ gt: `${c}!${seqKey(cur.pos)}`, lt: `${c}!~` })) {
         const epoch = new DataView(v.buffer, v.byteOffset).getUint32(4);
@@ -859,7 +899,7 @@ export class Store {
    * many cursors as it had members, delete its posts every cursor has passed. Returns how many
    * posts were deleted.
    */
-  ackCursor(c: string, id: string, upTo: number): Promise<number> {
+  ackCursor(c: string, id: string, upTo: number, spends?: Spends): Promise<number> {
     return this.gate.shared(async () => {
       const cur = await this.cursors.get(`${c}!${id}`);
       if (!cur) throw new Missing('no such cursor');
@@ -883,7 +923,7 @@ export class Store {
         }
         if (deleted) ops.push({ type: 'put', key: c, value: { ...feed, posts: feed.posts - deleted }, sublevel: this.feeds });
       }
-      await this.write(ops);
+      await this.write(ops, spends);
       if (deleted) this.dirty = true;
       return deleted;
     });

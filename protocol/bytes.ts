@@ -19,11 +19,13 @@ export function unb64(text: string): Uint8Array {
   return out;
 }
 
+const encoder = new TextEncoder(), decoder = new TextDecoder('utf-8', { fatal: true });
+
 /** UTF-8 encode. */
-export const utf8 = (s: string): Uint8Array => new TextEncoder().encode(s);
+export const utf8 = (s: string): Uint8Array => encoder.encode(s);
 
 /** Strict UTF-8 decode (throws on invalid sequences). */
-export const fromUtf8 = (b: Uint8Array): string => new TextDecoder('utf-8', { fatal: true }).decode(b);
+export const fromUtf8 = (b: Uint8Array): string => decoder.decode(b);
 
 /** Concatenate byte arrays. */
 export function concat(...parts: Uint8Array[]): Uint8Array {

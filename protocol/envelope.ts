@@ -13,7 +13,7 @@
 import { z } from 'zod';
 import { b64, unb64, concat, fromUtf8, randomBytes, utf8 } from './bytes.ts';
 import { fingerprint } from './identity.ts';
-import { KeyPair, SecureMessage, SecureMessageSign, SecureMessageVerify, publicKey, type PrivateKey } from './themis.ts';
+import { KeyPair, PublicKey, SecureMessage, SecureMessageSign, SecureMessageVerify, publicKey, type PrivateKey } from './themis.ts';
 import { LIMITS } from './wire.ts';
 
 const VERSION_BYTE = 1;
@@ -58,7 +58,8 @@ export function seal(opts: {
   new DataView(padded.buffer).setUint32(0, inner.length);
   padded.set(inner, 4);
   const eph = new KeyPair();
-  const sealed = new SecureMessage(new KeyPair(eph.privateKey, publicKey(opts.prekey.key))).encrypt(padded);
+  const prekey = opts.prekey.key instanceof PublicKey ? opts.prekey.key : publicKey(opts.prekey.key); // already checked if it is one
+  const sealed = new SecureMessage(new KeyPair(eph.privateKey, prekey)).encrypt(padded);
   const prekeyId = unb64(opts.prekey.id);
   if (prekeyId.length !== 8) throw new EnvelopeError('format', 'prekey id must be 8 bytes');
   return { blob: concat(Uint8Array.of(VERSION_BYTE), prekeyId, eph.publicKey, sealed), id };

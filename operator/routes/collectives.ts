@@ -114,7 +114,7 @@ export const collectiveRoutes: Handlers<'create-collective' | 'get-collective' |
     };
   },
 
-  join: async ({ params, body }, { store, now }) => {
+  join: async ({ params, body }, { store, now, spends }) => {
     const c = params.collective.toLowerCase(), { request } = body, name = request.name.toLowerCase();
     if (request.collective.toLowerCase() !== c) fail(400, 'request.collective: does not match the path');
     if (Math.abs(now() - request.ts) > W.LIMITS.replayWindowMs) fail(403, 'stale request time');
@@ -133,8 +133,8 @@ export const collectiveRoutes: Handlers<'create-collective' | 'get-collective' |
       if (open.length >= MAX_OPEN_REQUESTS) fail(429, 'too many open requests');
       // a signed request is spent once (it stays readable in the log; a replay must not reopen it)
       const spent = createHash('sha256').update(`komrade/v2 join\n${body.sig}`).digest('base64url');
-      if (!(await store.spendNonce(spent, request.ts + W.LIMITS.replayWindowMs))) fail(403, 'replayed request');
-      return store.openRequest(c, body);
+      if (!(await store.spendNonce(spent, request.ts + W.LIMITS.replayWindowMs, spends))) fail(403, 'replayed request');
+      return store.openRequest(c, body, spends);
     });
     return { status: 201, body: res };
   },
@@ -163,14 +163,14 @@ export const collectiveRoutes: Handlers<'create-collective' | 'get-collective' |
     return { status: 201, body: res };
   },
 
-  leave: async ({ params, body }, { store, authorize }) => {
+  leave: async ({ params, body }, { store, spends, authorize }) => {
     const c = params.collective.toLowerCase(), name = params.name.toLowerCase();
     const res = await store.lock.run(collectiveLock(c), async () => {
       if (!(await store.getCollective(c))) fail(404, 'unknown collective');
       const member = await store.getMember(c, name);
       if (!member) fail(404, 'not a member');
       await authorize(member.key, body.auth, 'leave-collective', c, leavePayload(name, member.commitment));
-      return store.leaveCollective(c, name, body.auth);
+      return store.leaveCollective(c, name, body.auth, spends);
     });
     return { body: res };
   },

@@ -10,24 +10,24 @@ import * as W from '../../protocol/wire.ts';
 import { fail, type Deps, type Handlers } from '../http.ts';
 
 /** An intro mailbox's deposit must carry fresh work bound to it and to this blob, spent once (§5.3). */
-async function checkDepositWork({ store, config, now }: Deps, id: string, blob: Uint8Array, pow: W.DepositPow | undefined) {
+async function checkDepositWork({ store, config, now, spends }: Deps, id: string, blob: Uint8Array, pow: W.DepositPow | undefined) {
   if (!pow) fail(403, 'proof of work required for an intro mailbox');
   if (Math.abs(now() - pow.ts) > W.LIMITS.replayWindowMs) fail(403, 'stale proof of work');
   const prefix = depositPowPrefix(id, pow.ts, blob);
   if (!checkWork(prefix, pow.counter, config.depositPowBits)) fail(403, 'insufficient proof of work');
   const spent = createHash('sha256').update(prefix + pow.counter).digest('base64url');
-  if (!(await store.spendNonce(spent, pow.ts + W.LIMITS.replayWindowMs))) fail(403, 'replayed proof of work');
+  if (!(await store.spendNonce(spent, pow.ts + W.LIMITS.replayWindowMs, spends))) fail(403, 'replayed proof of work');
 }
 
 /** The mailbox routes. */
 export const mailboxRoutes: Handlers<'create-mailbox' | 'deposit' | 'fetch' | 'ack' | 'delete-mailbox'> = {
-  'create-mailbox': async ({ body }, { store, config, authorize }) => {
+  'create-mailbox': async ({ body }, { store, config, spends, authorize }) => {
     if (!checkWork(mailboxPowPrefix(body.id, body.key), body.pow, config.mailboxPowBits)) fail(403, 'insufficient proof of work');
     await store.lock.run(body.id, async () => {
       if (await store.getMailbox(body.id)) fail(409, 'mailbox id taken');
       await authorize(body.key, body.auth, 'create-mailbox', body.id, body.key);
       // a deleted id stays taken for the TTL, except for the key that owned it (§5.6)
-      if ((await store.createMailbox(body.id, body.key)) === 'taken') fail(409, 'mailbox id taken');
+      if ((await store.createMailbox(body.id, body.key, spends)) === 'taken') fail(409, 'mailbox id taken');
     });
     return { status: 201, body: { ok: true } };
   },
@@ -36,7 +36,7 @@ export const mailboxRoutes: Handlers<'create-mailbox' | 'deposit' | 'fetch' | 'a
     const data = unb64(body.blob);
     const result = await deps.store.withMailbox(id, async (meta) => {
       if (meta.intro) await checkDepositWork(deps, id, data, body.pow);
-      return deps.store.deposit(id, data);
+      return deps.store.deposit(id, data, deps.spends);
     });
     if (result === 'unknown') fail(404, 'no such mailbox');
     if (result === 'quota') fail(429, 'mailbox full');
@@ -44,21 +44,21 @@ export const mailboxRoutes: Handlers<'create-mailbox' | 'deposit' | 'fetch' | 'a
     return { status: 201, body: { ok: true } };
   },
 
-  fetch: async ({ params: { id }, body }, { store, authorize }) => store.withMailbox(id, async (meta) => {
+  fetch: async ({ params: { id }, body }, { store, spends, authorize }) => store.withMailbox(id, async (meta) => {
     await authorize(meta.key, body.auth, 'fetch', id);
-    const { blobs, more } = await store.fetch(id, W.LIMITS.fetchBatch);
+    const { blobs, more } = await store.fetch(id, W.LIMITS.fetchBatch, spends);
     return { body: { blobs: blobs.map((b) => ({ id: b.id, blob: b64(b.data) })), more } };
   }),
 
-  ack: async ({ params: { id }, body }, { store, authorize }) => store.withMailbox(id, async (meta) => {
+  ack: async ({ params: { id }, body }, { store, spends, authorize }) => store.withMailbox(id, async (meta) => {
     await authorize(meta.key, body.auth, 'ack', id, W.ackPayload(body.ids));
-    return { body: { deleted: await store.ack(id, body.ids) } };
+    return { body: { deleted: await store.ack(id, body.ids, true, spends) } };
   }),
 
-  'delete-mailbox': async ({ params: { id }, body }, { store, authorize }) => store.withMailbox(id, async (meta) => {
+  'delete-mailbox': async ({ params: { id }, body }, { store, spends, authorize }) => store.withMailbox(id, async (meta) => {
     await authorize(meta.key, body.auth, 'delete-mailbox', id);
     if (meta.intro) fail(403, 'this is a name\'s intro mailbox: delete the name with it');
-    await store.deleteMailbox(id);
+    await store.deleteMailbox(id, spends);
     return { body: { ok: true as const } };
   }),
 };

@@ -2,16 +2,17 @@
  * Directory routes (PROTOCOL.md §5.7–§5.10): register, look up, replace, delete a name. Lock
  * order everywhere: the name's confusable skeleton, then the intro mailbox.
  */
-import { checkPow, verifyAuth, verifyRecord } from '../../protocol/identity.ts';
+import { checkPow, verifyRecord } from '../../protocol/identity.ts';
 import { skeleton } from '../../protocol/names.ts';
 import * as W from '../../protocol/wire.ts';
 import { fail, type Handlers } from '../http.ts';
+import { checkAuth } from '../verify.ts';
 
 const nameLock = (lower: string) => `name:${skeleton(lower)}`;
 
 /** The directory routes. */
 export const nameRoutes: Handlers<'register' | 'lookup' | 'replace' | 'delete-name'> = {
-  register: async ({ body }, { store, config, now, authorize }) => {
+  register: async ({ body }, { store, config, now, spends, authorize }) => {
     const lower = body.record.name.toLowerCase(), skel = skeleton(lower), intro = body.record.intro;
     if (Math.abs(now() - body.record.ts) > W.LIMITS.replayWindowMs) fail(403, 'stale record time');
     if (!checkPow(lower, body.record.identityKey, body.pow, config.powBits)) fail(403, 'insufficient proof of work');
@@ -23,7 +24,7 @@ export const nameRoutes: Handlers<'register' | 'lookup' | 'replace' | 'delete-na
       if (!meta) fail(404, 'intro mailbox not found');
       await authorize(meta.key, body.introAuth, 'claim-intro', intro, lower);
       if (meta.intro) fail(409, 'that mailbox is already an intro');
-      await store.registerName(lower, skel, { record: body.record, sig: body.sig });
+      await store.registerName(lower, skel, { record: body.record, sig: body.sig }, spends);
     }));
     return { status: 201, body: { ok: true } };
   },
@@ -50,7 +51,7 @@ export const nameRoutes: Handlers<'register' | 'lookup' | 'replace' | 'delete-na
     return { body: { ok: true } };
   },
 
-  'delete-name': async ({ params, body }, { store, authorize }) => {
+  'delete-name': async ({ params, body }, { store, spends, authorize }) => {
     const lower = params.name.toLowerCase();
     await store.lock.run(nameLock(lower), async () => {
       const old = await store.getName(lower);
@@ -59,10 +60,10 @@ export const nameRoutes: Handlers<'register' | 'lookup' | 'replace' | 'delete-na
       await store.lock.run(intro, async () => {
         const meta = await store.getMailbox(intro);
         // the intro goes too only if this request also proves its key (§5.10); checked before any nonce is spent
-        if (body.introAuth && meta && !verifyAuth(meta.key, body.introAuth, 'delete-mailbox', intro)) fail(401, 'bad signature');
+        if (body.introAuth && meta && !checkAuth(meta.key, body.introAuth, 'delete-mailbox', intro)) fail(401, 'bad signature');
         await authorize(old.record.identityKey, body.auth, 'delete-name', lower);
         if (body.introAuth && meta) await authorize(meta.key, body.introAuth, 'delete-mailbox', intro);
-        await store.deleteName(lower, skeleton(lower), intro, !!(body.introAuth && meta));
+        await store.deleteName(lower, skeleton(lower), intro, !!(body.introAuth && meta), spends);
       });
     });
     return { body: { ok: true } };

@@ -92,8 +92,8 @@ export const postRoutes: Handlers<'open-epoch' | 'current-epoch' | 'upload-keys'
       if (!verifyPosting(rec.postingKey, body.sig, postStatement(c, epoch, blob, body.deleteHash))) fail(401, 'bad signature');
       if (posts >= MAX_PENDING_POSTS) fail(429, 'too many pending posts');
       // a replayed post request (same blob) is refused for as long as the post could be pending
-      if (!(await store.spendNonce(b64(sha(`komrade/v2 post\n${c}\n${body.sig}`)), now() + config.ttlMs))) fail(409, 'post already made');
-      return store.addPost(c, epoch, blob, unb64(body.deleteHash));
+      if (!(await store.spendNonce(b64(sha(`komrade/v2 post\n${c}\n${body.sig}`)), now() + config.ttlMs, deps.spends))) fail(409, 'post already made');
+      return store.addPost(c, epoch, blob, unb64(body.deleteHash), deps.spends);
     });
     return { status: 201, body: { seq } };
   },
@@ -126,7 +126,7 @@ export const postRoutes: Handlers<'open-epoch' | 'current-epoch' | 'upload-keys'
       const cur = await deps.store.getCursor(c, params.id);
       if (!cur) fail(404, 'no such cursor');
       await deps.authorize(cur.key, body.auth, 'read-posts', params.id);
-      const { posts, more } = await deps.store.readCursor(c, params.id, READ_BATCH);
+      const { posts, more } = await deps.store.readCursor(c, params.id, READ_BATCH, deps.spends);
       return { body: { posts: posts.map((p) => ({ seq: p.seq, blob: b64(p.blob) })), more } };
     });
   },
@@ -137,7 +137,7 @@ export const postRoutes: Handlers<'open-epoch' | 'current-epoch' | 'upload-keys'
       const cur = await deps.store.getCursor(c, params.id);
       if (!cur) fail(404, 'no such cursor');
       await deps.authorize(cur.key, body.auth, 'ack-posts', params.id, ackPostsPayload(body.upTo));
-      await deps.store.ackCursor(c, params.id, body.upTo);
+      await deps.store.ackCursor(c, params.id, body.upTo, deps.spends);
       return { body: { ok: true as const } };
     });
   },
