@@ -13,6 +13,7 @@ UNIT=(
   protocol/quorum.test.ts
   protocol/vouch.test.ts
   operator/app.test.ts
+  operator/verify.test.ts
   operator/intro.test.ts
   operator/limits.test.ts
   operator/store.test.ts
