@@ -34,3 +34,12 @@ test('no file under extension/background/ is over 250 lines', () => {
     .filter(([, n]) => n > 250);
   assert.deepEqual(long, []);
 });
+
+test('every test file is listed in scripts/tests.sh (what npm test runs)', () => {
+  const listed = readFileSync('scripts/tests.sh', 'utf8');
+  const files = ['extension', 'operator', 'protocol', 'test'].flatMap((dir) => readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((e) => e.isFile() && /\.(test|e2e)\.ts$/.test(e.name))
+    .map((e) => join(e.parentPath, e.name)));
+  assert.ok(files.length > 20);
+  assert.deepEqual(files.filter((f) => !listed.includes(f)), []);
+});
