@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { b64, randomBytes } from '../protocol/bytes.ts';
-import { OperatorClient } from '../protocol/client.ts';
+import { OperatorClient, OperatorError } from '../protocol/client.ts';
 import { KeyPair } from '../protocol/themis.ts';
 import { BLOB_SIZES } from '../protocol/wire.ts';
 import { spawnOperator } from '../operator/testing.ts';
@@ -36,6 +36,7 @@ export async function benchEndurance(): Promise<void> {
     }
     const startRss = rssMiB(pid);
     let served = 0, errors = 0;
+    const kinds = new Map<string, number>();
     const latencies: number[] = [];
     const end = performance.now() + SECONDS * 1000;
     const blob = randomBytes(BLOB_SIZES[0]!);
@@ -48,12 +49,13 @@ export async function benchEndurance(): Promise<void> {
           await client.ack(id, key.privateKey, blobs.map((b) => b.id));
           latencies.push(performance.now() - s);
           served += 3;
-        } catch { errors++; }
+        } catch (e) { errors++; const k = e instanceof OperatorError ? `${e.status} ${e.reason}` : `${String((e as Error).message ?? e).slice(0, 60)} (${String(((e as Error).cause as { code?: string; message?: string } | undefined)?.code ?? ((e as Error).cause as Error | undefined)?.message)})`; kinds.set(k, (kinds.get(k) ?? 0) + 1); }
       }
     }));
     row('requests served', served, 'requests');
     row('requests per second', served / SECONDS, 'req/s');
     row('errors', errors, 'errors', { text: '0', met: errors === 0 });
+    for (const [k, n] of kinds) console.log(`    ${n} × ${k}`);
     row('cycle latency p50 (deposit+fetch+ack)', percentile(latencies, 50), 'ms');
     row('cycle latency p99', percentile(latencies, 99), 'ms');
     row('Operator memory at the start (1,000 mailboxes made)', startRss, 'MiB');

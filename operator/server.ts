@@ -50,6 +50,10 @@ export async function startOperator(o: OperatorOptions): Promise<RunningOperator
   });
   server.requestTimeout = 30_000;
   server.headersTimeout = 20_000;
+  // an idle keep-alive connection is closed by its client first: with Node's 5 s, a busy client
+  // (1,000 at once in \`npm run bench -- endurance\`) sent requests on sockets the server was just
+  // closing ("other side closed"). tor itself opens a connection per stream.
+  server.keepAliveTimeout = 65_000;
   const port = (server.address() as { port: number }).port;
 
   async function sweep() {
