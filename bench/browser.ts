@@ -55,34 +55,47 @@ export async function benchBrowser(): Promise<void> {
     ratio('first message (an intro deposit with 16-bit work): Firefox 140 ÷ Node', { name: 'Firefox 140', value: sendMs, unit: 'ms' }, { name: 'Node', value: nodeSend, unit: 'ms' });
     void peer;
 
-    // 2. popup open → conversation list, with 10,000 stored messages over 100 contacts
-    const big = await account(op.url, 'bench_big');
-    await fillHistory(big, { contacts: 100, messages: 10_000 });
-    const dump = Object.fromEntries((big.local as unknown as { data: Map<string, unknown> }).data);
-    await page.evaluate(async (d: object) => {
-      const b = (globalThis as unknown as { browser: Api }).browser;
-      await b.runtime.sendMessage({ type: 'lock', args: [] });
-      await b.storage.local.clear();
-      await b.storage.local.set(d);
-    }, dump);
-    await gotoExt(page, profile.popup);
-    await fill(page, '#unlock-pass', PASS);
-    await click(page, '#unlock');
-    await waitPhase(page, 'unlocked', 60_000);
-    const shown = () => poll(page, () => document.querySelectorAll('.conversation').length >= 100, null, 60_000, 'conversation list');
-    await shown();
-    const times: number[] = [], driver: number[] = [];
-    for (let i = 0; i < 10; i++) {
+    // 2. popup open → conversation list: one conversation, then 10,000 stored messages over 100 contacts
+    /** Put an add-on's storage made in Node into the profile, unlock, and open the popup 10 times (in turns with the other history). */
+    const histories = [{ name: 'bench_one', contacts: 0, messages: 1, shown: 1 }, { name: 'bench_big', contacts: 100, messages: 10_000, shown: 100 }];
+    const dumps: Record<string, unknown>[] = [];
+    for (const h of histories) {
+      const d = await account(op.url, h.name);
+      if (h.contacts) await fillHistory(d, { contacts: h.contacts, messages: h.messages });
+      else { await d.k.addContact({ name: 'bench_peer' }); await d.k.send({ name: 'bench_peer', text: 'one message' }); }
+      dumps.push(Object.fromEntries((d.local as unknown as { data: Map<string, unknown> }).data));
+    }
+    const load = async (i: number) => {
+      await page.evaluate(async (d: object) => {
+        const b = (globalThis as unknown as { browser: Api }).browser;
+        await b.runtime.sendMessage({ type: 'lock', args: [] });
+        await b.storage.local.clear();
+        await b.storage.local.set(d);
+      }, dumps[i]!);
+      await gotoExt(page, profile.popup);
+      await fill(page, '#unlock-pass', PASS);
+      await click(page, '#unlock');
+      await waitPhase(page, 'unlocked', 60_000);
+    };
+    const open = async (n: number) => {
       const s = performance.now();
       await gotoExt(page, profile.popup);
-      await shown();
-      driver.push(performance.now() - s);
+      await poll(page, (k: number) => document.querySelectorAll('.conversation').length >= k, n, 60_000, 'conversation list');
+      const driver = performance.now() - s;
       // measured by the page itself: from the start of its navigation to the list in the DOM (Inbox.svelte's mark)
-      times.push(await page.evaluate(() => performance.getEntriesByName('komrade:inbox-shown')[0]?.startTime ?? NaN));
+      return { page: await page.evaluate(() => performance.getEntriesByName('komrade:inbox-shown')[0]?.startTime ?? NaN), driver };
+    };
+    const times: number[][] = [[], []], driver: number[] = [];
+    for (const i of [0, 1]) {
+      await load(i);
+      await open(histories[i]!.shown); // the first opening after unlock warms the background's caches
+      for (let k = 0; k < 10; k++) { const t = await open(histories[i]!.shown); times[i]!.push(t.page); if (i) driver.push(t.driver); }
     }
-    if (times.some((x) => Number.isNaN(x))) throw new Error('the popup did not mark the list as shown');
-    row('popup open → conversation list shown, 10,000 messages / 100 contacts (median of 10)', percentile(times, 50), 'ms', { text: '< 150 ms', met: percentile(times, 50) < 150 });
-    row('  slowest of the 10', Math.max(...times), 'ms');
+    if (times.flat().some((x) => Number.isNaN(x))) throw new Error('the popup did not mark the list as shown');
+    const [one, big] = times.map((t) => percentile(t, 50)) as [number, number];
+    row('popup open → conversation list shown, 10,000 messages / 100 contacts (median of 10)', big, 'ms', { text: '< 150 ms', met: big < 150 });
+    row('  slowest of the 10', Math.max(...times[1]!), 'ms');
+    ratio('  10,000 messages / 100 contacts ÷ one conversation of one message', { name: '10,000', value: big, unit: 'ms' }, { name: 'one', value: one, unit: 'ms' });
     row('  as the driver sees it (BiDi round trips and its 100 ms polling included), median', percentile(driver, 50), 'ms');
   } finally {
     await profile.close().catch(() => undefined);

@@ -13,6 +13,19 @@ export async function call<K extends Method>(type: K, ...args: Args<K>): Promise
   return reply.value;
 }
 
+/**
+ * The conversation list, asked for as the popup starts — alongside `status`, not after it — so
+ * that an unlocked popup shows its inbox one round trip sooner. Taken once by the inbox's first
+ * load; when the vault is locked the answer is an error and the inbox asks again once unlocked.
+ */
+const early = { inbox: call('inbox').catch(() => undefined) as Promise<Result<'inbox'> | undefined> | undefined };
+/** The inbox's first answer if it was asked for early and came, else a fresh request. */
+export async function inboxNow(): Promise<Result<'inbox'>> {
+  const p = early.inbox;
+  early.inbox = undefined;
+  return (p && (await p)) ?? call('inbox');
+}
+
 /** A rough passphrase strength hint: bits from length and character classes. */
 export function strength(p: string): { label: 'empty' | 'weak' | 'fair' | 'strong'; bits: number } {
   if (!p) return { label: 'empty', bits: 0 };
@@ -21,8 +34,9 @@ export function strength(p: string): { label: 'empty' | 'weak' | 'fair' | 'stron
   return { label: p.length < 10 || bits < 50 ? 'weak' : bits < 80 ? 'fair' : 'strong', bits };
 }
 
-/** Local time of a message, short. */
-export const when = (t: number): string => new Date(t).toLocaleString([], { dateStyle: 'short', timeStyle: 'short' });
+const shortTime = new Intl.DateTimeFormat([], { dateStyle: 'short', timeStyle: 'short' });
+/** Local time of a message, short (one formatter for all: making one per call cost ~0.3 ms a row). */
+export const when = (t: number): string => shortTime.format(t);
 
 /** What the person typed as an Operator address, judged as they type (client-side only: whether it is up is checked later). */
 export function checkOperator(raw: string, loopback = false): { ok: boolean; message: string } {
