@@ -3,16 +3,35 @@
  * canonical JSON. No dependencies beyond the platform (works in Node 20 and Firefox).
  */
 
-/** Encode bytes as unpadded base64url. */
+/** Native base64 where there is one: Uint8Array.prototype.toBase64 (Firefox 133+), Node's Buffer; else the portable code below. */
+const nativeTo = (Uint8Array.prototype as unknown as { toBase64?: (o: object) => string }).toBase64;
+const nativeFrom = (Uint8Array as unknown as { fromBase64?: (s: string, o: object) => Uint8Array }).fromBase64;
+const NodeBuffer = (globalThis as unknown as { Buffer?: { from(b: ArrayBufferLike | string, o?: number | string, l?: number): Uint8Array & { toString(enc: string): string } } }).Buffer;
+
+/** Encode as unpadded base64url. */
 export function b64(bytes: Uint8Array): string {
+  if (nativeTo) return nativeTo.call(bytes, { alphabet: 'base64url', omitPadding: true });
+  if (NodeBuffer) return NodeBuffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64url');
+  return portableB64(bytes);
+}
+
+/** base64url without native help (Tor Browser 14.5's Firefox 128 has no toBase64); tests compare it with the native paths. */
+export function portableB64(bytes: Uint8Array): string {
   let s = '';
   for (let i = 0; i < bytes.length; i += 0x8000) s += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
   return btoa(s).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
 }
 
-/** Decode unpadded base64url; throws on anything else. */
+/** Decode unpadded base64url; throws on anything else. Always a fresh array of its own. */
 export function unb64(text: string): Uint8Array {
   if (!/^[A-Za-z0-9_-]*$/.test(text) || text.length % 4 === 1) throw new Error('bad base64url');
+  if (nativeFrom) return nativeFrom(text, { alphabet: 'base64url', lastChunkHandling: 'loose' });
+  if (NodeBuffer) return new Uint8Array(NodeBuffer.from(text, 'base64url'));
+  return portableUnb64(text);
+}
+
+/** Decoding without native help, for checked input (see `portableB64`). */
+export function portableUnb64(text: string): Uint8Array {
   const bin = atob(text.replace(/-/g, '+').replace(/_/g, '/'));
   const out = new Uint8Array(bin.length);
   for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);

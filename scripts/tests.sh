@@ -6,6 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 UNIT=(
   protocol/wire.test.ts
+  protocol/bytes.test.ts
   protocol/envelope.test.ts
   protocol/identity.test.ts
   protocol/names.test.ts
