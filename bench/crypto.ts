@@ -10,8 +10,7 @@ import { seal, open } from '../protocol/envelope.ts';
 import { KeyPair, SecureCellSeal, SecureMessage, SecureMessageSign, SecureMessageVerify } from '../protocol/themis.ts';
 import { memoryKV } from '../extension/background/kv.ts';
 import { Records } from '../extension/background/records.ts';
-import { percentile, ratio, section } from './lib.ts';
-import { performance } from 'node:perf_hooks';
+import { interleavedMedians, ratio, section } from './lib.ts';
 
 /** Run the section. */
 export async function benchCrypto(): Promise<void> {
@@ -39,12 +38,7 @@ export async function benchCrypto(): Promise<void> {
     open(blob, { prekey: () => prekey.privateKey, myIdentityKey: bob.publicKey, seen: () => false });
   };
   // interleaved, alternating which goes first: on a shared machine both sides see the same load
-  const tp: number[] = [], te: number[] = [];
-  const time = (fn: () => unknown, into: number[]) => { const s = performance.now(); fn(); into.push(performance.now() - s); };
-  for (let i = 0; i < N; i++) {
-    if (i % 2) { time(primitive, tp); time(envelopeOnce, te); } else { time(envelopeOnce, te); time(primitive, tp); }
-  }
-  const primitives = percentile(tp, 50), envelope = percentile(te, 50);
+  const [envelope, primitives] = await interleavedMedians(N, [{ fn: envelopeOnce }, { fn: primitive }]) as [number, number];
   ratio('envelope seal+open ÷ its raw primitives (keygen, sign, encrypt, decrypt, verify)', { name: 'envelope', value: envelope, unit: 'ms' }, { name: 'primitives', value: primitives, unit: 'ms' }, { max: 1.15 });
 
   // the vault's record (extension/background/records.ts): a chunk of 50 messages sealed and
@@ -53,12 +47,9 @@ export async function benchCrypto(): Promise<void> {
   const key = randomBytes(32), records = new Records(memoryKV(), key), cell = SecureCellSeal.withKey(key);
   const chunk = { messages: Array.from({ length: 50 }, (_, i) => ({ id: b64(randomBytes(16)), dir: i % 2 ? 'out' : 'in', text: `message ${i} `.padEnd(120, '.'), t: Date.now() + i, state: 'received' })) };
   const bytes = utf8(JSON.stringify(chunk)), context = utf8('komrade record v2:chunk/bob/3');
-  const tr: number[] = [], tc: number[] = [];
   const recordOnce = () => records.unseal('chunk/bob/3', records.seal('chunk/bob/3', chunk));
   const cellOnce = () => cell.decrypt(cell.encrypt(bytes, context), context);
   for (let i = 0; i < 50; i++) { recordOnce(); cellOnce(); }
-  for (let i = 0; i < 2 * N; i++) {
-    if (i % 2) { time(cellOnce, tc); time(recordOnce, tr); } else { time(recordOnce, tr); time(cellOnce, tc); }
-  }
-  ratio(`vault record seal+open (a chunk of 50 messages, ${bytes.length} B of JSON) ÷ a bare Secure Cell on the same bytes`, { name: 'record', value: percentile(tr, 50), unit: 'ms' }, { name: 'Secure Cell', value: percentile(tc, 50), unit: 'ms' }, { max: 1.15 });
+  const [record, bare] = await interleavedMedians(2 * N, [{ fn: recordOnce }, { fn: cellOnce }]) as [number, number];
+  ratio(`vault record seal+open (a chunk of 50 messages, ${bytes.length} B of JSON) ÷ a bare Secure Cell on the same bytes`, { name: 'record', value: record, unit: 'ms' }, { name: 'Secure Cell', value: bare, unit: 'ms' }, { max: 1.15 });
 }

@@ -43,14 +43,18 @@ export async function median(n: number, fn: () => unknown, setup?: () => unknown
 }
 
 /**
- * Medians of several variants of one measurement, taken in turns (a, b, c, a, b, c, …) so that
+ * Medians of several variants of one measurement, taken in turns (a, b, c, b, c, a, …) so that
  * whatever else the machine does at the time weighs on every variant alike: the ratios of one
  * run compare like with like.
  */
 export async function interleavedMedians(n: number, variants: { fn: () => unknown; setup?: () => unknown }[]): Promise<number[]> {
   const t: number[][] = variants.map(() => []);
   for (let i = 0; i < n; i++) {
-    for (const [j, v] of variants.entries()) { await v.setup?.(); const s = performance.now(); await v.fn(); t[j]!.push(performance.now() - s); }
+    // each round starts with the next variant, so none always runs first (warm caches, a fresh GC)
+    for (let k = 0; k < variants.length; k++) {
+      const j = (i + k) % variants.length, v = variants[j]!;
+      await v.setup?.(); const s = performance.now(); await v.fn(); t[j]!.push(performance.now() - s);
+    }
   }
   return t.map((x) => percentile(x, 50));
 }

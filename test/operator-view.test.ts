@@ -19,6 +19,8 @@ before(() => loadThemis());
 
 const PASS = 'correct horse battery staple';
 const DAY = 86_400_000;
+/** The value bytes of a `snapshot` row (`key=hex`). */
+const value = (kv: string): Buffer => Buffer.from(kv.slice(kv.indexOf('=') + 1), 'hex');
 
 test('a seized Operator holds no social graph, no sender, no plaintext and no fine times', async () => {
   const lines: string[] = [];
@@ -56,7 +58,7 @@ test('a seized Operator holds no social graph, no sender, no plaintext and no fi
     const logs = lines.join('\n');
     const names = ['alice', 'bob', 'carol'];
     const records = rows.filter((kv) => kv.startsWith('!n!') || kv.startsWith('!k!'));
-    const intros = new Set(records.filter((kv) => kv.startsWith('!n!')).map((kv) => (JSON.parse(Buffer.from(kv.slice(kv.indexOf('=') + 1), 'hex').toString()) as { record: { intro: string } }).record.intro));
+    const intros = new Set(records.filter((kv) => kv.startsWith('!n!')).map((kv) => (JSON.parse(value(kv).toString()) as { record: { intro: string } }).record.intro));
     const mailboxes = rows.filter((kv) => kv.startsWith('!m!')).map((kv) => kv.slice(3, kv.indexOf('=')));
     const pairwise = mailboxes.filter((id) => !intros.has(id));
     assert.ok(pairwise.length >= 3, `the scenario made pairwise mailboxes (${pairwise.length})`);
@@ -64,7 +66,7 @@ test('a seized Operator holds no social graph, no sender, no plaintext and no fi
     // 1. no pairwise mailbox is linked to a name: its id appears in no name record and no log;
     //    its metadata is only { key, seq, count, bytes, day }
     for (const id of pairwise) {
-      for (const kv of records) assert.ok(!Buffer.from(kv.slice(kv.indexOf('=') + 1), 'hex').toString().includes(id), 'a name record mentions a pairwise mailbox');
+      for (const kv of records) assert.ok(!value(kv).toString().includes(id), 'a name record mentions a pairwise mailbox');
       assert.ok(!logs.includes(id), 'a log line names a mailbox');
       const meta = JSON.parse(Buffer.from(rows.find((kv) => kv.startsWith(`!m!${id}=`))!.split('=')[1]!, 'hex').toString()) as Record<string, unknown>;
       assert.deepEqual(Object.keys(meta).sort(), ['bytes', 'count', 'day', 'key', 'seq'], 'mailbox metadata carries nothing else');
@@ -72,7 +74,7 @@ test('a seized Operator holds no social graph, no sender, no plaintext and no fi
     // 2. no sender: names appear only in the directory (name records and their skeletons), never in a
     //    mailbox, blob, expiry, nonce or grave entry, nor in the logs
     for (const kv of rows.filter((r) => !r.startsWith('!n!') && !r.startsWith('!k!'))) {
-      const text = kv + Buffer.from(kv.slice(kv.indexOf('=') + 1), 'hex').toString('latin1');
+      const text = kv + value(kv).toString('latin1');
       for (const n of names) assert.ok(!text.includes(n), `${n} appears outside the directory: ${kv.slice(0, 40)}`);
     }
     for (const n of names) assert.ok(!logs.includes(n), `a log line names ${n}`);
@@ -82,10 +84,10 @@ test('a seized Operator holds no social graph, no sender, no plaintext and no fi
     for (const t of texts) assert.ok(!logs.includes(t));
     // 4. no time finer than stated: mailbox `day` whole days; blob stamps whole hours; nonce expiries whole minutes
     for (const kv of rows) {
-      const value = Buffer.from(kv.slice(kv.indexOf('=') + 1), 'hex');
-      if (kv.startsWith('!m!')) assert.ok(Number.isInteger((JSON.parse(value.toString()) as { day: number }).day) && (JSON.parse(value.toString()) as { day: number }).day < 1e6, 'day is a day number');
-      if (kv.startsWith('!b!')) assert.ok(value.readUInt32BE(0) < 1e7, 'a blob is stamped with an hour number');
-      if (kv.startsWith('!r!')) assert.equal(Number(value.toString()) % 60_000, 0, 'a spent nonce keeps its expiry to the minute');
+      const v = value(kv);
+      if (kv.startsWith('!m!')) assert.ok(Number.isInteger((JSON.parse(v.toString()) as { day: number }).day) && (JSON.parse(v.toString()) as { day: number }).day < 1e6, 'day is a day number');
+      if (kv.startsWith('!b!')) assert.ok(v.readUInt32BE(0) < 1e7, 'a blob is stamped with an hour number');
+      if (kv.startsWith('!r!')) assert.equal(Number(v.toString()) % 60_000, 0, 'a spent nonce keeps its expiry to the minute');
     }
     assert.ok(lines.every((l) => !/\d{2}:\d{2}:\d{2}/.test(l)), 'log lines carry no timestamps of their own');
   } finally { await op.close(); }
@@ -112,7 +114,6 @@ test('a seized Operator holding a collective\'s posts cannot tell who wrote them
     await new Promise((r) => setTimeout(r, 50)); // one more log line
     const rows = [...pending, ...(await snapshot(op))];
     const logs = lines.join('\n');
-    const value = (kv: string) => Buffer.from(kv.slice(kv.indexOf('=') + 1), 'hex');
 
     // who each person is to the Operator: name, identity key, intro mailbox, commitment in the collective
     const who = await Promise.all(d.map(async (x, i) => {

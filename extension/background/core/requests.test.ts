@@ -6,7 +6,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { loadThemis } from '../../../protocol/themis.ts';
 import { pendingBlobs, startTestOperator } from '../../../operator/testing.ts';
-import { PASS, account, device, stateOf, userError } from '../testkit.ts';
+import { PASS, account, device, introduce, stateOf, userError } from '../testkit.ts';
 
 before(() => loadThemis());
 
@@ -97,10 +97,7 @@ test('make this the only copy: new mailboxes and prekey, contacts told by a cont
   const op = await startTestOperator();
   try {
     const alice = await account(op.url, 'alice_m'), bob = await account(op.url, 'bob_m');
-    await alice.k.addContact({ name: 'bob_m' });
-    await alice.k.send({ name: 'bob_m', text: 'hi' });
-    await bob.k.poll();
-    await bob.k.acceptRequest({ name: 'alice_m' });
+    await introduce(alice, bob, { from: 'alice_m', to: 'bob_m' });
     await bob.k.send({ name: 'alice_m', text: 'hi back' });
     await alice.k.poll();
     const oldPrekey = (await op.client.lookup('alice_m')).record.prekey.id;

@@ -8,7 +8,7 @@ import { startTestOperator } from '../../../operator/testing.ts';
 import { Komrade } from '../komrade.ts';
 import { DamagedRecord } from '../records.ts';
 import { memoryKV } from '../vault.ts';
-import { PASS, account, device, fillHistory, loggingKV, stateOf } from '../testkit.ts';
+import { PASS, account, device, fillHistory, introduce, loggingKV, stateOf } from '../testkit.ts';
 import { K } from './store.ts';
 
 before(() => loadThemis());
@@ -101,10 +101,7 @@ test('cost does not grow with history: status reads no message, a thread only it
   const op = await startTestOperator();
   try {
     const alice = await account(op.url, 'alice_h'), bob = await account(op.url, 'bob_h');
-    await alice.k.addContact({ name: 'bob_h' });
-    await alice.k.send({ name: 'bob_h', text: 'hi' });
-    await bob.k.poll();
-    await bob.k.acceptRequest({ name: 'alice_h' });
+    await introduce(alice, bob, { from: 'alice_h', to: 'bob_h' });
     await fillHistory(alice, { contacts: 99, messages: 5000 });
     const log = loggingKV(alice.local);
     const k = new Komrade({ local: log, session: alice.session }); // cold: nothing cached
