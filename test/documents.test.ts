@@ -7,9 +7,11 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { sha256 } from '@noble/hashes/sha2.js';
+import { hkdf } from '@noble/hashes/hkdf.js';
 import { canonicalJson } from '../protocol/bytes.ts';
+import { newEpochBundle, sealPost } from '../protocol/posts.ts';
 import { cursorBinding, epochBinding, keysStatement, postStatement } from '../protocol/posts-wire.ts';
-import { KeyPair, SecureMessageSign, loadThemis, type PrivateKey } from '../protocol/themis.ts';
+import { KeyPair, SecureCellSeal, SecureMessageSign, SecureMessageVerify, loadThemis, publicKey, type PrivateKey } from '../protocol/themis.ts';
 import { messageFor, scope } from '../protocol/vouch.ts';
 import { statement } from '../protocol/wire.ts';
 import { raw, startTestOperator } from '../operator/testing.ts';
@@ -178,4 +180,19 @@ test('POSTS.md §2–§4: epoch and cursor proofs, the posting key\'s statements
   const read = await post(`/collectives/${c}/cursors/${id}/read`, { auth: auth(cursor.privateKey, 'read-posts', id) }, 200) as { posts: { seq: number }[] };
   assert.deepEqual(read.posts.map((p) => p.seq), [seq]);
   await post(`/collectives/${c}/cursors/${id}/ack`, { upTo: seq, auth: auth(cursor.privateKey, 'ack-posts', id, String(seq)) }, 200);
+});
+
+test('POSTS.md §1, §3: a post blob opened with the key, context and layout the document gives', () => {
+  const bundle = newEpochBundle('Posters', 3, '9'), author = new KeyPair();
+  const { blob } = sealPost(bundle, { name: 'Fay_Doc', identity: author }, { text: 'hello' });
+  const B = blob.length - 106;
+  assert.ok([1024, 4096, 16384, 65536].includes(B) && blob[0] === 2, 'an envelope size, first byte 0x02');
+  const postKey = hkdf(sha256, Buffer.from(bundle.key, 'base64url'), te.encode('posters|3'), te.encode('komrade/v2 post'), 32);
+  const padded = SecureCellSeal.withKey(postKey).decrypt(blob.subarray(1, 1 + B + 44), te.encode('komrade/v2 post\nposters\n3'));
+  assert.ok(blob.subarray(1 + B + 44).every((b) => b === 0), 'zeros after the cell');
+  const len = Buffer.from(padded).readUInt32BE(0), body = padded.subarray(4, 4 + len);
+  assert.ok(padded.subarray(4 + len).every((b) => b === 0), 'zero padding');
+  assert.deepEqual(Buffer.from(body.subarray(1, 1 + body[0]!)), Buffer.from(author.publicKey));
+  const payload = JSON.parse(Buffer.from(new SecureMessageVerify(publicKey(body.subarray(1, 1 + body[0]!))).verify(body.subarray(1 + body[0]!))).toString());
+  assert.deepEqual({ ...payload, id: 0, t: 0, deleteHash: 0 }, { v: 2, kind: 'post', id: 0, collective: 'posters', epoch: 3, author: 'fay_doc', t: 0, text: 'hello', deleteHash: 0 });
 });
