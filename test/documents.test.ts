@@ -3,8 +3,10 @@
 // @noble/hashes, RFC 8785 canonical JSON and BigInt only, never the protocol's helpers — and
 // compared with what the code computes, then sent to a real Operator, which must accept it (or,
 // for Semaphore proofs, which are not made here, get past the scope and message checks to the
-// root check: 403 `unknown root` instead of 401 `wrong scope`/`wrong message`).
+// root check: 403 `unknown root` instead of 401 `wrong scope`/`wrong message`). Last, the one
+// table of PROTOCOL.md §6 must name exactly the sublevels the Operator's code opens.
 import { test, before, after } from 'node:test';
+import { readFileSync, readdirSync } from 'node:fs';
 import assert from 'node:assert/strict';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { hkdf } from '@noble/hashes/hkdf.js';
@@ -195,4 +197,15 @@ test('POSTS.md §1, §3: a post blob opened with the key, context and layout the
   assert.deepEqual(Buffer.from(body.subarray(1, 1 + body[0]!)), Buffer.from(author.publicKey));
   const payload = JSON.parse(Buffer.from(new SecureMessageVerify(publicKey(body.subarray(1, 1 + body[0]!))).verify(body.subarray(1 + body[0]!))).toString());
   assert.deepEqual({ ...payload, id: 0, t: 0, deleteHash: 0 }, { v: 2, kind: 'post', id: 0, collective: 'posters', epoch: 3, author: 'fay_doc', t: 0, text: 'hello', deleteHash: 0 });
+});
+
+test('PROTOCOL.md §6 lists every sublevel the Operator opens, and only those', () => {
+  const doc = readFileSync(new URL('../PROTOCOL.md', import.meta.url), 'utf8');
+  const section = doc.slice(doc.indexOf('## 6. What the Operator stores'), doc.indexOf('### 6.1'));
+  const documented = new Set([...section.matchAll(/^\| `(\w)` \|/gm)].map((m) => m[1]));
+  const dir = new URL('../operator/', import.meta.url);
+  const files = readdirSync(dir, { recursive: true }).map(String).filter((f) => f.endsWith('.ts') && !f.endsWith('.test.ts'));
+  const opened = new Set(files.flatMap((f) => [...readFileSync(new URL(f, dir), 'utf8').matchAll(/\.sublevel(?:<[^(]*>)?\('(\w)'/g)].map((m) => m[1])));
+  assert.ok(opened.size >= 20, `found the sublevels (${[...opened]})`);
+  assert.deepEqual([...documented].sort(), [...opened].sort());
 });
