@@ -36,7 +36,7 @@ UNIT=(
   extension/background/core/requests.test.ts
   extension/background/address.test.ts
   extension/background/circuits.test.ts
-  test/operator-view.test.ts test/structure.test.ts
+  test/operator-view.test.ts test/structure.test.ts test/documents.test.ts
 )
 BROWSER=(test/lint.test.ts test/e2e/messaging.e2e.ts test/e2e/collectives.e2e.ts test/e2e/tor.e2e.ts)
 case "${1:-all}" in
