@@ -5,9 +5,9 @@
  * page holds up to 50 messages: with 10 messages in all it is necessarily smaller). Real wasm-themis, a real Operator
  * over loopback; the history is written as records directly (testkit.fillHistory).
  */
-import { startTestOperator } from '../operator/testing.ts';
+import { startTestOperator } from '../test/support/operator.ts';
 import { Komrade } from '../extension/background/komrade.ts';
-import { account, fillHistory, introduce } from '../extension/background/testkit.ts';
+import { account, fillHistory, introduce } from '../test/support/addon.ts';
 
 import { interleavedMedians, ratio, section } from './lib.ts';
 

@@ -7,7 +7,7 @@ import { OperatorClient, OperatorError } from '../protocol/client.ts';
 import { mailboxPowPrefix, signAuth, signRecord, solvePow, solveWork } from '../protocol/identity.ts';
 import { KeyPair, loadThemis } from '../protocol/themis.ts';
 import { BLOB_SIZES, LIMITS } from '../protocol/wire.ts';
-import { startTestOperator, raw, snapshot, komrade, testClock, pendingBlobs } from './testing.ts';
+import { startTestOperator, raw, snapshot, komrade, testClock, pendingBlobs } from '../test/support/operator.ts';
 
 before(() => loadThemis());
 

@@ -12,7 +12,7 @@ import { quorum, type QuorumRule } from '../protocol/quorum.ts';
 import { signRecord, solvePow } from '../protocol/identity.ts';
 import { KeyPair, loadThemis } from '../protocol/themis.ts';
 import { memberIdentity, proveVouch, rootOf, shutdownCurve, VouchProof, type ProofKind } from '../protocol/vouch.ts';
-import { findOnDisk, komrade, raw, snapshot, startTestOperator } from './testing.ts';
+import { findOnDisk, komrade, raw, snapshot, startTestOperator } from '../test/support/operator.ts';
 
 type Op = Awaited<ReturnType<typeof startTestOperator>>;
 let op: Op;

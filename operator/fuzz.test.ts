@@ -11,7 +11,7 @@ import { signAuth } from '../protocol/identity.ts';
 import { ROUTES, pathOf, type Route } from '../protocol/routes.ts';
 import { KeyPair, loadThemis } from '../protocol/themis.ts';
 import { BLOB_SIZES, LIMITS } from '../protocol/wire.ts';
-import { komrade, startTestOperator, snapshot } from './testing.ts';
+import { komrade, startTestOperator, snapshot } from '../test/support/operator.ts';
 import type { RunningOperator } from './server.ts';
 
 before(() => loadThemis());

@@ -8,7 +8,7 @@ import { OperatorError } from '../protocol/client.ts';
 import { checkWork, depositPowPrefix, mailboxPowPrefix, signAuth, solveWork } from '../protocol/identity.ts';
 import { KeyPair, loadThemis } from '../protocol/themis.ts';
 import { BLOB_SIZES } from '../protocol/wire.ts';
-import { komrade, raw, snapshot, startTestOperator } from './testing.ts';
+import { komrade, raw, snapshot, startTestOperator } from '../test/support/operator.ts';
 
 before(() => loadThemis());
 

@@ -16,8 +16,8 @@ import { EpochBundle, PostError, deleteHashOf, newEpochBundle, openPost, openPos
 import { KeyPair, loadThemis, privateKey } from '../protocol/themis.ts';
 import { memberIdentity, shutdownCurve, type VouchProof } from '../protocol/vouch.ts';
 import { BLOB_SIZES } from '../protocol/wire.ts';
-import type { ProveJob } from './prove-child.ts';
-import { findOnDisk, komrade, raw, snapshot, startTestOperator } from './testing.ts';
+import type { ProveJob } from '../test/support/prove-child.ts';
+import { findOnDisk, komrade, raw, snapshot, startTestOperator } from '../test/support/operator.ts';
 
 type Op = Awaited<ReturnType<typeof startTestOperator>>;
 let op: Op;
@@ -45,7 +45,7 @@ const directory = (name: string) => { const k = [...m, stranger].find((x) => x.n
 /** Prove `jobs` in two child processes (both cores); proofs in job order. */
 async function proveMany(jobs: ProveJob[]): Promise<VouchProof[]> {
   proofs += jobs.length;
-  const child = new URL('./prove-child.ts', import.meta.url).pathname;
+  const child = new URL('../test/support/prove-child.ts', import.meta.url).pathname;
   const half = Math.ceil(jobs.length / 2);
   const run = (part: ProveJob[]) => new Promise<VouchProof[]>((resolve, reject) => {
     if (!part.length) { resolve([]); return; }

@@ -11,8 +11,8 @@ import { randomBytes, b64 } from '../protocol/bytes.ts';
 import { loadThemis } from '../protocol/themis.ts';
 import { Komrade } from '../extension/background/komrade.ts';
 import { memoryKV } from '../extension/background/kv.ts';
-import { findOnDisk, snapshot, startTestOperator } from '../operator/testing.ts';
-import { account } from '../extension/background/testkit.ts';
+import { findOnDisk, snapshot, startTestOperator } from './support/operator.ts';
+import { account } from './support/addon.ts';
 import { shutdownCurve } from '../protocol/vouch.ts';
 
 before(() => loadThemis());

@@ -4,8 +4,8 @@ import assert from 'node:assert/strict';
 import { loadThemis } from '../../../protocol/themis.ts';
 import { Komrade, isActivity } from '../komrade.ts';
 import { memoryKV } from '../vault.ts';
-import { komrade as rawKomrade, startTestOperator } from '../../../operator/testing.ts';
-import { PASS, account, device, userError } from '../testkit.ts';
+import { komrade as rawKomrade, startTestOperator } from '../../../test/support/operator.ts';
+import { PASS, account, device, userError } from '../../../test/support/addon.ts';
 
 before(() => loadThemis());
 
