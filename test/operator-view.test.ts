@@ -18,11 +18,12 @@ import { shutdownCurve } from '../protocol/vouch.ts';
 before(() => loadThemis());
 
 const PASS = 'correct horse battery staple';
-const DAY = 86_400_000;
+const DAY = 86_400_000, HOUR = 3_600_000;
 /** The value bytes of a `snapshot` row (`key=hex`). */
 const value = (kv: string): Buffer => Buffer.from(kv.slice(kv.indexOf('=') + 1), 'hex');
 
 test('a seized Operator holds no social graph, no sender, no plaintext and no fine times', async () => {
+  const t0 = Date.now();
   const lines: string[] = [];
   const op = await startTestOperator({ log: (l) => lines.push(l), logMs: 20 });
   const clock = { t: Date.now() };
@@ -46,7 +47,9 @@ test('a seized Operator holds no social graph, no sender, no plaintext and no fi
     await say('bob', 'alice'); await d.alice.k.poll();
     await say('carol', 'alice'); await d.alice.k.poll();
     await say('alice', 'carol'); await d.carol.k.poll();
-    await say('alice', 'bob'); await d.bob.k.poll();
+    await say('alice', 'bob');
+    const pending = await snapshot(op); // a message not yet fetched: its blob and expiry-index rows
+    await d.bob.k.poll();
     // a prekey rotation a week on, then bob deletes his account
     clock.t += 8 * DAY;
     for (const n of people) await d[n].k.poll();
@@ -82,18 +85,41 @@ test('a seized Operator holds no social graph, no sender, no plaintext and no fi
     // 3. no plaintext anywhere: store, files, logs
     assert.deepEqual(findOnDisk(op.dataDir, Object.fromEntries(texts.map((t, i) => [`message ${i}`, t]))), [], 'no message text in any file');
     for (const t of texts) assert.ok(!logs.includes(t));
-    // 4. no time finer than stated: mailbox `day` whole days; blob stamps whole hours; nonce expiries whole minutes
-    for (const kv of rows) {
-      const v = value(kv);
-      if (kv.startsWith('!m!')) assert.ok(Number.isInteger((JSON.parse(v.toString()) as { day: number }).day) && (JSON.parse(v.toString()) as { day: number }).day < 1e6, 'day is a day number');
-      if (kv.startsWith('!b!')) assert.ok(v.readUInt32BE(0) < 1e7, 'a blob is stamped with an hour number');
-      if (kv.startsWith('!r!')) assert.equal(Number(v.toString()) % 60_000, 0, 'a spent nonce keeps its expiry to the minute');
+    // 4. no time finer than stated (PROTOCOL.md §6), in every row: each family is listed with the
+    //    unit of the times it holds, checked against the test's own span of days, hours, minutes
+    const [h0, h1] = [Math.floor(t0 / HOUR), Math.floor(Date.now() / HOUR)], [d0, d1] = [Math.floor(t0 / DAY), Math.floor(Date.now() / DAY)];
+    const isHour = (h: number) => h >= h0 && h <= h1, isDay = (d: number) => d >= d0 && d <= d1;
+    const families = new Set<string>();
+    for (const kv of [...pending, ...rows]) {
+      const v = value(kv), family = kv.slice(1, kv.indexOf('!', 1));
+      families.add(family);
+      switch (family) {
+        case 'n': case 'k': break; // the directory: a name record (its `ts` is the owner's, signed) and a skeleton — no time of the Operator's
+        case 'm': assert.ok(isDay((JSON.parse(v.toString()) as { day: number }).day), `a mailbox's day is today's day number: ${v.toString()}`); break;
+        case 'b': assert.ok(isHour(v.readUInt32BE(0)), `a blob is stamped with this hour's number: ${v.readUInt32BE(0)}`); break;
+        case 'x': assert.ok(isHour(parseInt(kv.slice(3, kv.indexOf('!', 3)), 16)), `the expiry index is keyed by hour number: ${kv.slice(0, 20)}`); break;
+        case 'r': {
+          const until = Number(v.toString());
+          assert.ok(until % 60_000 === 0 && until > t0 && until <= Date.now() + 6 * 60_000, `a spent nonce keeps its expiry to the minute: ${until}`);
+          break;
+        }
+        case 'g': {
+          const until = (JSON.parse(v.toString()) as { until: number }).until;
+          assert.ok(isDay(until - 14), `a grave keeps the day number it ends on: ${until}`);
+          break;
+        }
+        default: assert.fail(`a row of a family the protocol does not list: ${kv.slice(0, 20)}`);
+      }
     }
+    assert.deepEqual([...families].sort(), ['b', 'g', 'k', 'm', 'n', 'r', 'x'], 'the snapshots hold rows of every family');
     assert.ok(lines.every((l) => !/\d{2}:\d{2}:\d{2}/.test(l)), 'log lines carry no timestamps of their own');
   } finally { await op.close(); }
 });
 
 test('a seized Operator holding a collective\'s posts cannot tell who wrote them, what they say, or whose cursor is whose', { timeout: 300_000 }, async () => {
+  const t0 = Date.now();
+  const isDay = (d: number) => d >= Math.floor(t0 / DAY) && d <= Math.floor(Date.now() / DAY);
+  const isHour = (h: number) => h >= Math.floor(t0 / HOUR) && h <= Math.floor(Date.now() / HOUR);
   const lines: string[] = [];
   const op = await startTestOperator({ log: (l) => lines.push(l), logMs: 20 });
   op.server.keepAliveTimeout = 10 * 60_000; // proving blocks this process for seconds
@@ -143,14 +169,14 @@ test('a seized Operator holding a collective\'s posts cannot tell who wrote them
       const bare = id.slice(`!Q!${C}!`.length);
       for (const kv of rows.filter((r) => !r.startsWith(id))) assert.ok(!kv.includes(bare) && !value(kv).toString('latin1').includes(rec.key as string), 'a cursor is tied to another record');
       assert.ok(!logs.includes(bare), 'a log line names a cursor');
-      assert.ok((rec.day as number) < 1e6, 'a cursor keeps only the day it was last used');
+      assert.ok(isDay(rec.day as number), `a cursor keeps only the day number it was last used: ${rec.day as number}`);
     }
     // 3. no post text on the disk, before or after it was read, nor in a log
     assert.deepEqual(findOnDisk(op.dataDir, Object.fromEntries(texts.map((t, i) => [`post ${i}`, t]))), [], 'no post text in any file');
     for (const t of texts) assert.ok(!logs.includes(t));
     for (const n of [...people, C]) assert.ok(!logs.includes(n), `a log line names ${n}`);
     // 4. a pending post is stamped with an hour number, nothing finer
-    for (const kv of pending.filter((r) => r.startsWith('!P!'))) assert.ok(value(kv).readUInt32BE(0) < 1e7, 'a post is stamped with an hour number');
+    for (const kv of pending.filter((r) => r.startsWith('!P!'))) assert.ok(isHour(value(kv).readUInt32BE(0)), 'a post is stamped with this hour\'s number');
   } finally {
     await op.close();
     await shutdownCurve();
