@@ -14,6 +14,7 @@ UNIT=(
   protocol/quorum.test.ts
   protocol/vouch.test.ts
   operator/app.test.ts
+  operator/names.test.ts
   operator/verify.test.ts
   operator/intro.test.ts
   operator/limits.test.ts
