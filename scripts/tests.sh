@@ -21,6 +21,7 @@ UNIT=(
   operator/store.test.ts
   operator/forget.test.ts
   operator/posts.test.ts
+  operator/posts-life.test.ts
   operator/fuzz.test.ts
   operator/crash.test.ts
   operator/collectives.test.ts
