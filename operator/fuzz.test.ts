@@ -16,7 +16,7 @@ import type { RunningOperator } from './server.ts';
 
 before(() => loadThemis());
 
-const RUNS = 10_000;
+const RUNS = Number(process.env.FUZZ_RUNS ?? 10_000); // the fast tier runs fewer (scripts/tests.sh)
 
 /** Check the store's invariants from a raw dump: counts, bytes and expiry entries agree with the blobs. */
 async function checkInvariants(op: RunningOperator) {
