@@ -78,7 +78,7 @@ export function recordedProofs(name: string) {
     /** Proofs for `jobs` (in order): loaded from the recording, or made in two child processes. */
     async prove(jobs: ProveJob[], variant = ''): Promise<VouchProof[]> {
       if (mode !== 'recorded') {
-        const ps = jobs.length > 1 ? await proveInChildren(jobs) : [await proveHere(jobs[0]!)]; // one: no child's start-up
+        const ps = jobs.length === 1 ? [await proveHere(jobs[0]!)] : await proveInChildren(jobs); // one: no child process to start
         made += ps.length;
         if (mode === 'record') jobs.forEach((j, i) => { fresh.proofs[keyOf(j, variant)] = ps[i]!; });
         return ps;
