@@ -7,7 +7,7 @@ import { b64, randomBytes } from '../protocol/bytes.ts';
 import { seal, open } from '../protocol/envelope.ts';
 import { checkPow } from '../protocol/identity.ts';
 import { KeyPair, SecureCellSeal, SecureMessage, SymmetricKey } from '../protocol/themis.ts';
-import { startTestOperator, raw } from '../operator/testing.ts';
+import { startTestOperator, raw } from '../test/support/operator.ts';
 import { median, ratio, row, section } from './lib.ts';
 
 /** Run the section. */

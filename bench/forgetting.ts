@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { b64, randomBytes } from '../protocol/bytes.ts';
 import { Store } from '../operator/store.ts';
-import { filesUnder } from '../operator/testing.ts';
+import { filesUnder } from '../test/support/operator.ts';
 import { ratio, row, section } from './lib.ts';
 
 /** Run the section. */

@@ -19,7 +19,7 @@ import { b64, randomBytes } from '../protocol/bytes.ts';
 import { OperatorClient } from '../protocol/client.ts';
 import { KeyPair } from '../protocol/themis.ts';
 import { BLOB_SIZES } from '../protocol/wire.ts';
-import { spawnOperator } from '../operator/testing.ts';
+import { spawnOperator } from '../test/support/operator.ts';
 import { percentile, ratio, row, section } from './lib.ts';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);

@@ -11,7 +11,7 @@ import { seal } from '../protocol/envelope.ts';
 import { keysStatement, postStatement, signPosting } from '../protocol/posts-wire.ts';
 import { deleteHashOf, newEpochBundle, openPost, sealPost, type EpochBundle } from '../protocol/posts.ts';
 import { KeyPair, privateKey } from '../protocol/themis.ts';
-import { snapshot, startTestOperator } from '../operator/testing.ts';
+import { snapshot, startTestOperator } from '../test/support/operator.ts';
 import { median, ratio, row, section } from './lib.ts';
 
 type Op = Awaited<ReturnType<typeof startTestOperator>>;

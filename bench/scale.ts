@@ -12,7 +12,7 @@ import { OperatorClient } from '../protocol/client.ts';
 import { KeyPair } from '../protocol/themis.ts';
 import { BLOB_SIZES } from '../protocol/wire.ts';
 import { Store } from '../operator/store.ts';
-import { spawnOperator } from '../operator/testing.ts';
+import { spawnOperator } from '../test/support/operator.ts';
 import { interleavedMedians, ratio, row, section } from './lib.ts';
 
 const BIG = Number(process.env.BENCH_MAILBOXES ?? 1_000_000);

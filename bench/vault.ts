@@ -3,11 +3,11 @@
  * requests with 10 and with 10,000 stored messages over 100 contacts, and their ratio (goal:
  * ≤ 1.3, the cost of a request does not grow with history), and 10,000 vs 1,000 (a thread
  * page holds up to 50 messages: with 10 messages in all it is necessarily smaller). Real wasm-themis, a real Operator
- * over loopback; the history is written as records directly (testkit.fillHistory).
+ * over loopback; the history is written as records directly (test/support/addon.ts, fillHistory).
  */
-import { startTestOperator } from '../operator/testing.ts';
+import { startTestOperator } from '../test/support/operator.ts';
 import { Komrade } from '../extension/background/komrade.ts';
-import { account, fillHistory, introduce } from '../extension/background/testkit.ts';
+import { account, fillHistory, introduce } from '../test/support/addon.ts';
 
 import { interleavedMedians, ratio, section } from './lib.ts';
 

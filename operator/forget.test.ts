@@ -9,7 +9,7 @@ import { b64, randomBytes, unb64 } from '../protocol/bytes.ts';
 import type { OperatorClient } from '../protocol/client.ts';
 import { KeyPair, loadThemis } from '../protocol/themis.ts';
 import { BLOB_SIZES } from '../protocol/wire.ts';
-import { findOnDisk, komrade, startTestOperator, testClock } from './testing.ts';
+import { findOnDisk, komrade, startTestOperator, testClock } from '../test/support/operator.ts';
 
 before(() => loadThemis());
 

@@ -11,12 +11,12 @@ import { signAuth } from '../protocol/identity.ts';
 import { ROUTES, pathOf, type Route } from '../protocol/routes.ts';
 import { KeyPair, loadThemis } from '../protocol/themis.ts';
 import { BLOB_SIZES, LIMITS } from '../protocol/wire.ts';
-import { komrade, startTestOperator, snapshot } from './testing.ts';
+import { komrade, startTestOperator, snapshot } from '../test/support/operator.ts';
 import type { RunningOperator } from './server.ts';
 
 before(() => loadThemis());
 
-const RUNS = 10_000;
+const RUNS = Number(process.env.FUZZ_RUNS ?? 10_000); // the fast tier runs fewer (scripts/tests.sh)
 
 /** Check the store's invariants from a raw dump: counts, bytes and expiry entries agree with the blobs. */
 async function checkInvariants(op: RunningOperator) {

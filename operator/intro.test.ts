@@ -7,7 +7,7 @@ import { OperatorError } from '../protocol/client.ts';
 import { mailboxPowPrefix, signAuth, signRecord, solvePow, solveWork } from '../protocol/identity.ts';
 import { KeyPair, loadThemis } from '../protocol/themis.ts';
 import { BLOB_SIZES } from '../protocol/wire.ts';
-import { komrade, raw, snapshot, startTestOperator, testClock } from './testing.ts';
+import { komrade, raw, snapshot, startTestOperator, testClock } from '../test/support/operator.ts';
 
 before(() => loadThemis());
 

@@ -9,7 +9,7 @@ import { b64, randomBytes } from '../protocol/bytes.ts';
 import { OperatorClient } from '../protocol/client.ts';
 import { KeyPair, loadThemis } from '../protocol/themis.ts';
 import { BLOB_SIZES } from '../protocol/wire.ts';
-import { spawnOperator as run } from './testing.ts';
+import { spawnOperator as run } from '../test/support/operator.ts';
 
 before(() => loadThemis());
 

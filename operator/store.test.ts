@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { b64, randomBytes } from '../protocol/bytes.ts';
 import { KeyPair, loadThemis } from '../protocol/themis.ts';
 import { BLOB_SIZES } from '../protocol/wire.ts';
-import { komrade, startTestOperator } from './testing.ts';
+import { komrade, startTestOperator } from '../test/support/operator.ts';
 
 before(() => loadThemis());
 

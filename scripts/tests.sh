@@ -1,10 +1,15 @@
 #!/usr/bin/env bash
-# The test files, listed once. `bash scripts/tests.sh unit` runs the Node tiers (protocol,
-# Operator, add-on core); `bash scripts/tests.sh all` (what `npm test` runs, after the type
-# check) adds the lint and the browser and tor tiers, inside a loopback-only network namespace.
+# The test files, listed once. `bash scripts/tests.sh fast` (`npm run test:fast`) runs every Node
+# test that needs no browser, no tor and no proving: the Operator's route tests verify proofs
+# recorded in test/fixtures/proofs/ instead of making them, and the kill -9 and fuzz tests run
+# 5 cycles and 2,000 requests (20 and 10,000 elsewhere). `bash scripts/tests.sh unit` adds the
+# tests that prove (and makes the route tests prove afresh, KOMRADE_PROVE=1); `bash
+# scripts/tests.sh all` (what `npm test` runs, after the type check) adds the lint and the
+# browser and tor tiers, inside a loopback-only network namespace. `bash scripts/tests.sh record`
+# (`npm run record-proofs`) proves the route tests' proofs afresh and rewrites the recording.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-UNIT=(
+FAST=(
   protocol/wire.test.ts
   protocol/bytes.test.ts
   protocol/envelope.test.ts
@@ -12,17 +17,19 @@ UNIT=(
   protocol/names.test.ts
   protocol/posts.test.ts
   protocol/quorum.test.ts
-  protocol/vouch.test.ts
   operator/app.test.ts
+  operator/names.test.ts
   operator/verify.test.ts
   operator/intro.test.ts
   operator/limits.test.ts
   operator/store.test.ts
   operator/forget.test.ts
   operator/posts.test.ts
+  operator/posts-life.test.ts
   operator/fuzz.test.ts
   operator/crash.test.ts
   operator/collectives.test.ts
+  operator/collectives-removal.test.ts
   operator/main.test.ts
   extension/background/core/account.test.ts
   extension/background/core/messaging.test.ts
@@ -31,16 +38,21 @@ UNIT=(
   extension/background/core/vault.test.ts
   extension/background/core/disappearing.test.ts
   extension/background/core/reach.test.ts
-  extension/background/core/collectives.test.ts
-  extension/background/core/posts.test.ts
   extension/background/core/requests.test.ts
   extension/background/address.test.ts
   extension/background/circuits.test.ts
   test/operator-view.test.ts test/structure.test.ts test/documents.test.ts
 )
+# Tests that make Semaphore proofs (in the add-on's core, or of the protocol itself)
+PROVING=(protocol/vouch.test.ts extension/background/core/collectives.test.ts extension/background/core/posts.test.ts test/operator-view-posts.test.ts)
+# Route tests whose proofs are recorded (test/support/proofs.ts)
+RECORDED=(operator/collectives.test.ts operator/collectives-removal.test.ts operator/posts.test.ts operator/posts-life.test.ts)
+UNIT=("${FAST[@]}" "${PROVING[@]}")
 BROWSER=(test/lint.test.ts test/e2e/messaging.e2e.ts test/e2e/collectives.e2e.ts test/e2e/tor.e2e.ts)
 case "${1:-all}" in
-  unit) exec node --import tsx --test --test-reporter=tap "${UNIT[@]}" ;;
-  all) exec bash scripts/in-netns.sh node --import tsx --test --test-reporter=tap --test-concurrency=1 "${UNIT[@]}" "${BROWSER[@]}" ;;
-  *) echo "usage: scripts/tests.sh [unit|all]" >&2; exit 2 ;;
+  fast) CRASH_CYCLES=5 FUZZ_RUNS=2000 exec node --import tsx --test --test-reporter=tap --test-concurrency=4 "${FAST[@]}" ;;
+  record) KOMRADE_RECORD=1 exec node --import tsx --test --test-reporter=tap "${RECORDED[@]}" ;;
+  unit) KOMRADE_PROVE=1 exec node --import tsx --test --test-reporter=tap "${UNIT[@]}" ;;
+  all) KOMRADE_PROVE=1 exec bash scripts/in-netns.sh node --import tsx --test --test-reporter=tap --test-concurrency=1 "${UNIT[@]}" "${BROWSER[@]}" ;;
+  *) echo "usage: scripts/tests.sh [fast|unit|all|record]" >&2; exit 2 ;;
 esac

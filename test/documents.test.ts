@@ -16,7 +16,7 @@ import { cursorBinding, epochBinding, keysStatement, postStatement } from '../pr
 import { KeyPair, SecureCellSeal, SecureMessageSign, SecureMessageVerify, loadThemis, publicKey, type PrivateKey } from '../protocol/themis.ts';
 import { messageFor, scope } from '../protocol/vouch.ts';
 import { statement } from '../protocol/wire.ts';
-import { raw, startTestOperator } from '../operator/testing.ts';
+import { raw, startTestOperator } from './support/operator.ts';
 
 // ---- the documents' formulas, as worded -----------------------------------------------------
 const te = new TextEncoder();

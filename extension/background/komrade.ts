@@ -52,8 +52,8 @@ export class Komrade implements Handlers {
   get vault(): Vault { return this.ctx.vault; }
 
   private serial<T>(fn: () => Promise<T>): Promise<T> { return this.ctx.serial(fn); }
-  /** A state change, then the status. */
-  private then<T>(fn: () => Promise<T>): Promise<Status> { return this.serial(fn).then(() => this.status()); }
+  /** A state change, then the status (not named `then`: that would make every instance a thenable). */
+  private change<T>(fn: () => Promise<T>): Promise<Status> { return this.serial(fn).then(() => this.status()); }
 
   /**
    * Answer one request from the popup (main.ts): a person's action (`isActivity`) first restarts
@@ -67,13 +67,13 @@ export class Komrade implements Handlers {
 
   // ---- account ----
   status(): Promise<Status> { return account.status(this.ctx); }
-  create(a: Args<'create'>[0]): Promise<Status> { return this.then(() => account.create(this.ctx, a)); }
-  restore(a: Args<'restore'>[0]): Promise<Status> { return this.then(() => account.restore(this.ctx, a)); }
+  create(a: Args<'create'>[0]): Promise<Status> { return this.change(() => account.create(this.ctx, a)); }
+  restore(a: Args<'restore'>[0]): Promise<Status> { return this.change(() => account.restore(this.ctx, a)); }
   /** New mailboxes and prekey for this copy (core/relocate.ts), then the control messages go out. */
   async makeOnlyCopy(): Promise<Status> { await this.serial(() => makeOnlyCopy(this.ctx)); return this.retry(); }
   async unlock(a: { passphrase: string }): Promise<Status> { await this.vault.unlock(a.passphrase); return this.status(); }
   async lock(): Promise<Status> { await this.vault.lock(); return this.status(); }
-  deleteAccount(a: { passphrase: string }): Promise<Status> { return this.then(() => account.deleteAccount(this.ctx, a)); }
+  deleteAccount(a: { passphrase: string }): Promise<Status> { return this.change(() => account.deleteAccount(this.ctx, a)); }
   exportBackup(): Promise<string> { return account.exportBackup(this.ctx); }
   settings(): Promise<SettingsView> { return account.settings(this.ctx); }
   saveSettings(a: SettingsView): Promise<SettingsView> { return this.serial(() => account.saveSettings(this.ctx, a)); }

@@ -13,7 +13,7 @@ import type { Page } from 'puppeteer-core';
 import { randomBytes } from '../../protocol/bytes.ts';
 import { loadThemis } from '../../protocol/themis.ts';
 import { onionFromKey } from '../../extension/background/address.ts';
-import { startTestOperator } from '../../operator/testing.ts';
+import { startTestOperator } from '../support/operator.ts';
 import { startFakeSocks } from './fakesocks.ts';
 import { FIREFOXES, launch, axeSerious, click, colorScheme, contrast, fill, poll, shot, text, textColours, waitFor, type Profile } from './firefox.ts';
 import { addContact, checkNow, onboard, waitPhase } from './popup.ts';

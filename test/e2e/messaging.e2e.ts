@@ -13,13 +13,13 @@ import type { Page } from 'puppeteer-core';
 import { randomBytes } from '../../protocol/bytes.ts';
 import { loadThemis } from '../../protocol/themis.ts';
 import { onionFromKey } from '../../extension/background/address.ts';
-import { startTestOperator, pendingBlobs } from '../../operator/testing.ts';
+import { startTestOperator, pendingBlobs } from '../support/operator.ts';
 import { forge } from '../forge.ts';
 import { startFakeSocks } from './fakesocks.ts';
 import { linkage } from './linkage.ts';
 import { FIREFOXES, launch, axeSerious, click, colorScheme, contrast, fill, poll, shot, textColours, waitFor, type Profile } from './firefox.ts';
 import { PASS, TEXT_PAIRS, addContact, badgeText, checkNow, errorText, lastOutState, onboard, openThread, phase, received, send, themeColours, waitPhase } from './popup.ts';
-import { account } from '../../extension/background/testkit.ts';
+import { account } from '../support/addon.ts';
 
 before(() => loadThemis());
 

@@ -10,7 +10,7 @@ import { chmodSync, existsSync, mkdtempSync, readFileSync, readdirSync, writeFil
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadThemis } from '../../protocol/themis.ts';
-import { startTestOperator } from '../../operator/testing.ts';
+import { startTestOperator } from '../support/operator.ts';
 import { launchTor } from '../../operator/tor.ts';
 import { startTorNet, freePort, type TorNet } from '../tor/tornet.ts';
 import { startCircuitTap } from '../tor/circuittap.ts';

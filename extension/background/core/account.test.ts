@@ -4,10 +4,18 @@ import assert from 'node:assert/strict';
 import { loadThemis } from '../../../protocol/themis.ts';
 import { Komrade, isActivity } from '../komrade.ts';
 import { memoryKV } from '../vault.ts';
-import { komrade as rawKomrade, startTestOperator } from '../../../operator/testing.ts';
-import { PASS, account, device, userError } from '../testkit.ts';
+import { komrade as rawKomrade, startTestOperator } from '../../../test/support/operator.ts';
+import { PASS, account, device, userError } from '../../../test/support/addon.ts';
 
 before(() => loadThemis());
+
+test('a Komrade is not a thenable: awaiting one, or returning one from an async function, yields the instance', async () => {
+  const d = device();
+  assert.equal(typeof (d.k as unknown as { then?: unknown }).then, 'undefined');
+  assert.equal(await d.k, d.k);
+  assert.equal(await (async () => d.k)(), d.k);
+  assert.equal(await Promise.resolve(d.k), d.k);
+});
 
 test('onboarding: clear errors for a bad address, weak passphrase, taken name, unreachable Operator', async () => {
   const op = await startTestOperator();

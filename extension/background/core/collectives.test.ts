@@ -8,9 +8,9 @@ import { seal } from '../../../protocol/envelope.ts';
 import { newEpochBundle } from '../../../protocol/posts.ts';
 import { loadThemis } from '../../../protocol/themis.ts';
 import { shutdownCurve } from '../../../protocol/vouch.ts';
-import { startTestOperator } from '../../../operator/testing.ts';
+import { startTestOperator } from '../../../test/support/operator.ts';
 import { CollectiveRecord } from '../collective-state.ts';
-import { account, userError } from '../testkit.ts';
+import { account, userError } from '../../../test/support/addon.ts';
 import { keyPairOf } from './common.ts';
 import { K } from './store.ts';
 

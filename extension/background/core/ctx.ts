@@ -33,6 +33,8 @@ export interface Deps {
   sleep?: (ms: number) => Promise<void>;
   /** The longest random delay before this add-on rotates a collective's keys once it is due (POSTS.md §9; tests set 0). */
   rotationDelayMs?: number;
+  /** Makes the client for the Operator at a base URL (default: an `OperatorClient`; tests pass one that watches its calls). */
+  client?: (base: string) => OperatorClient;
 }
 
 export type Reach = { reachable: boolean | null; lastCheck: number | null; error?: string };
@@ -86,7 +88,7 @@ export class Ctx {
 
   /** A client for the Operator at `base` whose every call goes through `net()`. */
   client(base: string): OperatorClient {
-    const c = new OperatorClient(base);
+    const c = this.deps.client?.(base) ?? new OperatorClient(base);
     return new Proxy(c, {
       get: (target, p, receiver) => {
         const v: unknown = Reflect.get(target, p, receiver);

@@ -3,8 +3,8 @@
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { loadThemis } from '../../../protocol/themis.ts';
-import { startTestOperator } from '../../../operator/testing.ts';
-import { account, userError, introduce } from '../testkit.ts';
+import { startTestOperator } from '../../../test/support/operator.ts';
+import { account, userError, introduce } from '../../../test/support/addon.ts';
 
 before(() => loadThemis());
 const DAY = 86_400_000;

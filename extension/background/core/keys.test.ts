@@ -6,10 +6,10 @@ import { b64, randomBytes, unb64 } from '../../../protocol/bytes.ts';
 import { OperatorError } from '../../../protocol/client.ts';
 import { open, seal } from '../../../protocol/envelope.ts';
 import { KeyPair, privateKey } from '../../../protocol/themis.ts';
-import { pendingBlobs, startTestOperator } from '../../../operator/testing.ts';
+import { pendingBlobs, startTestOperator } from '../../../test/support/operator.ts';
 import { forge } from '../../../test/forge.ts';
 import { PREKEY_GRACE_MS, PREKEY_ROTATE_MS } from '../komrade.ts';
-import { PASS, account, editAccount, stateOf, userError } from '../testkit.ts';
+import { PASS, account, editAccount, stateOf, userError } from '../../../test/support/addon.ts';
 
 before(() => loadThemis());
 

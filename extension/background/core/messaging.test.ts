@@ -3,8 +3,8 @@ import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { loadThemis } from '../../../protocol/themis.ts';
 import { Komrade } from '../komrade.ts';
-import { pendingBlobs, startTestOperator } from '../../../operator/testing.ts';
-import { account } from '../testkit.ts';
+import { pendingBlobs, startTestOperator } from '../../../test/support/operator.ts';
+import { account } from '../../../test/support/addon.ts';
 
 before(() => loadThemis());
 

@@ -2,10 +2,10 @@
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { loadThemis } from '../../../protocol/themis.ts';
-import { pendingBlobs, startTestOperator } from '../../../operator/testing.ts';
+import { pendingBlobs, startTestOperator } from '../../../test/support/operator.ts';
 import { forge } from '../../../test/forge.ts';
 import { PENDING_TTL_MS } from '../komrade.ts';
-import { account, gate as makeGate, stateOf } from '../testkit.ts';
+import { account, gate as makeGate, stateOf } from '../../../test/support/addon.ts';
 
 before(() => loadThemis());
 

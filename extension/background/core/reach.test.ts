@@ -3,11 +3,11 @@
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { loadThemis } from '../../../protocol/themis.ts';
-import { startTestOperator } from '../../../operator/testing.ts';
+import { startTestOperator } from '../../../test/support/operator.ts';
 import { UserError } from '../../api.ts';
 import { checkOperatorAddress } from '../address.ts';
 import { explain } from '../komrade.ts';
-import { PASS, account, device, gate } from '../testkit.ts';
+import { PASS, account, device, gate } from '../../../test/support/addon.ts';
 import { PREKEY_ROTATE_MS } from './prekeys.ts';
 
 before(() => loadThemis());

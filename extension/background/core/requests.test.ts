@@ -5,8 +5,8 @@ import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { loadThemis } from '../../../protocol/themis.ts';
-import { pendingBlobs, startTestOperator } from '../../../operator/testing.ts';
-import { PASS, account, device, introduce, stateOf, userError } from '../testkit.ts';
+import { pendingBlobs, startTestOperator } from '../../../test/support/operator.ts';
+import { PASS, account, device, introduce, stateOf, userError } from '../../../test/support/addon.ts';
 
 before(() => loadThemis());
 

@@ -4,11 +4,11 @@ import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { loadThemis } from '../../../protocol/themis.ts';
-import { startTestOperator } from '../../../operator/testing.ts';
+import { startTestOperator } from '../../../test/support/operator.ts';
 import { Komrade } from '../komrade.ts';
 import { DamagedRecord } from '../records.ts';
 import { memoryKV } from '../vault.ts';
-import { PASS, account, device, fillHistory, introduce, loggingKV, stateOf } from '../testkit.ts';
+import { PASS, account, device, fillHistory, introduce, loggingKV, stateOf } from '../../../test/support/addon.ts';
 import { K } from './store.ts';
 
 before(() => loadThemis());

@@ -1,17 +1,18 @@
 /**
- * Test harness: a real Operator on a real LevelDB in a fresh temp directory, on a free
- * loopback port, with an injectable clock, plus helpers to make komrades and raw requests.
+ * Test support (not part of the Operator): a real Operator on a real LevelDB in a fresh temp
+ * directory, on a free loopback port, with an injectable clock, plus helpers to make komrades
+ * and raw requests.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { b64, randomBytes } from '../protocol/bytes.ts';
-import { OperatorClient } from '../protocol/client.ts';
-import { signRecord, solvePow } from '../protocol/identity.ts';
-import { KeyPair } from '../protocol/themis.ts';
-import type { NameRecord } from '../protocol/wire.ts';
-import { startOperator, type OperatorOptions, type RunningOperator } from './server.ts';
+import { b64, randomBytes } from '../../protocol/bytes.ts';
+import { OperatorClient } from '../../protocol/client.ts';
+import { signRecord, solvePow } from '../../protocol/identity.ts';
+import { KeyPair } from '../../protocol/themis.ts';
+import type { NameRecord } from '../../protocol/wire.ts';
+import { startOperator, type OperatorOptions, type RunningOperator } from '../../operator/server.ts';
 
 /** A mutable clock for TTL tests. */
 export const testClock = (start = Date.now()) => { const c = { t: start, now: () => c.t }; return c; };
@@ -85,7 +86,7 @@ export function findOnDisk(dir: string, needles: Record<string, Uint8Array | str
   return found;
 }
 
-const MAIN = new URL('./main.ts', import.meta.url).pathname;
+const MAIN = new URL('../../operator/main.ts', import.meta.url).pathname;
 
 /** Run the Operator's command line as a real process; `url` resolves once it listens. */
 export function spawnOperator(args: string[]): { child: ChildProcess; out: () => string; exited: Promise<number | null>; url: Promise<string> } {

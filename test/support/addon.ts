@@ -1,14 +1,15 @@
 /**
- * Helpers for the add-on's Node tests (core/*.test.ts): devices and accounts on a test
- * Operator, the whole state read back as one document, and a gate that can cut the Operator off.
+ * Test support (not part of the add-on) for its Node tests (core/*.test.ts): devices and
+ * accounts on a test Operator, the whole state read back as one document, and a gate that can
+ * cut the Operator off.
  */
 import assert from 'node:assert/strict';
 import { createServer, request } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Komrade, explain, type Deps } from './komrade.ts';
-import { K } from './core/store.ts';
-import { Account, Chunk, Contact, type Message, type StateV1 } from './state.ts';
-import { memoryKV } from './vault.ts';
+import { Komrade, explain, type Deps } from '../../extension/background/komrade.ts';
+import { K } from '../../extension/background/core/store.ts';
+import { Account, Chunk, Contact, type Message, type StateV1 } from '../../extension/background/state.ts';
+import { memoryKV } from '../../extension/background/vault.ts';
 
 export const PASS = 'correct horse battery staple';
 
@@ -46,7 +47,7 @@ export async function stateOf(d: { k: Komrade }): Promise<StateV1> {
     contacts[name] = { ...rest, unread: s.unread, messages };
   }
   const seen: Record<string, number> = {};
-  for (const k of await store.r.keys()) if (k.startsWith('seen/')) Object.assign(seen, await store.r.get(k, (await import('./state.ts')).SeenDay));
+  for (const k of await store.r.keys()) if (k.startsWith('seen/')) Object.assign(seen, await store.r.get(k, (await import('../../extension/background/state.ts')).SeenDay));
   const { v, ...acc } = a;
   void v;
   return { v: 1, ...acc, contacts, outbox: await store.outbox(), seen, pendingFirst: await store.pending() };
@@ -96,7 +97,7 @@ export async function until(ok: () => boolean): Promise<void> {
 export async function fillHistory(d: { k: Komrade }, o: { contacts: number; messages: number }): Promise<void> {
   const { KeyPair } = await import('../../protocol/themis.ts');
   const { b64, randomBytes } = await import('../../protocol/bytes.ts');
-  const { CHUNK } = await import('./state.ts');
+  const { CHUNK } = await import('../../extension/background/state.ts');
   const store = await d.k.ctx.store();
   const index = await store.index();
   const records: Record<string, unknown> = {};

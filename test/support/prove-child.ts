@@ -2,8 +2,8 @@
  * Test helper (not part of the Operator): proves a list of Semaphore proofs in a process of its
  * own, so tests can prove on every core. Reads JSON jobs on stdin, writes JSON proofs on stdout.
  */
-import { unb64 } from '../protocol/bytes.ts';
-import { memberIdentity, proveVouch, type ProofKind } from '../protocol/vouch.ts';
+import { unb64 } from '../../protocol/bytes.ts';
+import { memberIdentity, proveVouch, type ProofKind } from '../../protocol/vouch.ts';
 
 /** One proof to make: the member's vault secret (b64), the tree, and what the proof is about. */
 export interface ProveJob { secret: string; collective: string; members: string[]; kind: ProofKind; subject: string; epoch: number; binding: string }
