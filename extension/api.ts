@@ -18,6 +18,8 @@ export interface Status {
   requests?: number;
   /** Unread posts in the feed (counted apart from `unread`). */
   feedUnread?: number;
+  /** Open join requests in the collectives I am a member of (as of the last poll). */
+  joinRequests?: number;
   operator?: { address: string; reachable: boolean | null; lastCheck: number | null; error?: string };
   /** Outgoing messages not yet deposited. */
   queued: number;
