@@ -32,6 +32,7 @@ UNIT=(
   extension/background/core/disappearing.test.ts
   extension/background/core/reach.test.ts
   extension/background/core/collectives.test.ts
+  extension/background/core/join-requests.test.ts
   extension/background/core/posts.test.ts
   extension/background/core/requests.test.ts
   extension/background/address.test.ts

@@ -133,13 +133,31 @@ for (const [browserName, wasm] of RUNS) {
       await waitFor(a, '#collective[data-name="portland"][data-status="member"]', 60_000);
       assert.match((await text(a, '#small-warning')) ?? '', /not anonymous: only 1 member/);
       assert.equal(await a.evaluate(() => document.querySelectorAll('#collective img').length), 0, 'the description is text');
+      // a lone founder has nobody to vote out and nobody to let her back in: neither action is offered
+      assert.deepEqual(await a.evaluate(() => ['#expel', '#leave-collective', '#only-member'].map((s) => !!document.querySelector(s))), [false, false, true]);
       await shot(a, `${label}-c01-founded`);
+      // alice turns notifications on; her add-on checks (it has seen no request yet)
+      await click(a, '#tab-settings');
+      await click(a, '#set-notify');
+      await click(a, '#save-settings');
+      await waitFor(a, '#saved');
+      await checked(a);
 
       // bob asks; alice vouches (quorum 1)
       await openPortland(b);
       await click(b, '#ask-to-join');
       await waitFor(b, '#collective[data-status="requested"]', 30_000);
       await keep('bob', b);
+      // alice's next check sees the request: counted on her Collectives tab, on @portland's row, on the badge; a notice without names
+      await checked(a);
+      await click(a, '#tab-collectives');
+      await poll(a, () => document.querySelector('#tab-collectives #join-requests-total')?.textContent === '+1', null, 10_000, 'alice: +1 on the Collectives tab');
+      assert.equal(await text(a, '.collective-item[data-name="portland"] .asking'), '1 asking to join');
+      assert.deepEqual(await a.evaluate(async () => {
+        const b = (globalThis as unknown as { browser: { action: { getBadgeText(d: object): Promise<string>; getTitle(d: object): Promise<string> }; notifications: { getAll(): Promise<Record<string, unknown>> } } }).browser;
+        return [await b.action.getBadgeText({}), await b.action.getTitle({}), Object.keys(await b.notifications.getAll())];
+      }), ['+1', 'Komrade · 1 join request', ['komrade-join']]);
+      await snapFeed(profiles[0]!, `${label}-c01b-join-request`);
       await openPortland(a);
       await keep('bob', a);
       const t1 = await vouch(a, 'bob');
@@ -147,6 +165,7 @@ for (const [browserName, wasm] of RUNS) {
       await shot(a, `${label}-c02-vouched`);
       // alice's add-on hands bob the group key at its poll; bob's receives it at his
       await checkNow(a);
+      await poll(a, () => !document.querySelector('#join-requests-total'), null, 30_000, 'alice: bob admitted, nobody left asking');
       await new Promise((r) => setTimeout(r, 1500));
       await checkNow(b);
       await click(b, '#tab-collectives');
@@ -230,9 +249,20 @@ for (const [browserName, wasm] of RUNS) {
       await poll(a, (n: number) => document.querySelectorAll('#collective #feed[data-collective="portland"] .post').length === n, Object.keys(said).length, 20_000, '@portland\'s page shows its posts');
 
       // carol leaves; the keys are rotated without her; bob's next post is not hers to read
+      // leaving is confirmed in place: what it costs is said, Stay has the focus, Escape keeps her in
       await openPortland(c);
       await click(c, '#leave-collective');
-      await poll(c, () => !document.querySelector('#collective'), null, 30_000, 'carol left');
+      await waitFor(c, '#leave-confirm');
+      assert.equal(await c.evaluate(() => document.activeElement?.id), 'leave-no', 'Stay has the focus');
+      assert.match((await text(c, '#leave-cost')) ?? '', /ask to join again and need fresh vouches/);
+      await snapFeed(profiles[2]!, `${label}-c06-leave-confirm`);
+      await c.keyboard.press('Escape');
+      await poll(c, () => !document.querySelector('#leave-confirm') && document.activeElement?.id === 'leave-collective', null, 5_000, 'Escape: still a member, the focus back on Leave');
+      await click(c, '#leave-collective');
+      await click(c, '#leave-yes');
+      await poll(c, () => !document.querySelector('#collective') && document.querySelector('#collectives-notice')?.textContent === 'You left @portland.', null, 30_000, 'carol left, and is told');
+      assert.equal(await c.evaluate(() => document.activeElement?.id), 'collectives-notice');
+      await shot(c, `${label}-c07-left`);
       const after = 'bob: carol has left';
       await post(b, after, [a]); // refused until bob's add-on has renewed the keys (hurried by the attempt)
       await reads(a, [after], 90_000);
