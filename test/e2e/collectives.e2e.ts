@@ -157,6 +157,15 @@ for (const [browserName, wasm] of RUNS) {
         const b = (globalThis as unknown as { browser: { action: { getBadgeText(d: object): Promise<string>; getTitle(d: object): Promise<string> }; notifications: { getAll(): Promise<Record<string, unknown>> } } }).browser;
         return [await b.action.getBadgeText({}), await b.action.getTitle({}), Object.keys(await b.notifications.getAll())];
       }), ['+1', 'Komrade · 1 join request', ['komrade-join']]);
+      // notifications off again, the notice closed (its window would stand in the way of the test's own pages)
+      await a.evaluate(() => (globalThis as unknown as { browser: { notifications: { clear(id: string): Promise<boolean> } } }).browser.notifications.clear('komrade-join'));
+      await click(a, '#tab-settings');
+      await click(a, '#set-notify');
+      await click(a, '#save-settings');
+      await waitFor(a, '#saved');
+      await new Promise((r) => setTimeout(r, 1000));
+      await click(a, '#tab-collectives');
+      await waitFor(a, '.collective-item[data-name="portland"] .asking');
       await snapFeed(profiles[0]!, `${label}-c01b-join-request`);
       await openPortland(a);
       await keep('bob', a);
