@@ -240,18 +240,23 @@ for (const [browserName, executablePath] of Object.entries(FIREFOXES)) {
           assert.equal(await badgeText(b), '', 'reading cleared bob\'s badge');
         });
 
-        await step('disappearing messages: alice sets 1 day, her next message carries it, bob\'s thread takes it; off again', async () => {
+        await step('disappearing messages: alice sets 1 day, her next message carries it, bob\'s thread takes it, both threads say so; off again', async () => {
           const setTimer = (p: Page, v: string) => p.evaluate((x: string) => { const s = document.querySelector('#disappearing') as HTMLSelectElement; s.value = x; s.dispatchEvent(new Event('change', { bubbles: true })); }, v);
           const timer = (p: Page, v: string) => poll(p, (x: string) => (document.querySelector('#disappearing') as HTMLSelectElement | null)?.value === x, v, 20_000, `timer ${v}`);
           const lastMeta = (p: Page, dir: string) => p.evaluate((d: string) => [...document.querySelectorAll(`.msg.${d}:not(.pending) .meta`)].at(-1)?.textContent ?? '', dir);
+          /** The timer notes in the thread, first line only. */
+          const notes = (p: Page) => p.evaluate(() => [...document.querySelectorAll('#messages .notice[data-notice="timer"]')].map((e) => e.firstChild?.textContent?.trim()));
+          assert.deepEqual(await a.evaluate(() => [...document.querySelectorAll('#disappearing option')].map((o) => o.textContent)), ['off', '5 minutes', '1 hour', '8 hours', '1 day', '1 week', '4 weeks']);
           await setTimer(a, '86400');
           await timer(a, '86400');
+          await poll(a, (n: string) => (document.querySelector('#messages .notice[data-notice="timer"]')?.firstChild?.textContent ?? '').trim() === n, 'You set messages to disappear after 1 day', 10_000, 'alice: the change noted');
           await send(a, 'gone tomorrow');
           assert.match(await lastMeta(a, 'out'), /disappears /, 'the sent message says when it disappears');
           await checkNow(b);
           await received(b, 'gone tomorrow');
           await timer(b, '86400');
           assert.match(await lastMeta(b, 'in'), /disappears /);
+          assert.deepEqual(await notes(b), ['@alice set messages to disappear after 1 day'], 'bob: the change noted');
           await snap(bob, '06a-thread-disappearing');
           await setTimer(a, '0');
           await timer(a, '0');
@@ -260,6 +265,8 @@ for (const [browserName, executablePath] of Object.entries(FIREFOXES)) {
           await checkNow(b);
           await received(b, 'kept');
           await timer(b, '0');
+          assert.deepEqual(await notes(b), ['@alice set messages to disappear after 1 day', '@alice turned disappearing messages off']);
+          assert.deepEqual(await notes(a), ['You set messages to disappear after 1 day', 'You turned disappearing messages off']);
         });
 
         await step('after both have read, the Operator holds nothing of the conversation', async () => {
