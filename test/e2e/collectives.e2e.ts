@@ -136,8 +136,15 @@ for (const [browserName, wasm] of RUNS) {
       // a lone founder has nobody to vote out and nobody to let her back in: neither action is offered
       assert.deepEqual(await a.evaluate(() => ['#expel', '#leave-collective', '#only-member'].map((s) => !!document.querySelector(s))), [false, false, true]);
       await shot(a, `${label}-c01-founded`);
-      // alice turns notifications on; her add-on checks (it has seen no request yet)
+      // alice turns notifications on; her add-on checks (it has seen no request yet). First an
+      // out-of-range interval: refused with a visible message, the field marked, nothing saved
       await click(a, '#tab-settings');
+      const interval = await a.evaluate(() => (document.querySelector('#set-poll') as HTMLInputElement).value);
+      await fill(a, '#set-poll', '2');
+      await click(a, '#save-settings');
+      assert.match((await poll(a, () => document.querySelector('#settings-error')?.textContent, null, 10_000, 'the refusal')) ?? '', /Poll every 5–3600 seconds/);
+      assert.deepEqual(await a.evaluate(() => [document.querySelector('#set-poll')?.getAttribute('aria-invalid'), !!document.querySelector('#saved')]), ['true', false]);
+      await fill(a, '#set-poll', interval);
       await click(a, '#set-notify');
       await click(a, '#save-settings');
       await waitFor(a, '#saved');
@@ -222,6 +229,10 @@ for (const [browserName, wasm] of RUNS) {
       // her next check): the Operator keeps a post until as many cursors as the epoch had members
       // when it opened have passed it, so one admitted later reads only what comes after her cursor
       await click(c, '#tab-feed');
+      // while her keys have not come, the empty feed does not invite her to write the first post
+      const before = await poll(c, () => document.querySelector('#feed-empty')?.textContent?.replace(/\s+/g, ' ').trim(), null, 20_000, 'carol: the empty feed');
+      if (await c.evaluate(() => !!document.querySelector('#post-waiting'))) assert.match(before ?? '', /^No posts yet\. The keys of @portland have not reached you yet/);
+      else console.log('# carol\'s keys came before her feed opened: the keyless empty feed was not seen');
       for (const end = Date.now() + 60_000; await c.evaluate(() => !document.querySelector('#post-text') || !!document.querySelector('#post-waiting'));) {
         assert.ok(Date.now() < end, 'carol: the keys of @portland did not come');
         await checked(a); await checked(b); await checked(c);
