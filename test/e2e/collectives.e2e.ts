@@ -139,6 +139,7 @@ for (const [browserName, wasm] of RUNS) {
       // alice turns notifications on; her add-on checks (it has seen no request yet). First an
       // out-of-range interval: refused with a visible message, the field marked, nothing saved
       await click(a, '#tab-settings');
+      await waitFor(a, '#set-poll');
       const interval = await a.evaluate(() => (document.querySelector('#set-poll') as HTMLInputElement).value);
       await fill(a, '#set-poll', '2');
       await click(a, '#save-settings');
