@@ -345,6 +345,9 @@ for (const [browserName, executablePath] of Object.entries(FIREFOXES)) {
           await a.keyboard.press('Enter');
           await poll(a, () => [...document.querySelectorAll('.msg.out:not(.pending) .text')].some((e) => e.textContent === 'typed, not clicked\nsecond line'), null, 20_000, 'Enter sent it');
           await lastOutState(a, 'sent');
+          // Shift+Tab from the compose box reaches the message list (to scroll it by keys), which shows that it has the focus
+          await a.keyboard.down('Shift'); await a.keyboard.press('Tab'); await a.keyboard.up('Shift');
+          assert.deepEqual(await a.evaluate(() => { const l = document.activeElement!, st = getComputedStyle(l); return [l.id, st.outlineStyle, parseFloat(st.outlineWidth) >= 2]; }), ['messages', 'solid', true], 'the message list has the focus, with an outline');
           await a.keyboard.press('Escape');
           await poll(a, () => !document.querySelector('#thread') && document.activeElement?.matches('.conversation[data-name="bob"]'), null, 5_000, 'Escape went back, focus on the conversation');
         });
