@@ -33,6 +33,7 @@ UNIT=(
   extension/background/core/reach.test.ts
   extension/background/core/collectives.test.ts
   extension/background/core/join-requests.test.ts
+  extension/background/core/feed-order.test.ts
   extension/background/core/posts.test.ts
   extension/background/core/requests.test.ts
   extension/background/address.test.ts
