@@ -96,11 +96,11 @@ export class Ctx {
     });
   }
 
-  /** Tell the background that unread counts or messages changed. */
-  async changed(store: Store, newMessages: number): Promise<void> {
+  /** Tell the background that unread counts or messages changed; `announce: false`: no join request is new (the person is looking at them). */
+  async changed(store: Store, newMessages: number, o: { announce?: boolean } = {}): Promise<void> {
     const join = await joinRequests(store);
     // a join request is new when the count grew since the last change told (not at the first one after unlocking)
-    const newJoinRequests = this.joinSeen !== undefined && join > this.joinSeen ? join - this.joinSeen : 0;
+    const newJoinRequests = o.announce !== false && this.joinSeen !== undefined && join > this.joinSeen ? join - this.joinSeen : 0;
     this.joinSeen = join;
     this.deps.onChange?.({ unread: await store.unread(), requests: (await store.requestNames()).length, newMessages, feedUnread: await feedUnread(store), joinRequests: join, newJoinRequests });
   }

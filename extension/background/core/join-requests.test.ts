@@ -1,7 +1,7 @@
 // Pending join requests (join-requests.ts) against a real Operator: a member's status, its
 // collectives list and the change it reports to the background (badge, notice) count a request
 // to join once a poll has seen it, and report it as new once; a candidate's own request is not
-// counted for them.
+// counted for them; once admitted, a fresh look-up brings the count down.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { loadThemis } from '../../../protocol/themis.ts';
@@ -31,4 +31,10 @@ test('a request to join is counted for members, reported as new once, and not co
   assert.deepEqual((await alice.k.collectives()).map((c) => [c.name, c.requests]), [['garden', 1]]);
   await alice.k.poll();
   assert.deepEqual([changes.at(-1)?.joinRequests, changes.at(-1)?.newJoinRequests], [1, 0], 'told once');
+
+  // alice vouches (quorum 1): looking the collective up again brings the count down at once, not at the next poll
+  assert.equal((await alice.k.vouch({ collective: 'garden', name: 'bob' })).admitted, true);
+  await alice.k.findCollective({ name: 'garden' });
+  assert.deepEqual([changes.at(-1)?.joinRequests, changes.at(-1)?.newJoinRequests], [0, 0]);
+  assert.equal((await alice.k.status()).joinRequests, 0);
 });
