@@ -18,6 +18,8 @@ export interface Status {
   requests?: number;
   /** Unread posts in the feed (counted apart from `unread`). */
   feedUnread?: number;
+  /** Open join requests in the collectives I am a member of (as of the last poll). */
+  joinRequests?: number;
   operator?: { address: string; reachable: boolean | null; lastCheck: number | null; error?: string };
   /** Outgoing messages not yet deposited. */
   queued: number;
@@ -70,8 +72,10 @@ export interface MessageView {
   newKey?: boolean;
   /** Signed by the stored key while a key change was pending. */
   oldKey?: boolean;
-  /** Not a message: forged envelopes for this name were refused (`count` of them); `text` is empty. */
-  notice?: 'forged'; count?: number;
+  /** Not a message: forged envelopes for this name were refused (`count` of them), or the timer changed; `text` is empty. */
+  notice?: 'forged' | 'timer'; count?: number;
+  /** A `timer` notice: the disappearing-messages timer set to this many seconds (0: off), by me (`out`) or them (`in`). */
+  seconds?: number;
   /** A disappearing message: erased on both ends at this time (ms). */
   expires?: number;
 }
@@ -130,7 +134,7 @@ export const API = {
   /** The newest messages; `before` (a previous answer's `older`) for older ones. */
   thread: method<[a: { name: string; before?: number }], ThreadView>(passive),
   send: method<[a: { name: string; text: string }], ThreadView>(),
-  /** Disappearing messages for a conversation: 0 (off), 86400, 604800 or 2419200 seconds. */
+  /** Disappearing messages for a conversation: 0 (off), 300, 3600, 28800, 86400, 604800 or 2419200 seconds; the change is noted in both threads. */
   setDisappearing: method<[a: { name: string; seconds: number }], ThreadView>(),
   retry: method<[], Status>(),
   addContact: method<[a: { name: string }], ContactView>(),

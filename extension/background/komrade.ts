@@ -98,7 +98,10 @@ export class Komrade implements Handlers {
 
   // ---- collectives ----
   collectives(): Promise<CollectiveSummary[]> { return collectives.collectives(this.ctx); }
-  findCollective(a: { name: string }): Promise<CollectiveView> { return this.serial(() => collectives.findCollective(this.ctx, a)); }
+  /** Looked up afresh, a collective's counts change what the badge says (a looked-at request is not announced). */
+  findCollective(a: { name: string }): Promise<CollectiveView> {
+    return this.serial(async () => { const v = await collectives.findCollective(this.ctx, a); await this.ctx.changed(await this.ctx.store(), 0, { announce: false }); return v; });
+  }
   /** Found a collective, then open its epoch 1 at the Operator (a proof, 2–4 s, without the state lock; the next poll retries if it fails). */
   async createCollective(a: { name: string; description: string; rule: string }): Promise<CollectiveView> {
     const v = await this.serial(() => collectives.createCollective(this.ctx, a));

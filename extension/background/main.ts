@@ -38,23 +38,31 @@ const komrade = new Komrade({
   local: area(browser.storage.local),
   artifacts,
   session: area(browser.storage.session),
-  onChange: ({ unread, requests, newMessages, feedUnread }) => { void badge(unread, requests, feedUnread); if (newMessages) void notify(); },
+  onChange: ({ unread, requests, newMessages, feedUnread, joinRequests, newJoinRequests }) => {
+    void badge(unread, requests, feedUnread, joinRequests);
+    if (newMessages) void notify('komrade-new', 'You have a new message.');
+    if (newJoinRequests) void notify('komrade-join', 'Someone asked to join a collective of yours.');
+  },
   circuits: () => isolation,
 });
 
-/** Unread messages and posts together, then message requests apart: "3", "3+1", "+1"; the title tells them apart. */
-async function badge(unread: number, requests = 0, posts = 0) {
-  const n = unread + posts;
-  await browser.action.setBadgeText({ text: (n ? String(n) : '') + (requests ? `+${requests}` : '') });
-  await browser.action.setTitle({ title: `Komrade${unread ? ` · ${unread} unread` : ''}${posts ? ` · ${posts} new post${posts > 1 ? 's' : ''}` : ''}${requests ? ` · ${requests} request${requests > 1 ? 's' : ''}` : ''}` });
+/**
+ * Unread messages and posts together, then requests (message requests and join requests) apart:
+ * "3", "3+1", "+1"; the title tells them apart.
+ */
+async function badge(unread: number, requests = 0, posts = 0, join = 0) {
+  const n = unread + posts, asking = requests + join;
+  const part = (k: number, one: string, many = `${one}s`) => (k ? ` · ${k} ${k > 1 ? many : one}` : '');
+  await browser.action.setBadgeText({ text: (n ? String(n) : '') + (asking ? `+${asking}` : '') });
+  await browser.action.setTitle({ title: `Komrade${part(unread, 'unread', 'unread')}${part(posts, 'new post')}${part(requests, 'request')}${part(join, 'join request')}` });
   await browser.action.setBadgeBackgroundColor({ color: '#b00020' });
 }
 
-async function notify() {
+/** A notice, if notifications are on: no sender, no collective, no content; only that something arrived. */
+async function notify(id: string, message: string) {
   const settings = await komrade.settings().catch(() => undefined);
   if (!settings?.notifications) return;
-  // no sender, no content: only that something arrived
-  await browser.notifications.create('komrade-new', { type: 'basic', title: 'Komrade', message: 'You have a new message.', iconUrl: browser.runtime.getURL('icon.svg') });
+  await browser.notifications.create(id, { type: 'basic', title: 'Komrade', message, iconUrl: browser.runtime.getURL('icon.svg') });
 }
 
 async function handle(msg: Request): Promise<Reply<unknown>> {
@@ -65,7 +73,7 @@ async function handle(msg: Request): Promise<Reply<unknown>> {
   try {
     // only what the person does restarts the auto-lock count, not the popup's own refreshes (komrade.ts, isActivity)
     const value = await komrade.request(msg.type, msg.args as never);
-    if (msg.type === 'lock' || msg.type === 'unlock' || msg.type === 'deleteAccount') { const st = await komrade.status(); await badge(st.unread, st.requests, st.feedUnread); }
+    if (msg.type === 'lock' || msg.type === 'unlock' || msg.type === 'deleteAccount') { const st = await komrade.status(); await badge(st.unread, st.requests, st.feedUnread, st.joinRequests); }
     if (msg.type === 'unlock' || msg.type === 'create' || msg.type === 'restore' || msg.type === 'saveSettings') await schedule();
     return { ok: true, value };
   } catch (e) {

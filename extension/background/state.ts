@@ -27,8 +27,10 @@ export const Message = z.strictObject({
    * directory does not vouch for, were refused (`text` is empty: the forged text is never kept).
    * Consecutive refusals share one note; `count` says how many.
    */
-  notice: z.literal('forged').optional(),
+  notice: z.enum(['forged', 'timer']).optional(),
   count: z.number().int().optional(),
+  /** A `timer` notice: the disappearing-messages timer was set to this (seconds; 0 = off), by me (`out`) or them (`in`). */
+  seconds: z.number().int().min(0).optional(),
   /** Disappearing messages: erased on both ends after this time (ms). */
   expires: z.number().optional(),
 });
@@ -53,7 +55,7 @@ export const ContactV1 = z.strictObject({
 });
 
 /** Disappearing-message timers a person can choose (seconds; 0 = off): off, 1 day, 1 week, 4 weeks. */
-export const DISAPPEAR_SECONDS = [0, 86_400, 604_800, 2_419_200] as const;
+export const DISAPPEAR_SECONDS = [0, 300, 3_600, 28_800, 86_400, 604_800, 2_419_200] as const;
 
 /** A contact (record `contact/<name>`): keys and mailboxes; its messages are in chunks `first` … `next - 1`. */
 export const Contact = ContactV1.omit({ unread: true, messages: true }).extend({

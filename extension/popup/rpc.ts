@@ -61,3 +61,8 @@ export const MAX_TEXT = 10_000;
 
 /** Unsent text per conversation, kept while the popup is open (going back does not lose it). */
 export const drafts = new Map<string, string>();
+
+/** The disappearing-messages timers offered (seconds, label), as extension/background/state.ts allows them. */
+export const DISAPPEAR: [number, string][] = [[0, 'off'], [300, '5 minutes'], [3_600, '1 hour'], [28_800, '8 hours'], [86_400, '1 day'], [604_800, '1 week'], [2_419_200, '4 weeks']];
+/** A timer's words: "1 day" (or the seconds, for one this popup does not offer). */
+export const timerLabel = (s: number): string => DISAPPEAR.find(([v]) => v === s)?.[1] ?? `${s} seconds`;

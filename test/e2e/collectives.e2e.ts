@@ -133,13 +133,48 @@ for (const [browserName, wasm] of RUNS) {
       await waitFor(a, '#collective[data-name="portland"][data-status="member"]', 60_000);
       assert.match((await text(a, '#small-warning')) ?? '', /not anonymous: only 1 member/);
       assert.equal(await a.evaluate(() => document.querySelectorAll('#collective img').length), 0, 'the description is text');
+      // a lone founder has nobody to vote out and nobody to let her back in: neither action is offered
+      assert.deepEqual(await a.evaluate(() => ['#expel', '#leave-collective', '#only-member'].map((s) => !!document.querySelector(s))), [false, false, true]);
       await shot(a, `${label}-c01-founded`);
+      // alice turns notifications on; her add-on checks (it has seen no request yet). First an
+      // out-of-range interval: refused with a visible message, the field marked, nothing saved
+      await click(a, '#tab-settings');
+      await waitFor(a, '#set-poll');
+      const interval = await a.evaluate(() => (document.querySelector('#set-poll') as HTMLInputElement).value);
+      await fill(a, '#set-poll', '2');
+      await click(a, '#save-settings');
+      assert.match((await poll(a, () => document.querySelector('#settings-error')?.textContent, null, 10_000, 'the refusal')) ?? '', /Poll every 5–3600 seconds/);
+      assert.deepEqual(await a.evaluate(() => [document.querySelector('#set-poll')?.getAttribute('aria-invalid'), !!document.querySelector('#saved')]), ['true', false]);
+      await fill(a, '#set-poll', interval);
+      await click(a, '#set-notify');
+      await click(a, '#save-settings');
+      await waitFor(a, '#saved');
+      await checked(a);
 
       // bob asks; alice vouches (quorum 1)
       await openPortland(b);
       await click(b, '#ask-to-join');
       await waitFor(b, '#collective[data-status="requested"]', 30_000);
       await keep('bob', b);
+      // alice's next check sees the request: counted on her Collectives tab, on @portland's row, on the badge; a notice without names
+      await checked(a);
+      await click(a, '#tab-collectives');
+      await poll(a, () => document.querySelector('#tab-collectives #join-requests-total')?.textContent === '+1', null, 10_000, 'alice: +1 on the Collectives tab');
+      assert.deepEqual(await a.evaluate(async () => {
+        const b = (globalThis as unknown as { browser: { action: { getBadgeText(d: object): Promise<string>; getTitle(d: object): Promise<string> }; notifications: { getAll(): Promise<Record<string, unknown>> } } }).browser;
+        const row = document.querySelector('.collective-item[data-name="portland"] .asking')?.textContent;
+        return [row, await b.action.getBadgeText({}), await b.action.getTitle({}), Object.keys(await b.notifications.getAll())];
+      }), ['1 asking to join', '+1', 'Komrade · 1 join request', ['komrade-join']]);
+      // notifications off again, the notice closed (its window would stand in the way of the test's own pages)
+      await a.evaluate(() => (globalThis as unknown as { browser: { notifications: { clear(id: string): Promise<boolean> } } }).browser.notifications.clear('komrade-join'));
+      await click(a, '#tab-settings');
+      await click(a, '#set-notify');
+      await click(a, '#save-settings');
+      await waitFor(a, '#saved');
+      await new Promise((r) => setTimeout(r, 1000));
+      await click(a, '#tab-collectives');
+      await waitFor(a, '.collective-item[data-name="portland"] .asking');
+      await snapFeed(profiles[0]!, `${label}-c01b-join-request`);
       await openPortland(a);
       await keep('bob', a);
       const t1 = await vouch(a, 'bob');
@@ -147,6 +182,7 @@ for (const [browserName, wasm] of RUNS) {
       await shot(a, `${label}-c02-vouched`);
       // alice's add-on hands bob the group key at its poll; bob's receives it at his
       await checkNow(a);
+      await poll(a, () => !document.querySelector('#join-requests-total'), null, 30_000, 'alice: bob admitted, nobody left asking');
       await new Promise((r) => setTimeout(r, 1500));
       await checkNow(b);
       await click(b, '#tab-collectives');
@@ -194,6 +230,10 @@ for (const [browserName, wasm] of RUNS) {
       // her next check): the Operator keeps a post until as many cursors as the epoch had members
       // when it opened have passed it, so one admitted later reads only what comes after her cursor
       await click(c, '#tab-feed');
+      // while her keys have not come, the empty feed does not invite her to write the first post
+      const before = await poll(c, () => document.querySelector('#feed-empty')?.textContent?.replace(/\s+/g, ' ').trim(), null, 20_000, 'carol: the empty feed');
+      if (await c.evaluate(() => !!document.querySelector('#post-waiting'))) assert.match(before ?? '', /^No posts yet\. The keys of @portland have not reached you yet/);
+      else console.log('# carol\'s keys came before her feed opened: the keyless empty feed was not seen');
       for (const end = Date.now() + 60_000; await c.evaluate(() => !document.querySelector('#post-text') || !!document.querySelector('#post-waiting'));) {
         assert.ok(Date.now() < end, 'carol: the keys of @portland did not come');
         await checked(a); await checked(b); await checked(c);
@@ -230,9 +270,20 @@ for (const [browserName, wasm] of RUNS) {
       await poll(a, (n: number) => document.querySelectorAll('#collective #feed[data-collective="portland"] .post').length === n, Object.keys(said).length, 20_000, '@portland\'s page shows its posts');
 
       // carol leaves; the keys are rotated without her; bob's next post is not hers to read
+      // leaving is confirmed in place: what it costs is said, Stay has the focus, Escape keeps her in
       await openPortland(c);
       await click(c, '#leave-collective');
-      await poll(c, () => !document.querySelector('#collective'), null, 30_000, 'carol left');
+      await waitFor(c, '#leave-confirm');
+      assert.equal(await c.evaluate(() => document.activeElement?.id), 'leave-no', 'Stay has the focus');
+      assert.match((await text(c, '#leave-cost')) ?? '', /ask to join again and need fresh vouches/);
+      await snapFeed(profiles[2]!, `${label}-c06-leave-confirm`);
+      await c.keyboard.press('Escape');
+      await poll(c, () => !document.querySelector('#leave-confirm') && document.activeElement?.id === 'leave-collective', null, 5_000, 'Escape: still a member, the focus back on Leave');
+      await click(c, '#leave-collective');
+      await click(c, '#leave-yes');
+      await poll(c, () => !document.querySelector('#collective') && document.querySelector('#collectives-notice')?.textContent === 'You left @portland.', null, 30_000, 'carol left, and is told');
+      assert.equal(await c.evaluate(() => document.activeElement?.id), 'collectives-notice');
+      await shot(c, `${label}-c07-left`);
       const after = 'bob: carol has left';
       await post(b, after, [a]); // refused until bob's add-on has renewed the keys (hurried by the attempt)
       await reads(a, [after], 90_000);

@@ -23,6 +23,8 @@ import { account } from '../support/addon.ts';
 
 before(() => loadThemis());
 
+/** A message of six lines: a request card shows its first three. */
+const LONG_BODY = ['one', 'two', 'three', 'four', 'five', 'six'].map((w) => `line ${w}`).join('\n');
 const HTML_BODY = `<img src=x onerror="document.title='pwned'"><script>document.title='pwned'</script><b>bold?</b>`;
 const EXT = 'dist/extension';
 
@@ -193,19 +195,33 @@ for (const [browserName, executablePath] of Object.entries(FIREFOXES)) {
           await lastOutState(a, 'sent');
           assert.equal(await a.evaluate(() => document.querySelector('#compose-count')?.textContent), '0 / 10,000');
           await snap(alice, '04-thread-sent');
+          await send(a, LONG_BODY);
           await checkNow(b);
           // alice is not among bob's contacts yet: a request, counted apart, accepted into a thread
           await click(b, '#tab-inbox');
           await poll(b, () => document.querySelector('#open-requests')?.textContent === 'Requests (1)', null, 20_000, 'Requests (1)');
           assert.equal(await b.evaluate(() => document.querySelector('#unread-total')), null, 'a request is not unread');
           assert.equal(await badgeText(b), '+1', 'the badge counts the request apart');
+          // the Inbox tab counts it too, and no "No conversations yet" stands under "Requests (1)"
+          assert.deepEqual(await b.evaluate(() => [document.querySelector('#tab-inbox #requests-total')?.textContent, document.querySelector('#requests-total')?.getAttribute('aria-label')]), ['+1', '1 message requests']);
+          assert.equal(await b.evaluate(() => !!document.querySelector('#inbox-empty')), false, 'no "No conversations yet" under Requests (1)');
           await click(b, '#open-requests');
           await waitFor(b, '.request[data-name="alice"]');
+          // the card: Accept/Block first, then the first lines of each message; "Show all" unfolds them
+          const card = () => b.evaluate(() => {
+            const r = document.querySelector('.request[data-name="alice"]')!, acts = r.querySelector('.accept')!, first = r.querySelector('.text')!;
+            return { actionsFirst: !!(acts.compareDocumentPosition(first) & Node.DOCUMENT_POSITION_FOLLOWING) && !!r.querySelector('.block'),
+              texts: [...r.querySelectorAll('.text')].map((e) => e.textContent), expanded: r.querySelector('.show-all')?.getAttribute('aria-expanded') };
+          });
+          const firstLines = LONG_BODY.split('\n').slice(0, 3).join('\n') + '…';
+          assert.deepEqual(await card(), { actionsFirst: true, texts: [HTML_BODY, firstLines], expanded: 'false' });
           await snap(bob, '05a-request');
+          await click(b, '.request[data-name="alice"] .show-all');
+          assert.deepEqual(await card(), { actionsFirst: true, texts: [HTML_BODY, LONG_BODY], expanded: 'true' });
           await click(b, '.request[data-name="alice"] .accept');
           // accepting opens the thread: the request's message is there, and so read
           await waitFor(b, '#thread[data-name="alice"]');
-          await poll(b, () => document.querySelectorAll('.msg.in').length === 1, null, 20_000, "the request's message in the thread");
+          await poll(b, () => document.querySelectorAll('.msg.in').length === 2, null, 20_000, "the request's messages in the thread");
           assert.ok(await b.evaluate(() => document.querySelector('#new-marker')?.nextElementSibling?.classList.contains('in')), 'the "new messages" marker is before the unread message');
           await click(b, '#tab-inbox');
           await poll(b, () => !!document.querySelector('.conversation[data-name="alice"]') && !document.querySelector('#open-requests'), null, 20_000, 'alice a conversation, no request left');
@@ -224,18 +240,23 @@ for (const [browserName, executablePath] of Object.entries(FIREFOXES)) {
           assert.equal(await badgeText(b), '', 'reading cleared bob\'s badge');
         });
 
-        await step('disappearing messages: alice sets 1 day, her next message carries it, bob\'s thread takes it; off again', async () => {
+        await step('disappearing messages: alice sets 1 day, her next message carries it, bob\'s thread takes it, both threads say so; off again', async () => {
           const setTimer = (p: Page, v: string) => p.evaluate((x: string) => { const s = document.querySelector('#disappearing') as HTMLSelectElement; s.value = x; s.dispatchEvent(new Event('change', { bubbles: true })); }, v);
           const timer = (p: Page, v: string) => poll(p, (x: string) => (document.querySelector('#disappearing') as HTMLSelectElement | null)?.value === x, v, 20_000, `timer ${v}`);
           const lastMeta = (p: Page, dir: string) => p.evaluate((d: string) => [...document.querySelectorAll(`.msg.${d}:not(.pending) .meta`)].at(-1)?.textContent ?? '', dir);
+          /** The timer notes in the thread, first line only. */
+          const notes = (p: Page) => p.evaluate(() => [...document.querySelectorAll('#messages .notice[data-notice="timer"]')].map((e) => e.firstChild?.textContent?.trim()));
+          assert.deepEqual(await a.evaluate(() => [...document.querySelectorAll('#disappearing option')].map((o) => o.textContent)), ['off', '5 minutes', '1 hour', '8 hours', '1 day', '1 week', '4 weeks']);
           await setTimer(a, '86400');
           await timer(a, '86400');
+          await poll(a, (n: string) => (document.querySelector('#messages .notice[data-notice="timer"]')?.firstChild?.textContent ?? '').trim() === n, 'You set messages to disappear after 1 day', 10_000, 'alice: the change noted');
           await send(a, 'gone tomorrow');
           assert.match(await lastMeta(a, 'out'), /disappears /, 'the sent message says when it disappears');
           await checkNow(b);
           await received(b, 'gone tomorrow');
           await timer(b, '86400');
           assert.match(await lastMeta(b, 'in'), /disappears /);
+          assert.deepEqual(await notes(b), ['@alice set messages to disappear after 1 day'], 'bob: the change noted');
           await snap(bob, '06a-thread-disappearing');
           await setTimer(a, '0');
           await timer(a, '0');
@@ -244,6 +265,8 @@ for (const [browserName, executablePath] of Object.entries(FIREFOXES)) {
           await checkNow(b);
           await received(b, 'kept');
           await timer(b, '0');
+          assert.deepEqual(await notes(b), ['@alice set messages to disappear after 1 day', '@alice turned disappearing messages off']);
+          assert.deepEqual(await notes(a), ['You set messages to disappear after 1 day', 'You turned disappearing messages off']);
         });
 
         await step('after both have read, the Operator holds nothing of the conversation', async () => {
@@ -322,6 +345,9 @@ for (const [browserName, executablePath] of Object.entries(FIREFOXES)) {
           await a.keyboard.press('Enter');
           await poll(a, () => [...document.querySelectorAll('.msg.out:not(.pending) .text')].some((e) => e.textContent === 'typed, not clicked\nsecond line'), null, 20_000, 'Enter sent it');
           await lastOutState(a, 'sent');
+          // Shift+Tab from the compose box reaches the message list (to scroll it by keys), which shows that it has the focus
+          await a.keyboard.down('Shift'); await a.keyboard.press('Tab'); await a.keyboard.up('Shift');
+          assert.deepEqual(await a.evaluate(() => { const l = document.activeElement!, st = getComputedStyle(l); return [l.id, st.outlineStyle, parseFloat(st.outlineWidth) >= 2]; }), ['messages', 'solid', true], 'the message list has the focus, with an outline');
           await a.keyboard.press('Escape');
           await poll(a, () => !document.querySelector('#thread') && document.activeElement?.matches('.conversation[data-name="bob"]'), null, 5_000, 'Escape went back, focus on the conversation');
         });
@@ -396,7 +422,7 @@ for (const [browserName, executablePath] of Object.entries(FIREFOXES)) {
           await lastOutState(a, 'sent');
         });
 
-        await step('a thread of 160 messages (three pages and more) opens at the newest with the compose box in view; newer ones wait below "New messages"', async () => {
+        await step('a thread of 160 messages (three pages and more) opens at its first unread with the compose box in view; newer ones wait below "New messages"', async () => {
           // real messages through the real add-ons and Operator: each side asks its own background to send (as its popup does), 80 each
           // (a thread of 10,000 is measured by `npm run bench -- browser`)
           const N = 80;
@@ -414,7 +440,7 @@ for (const [browserName, executablePath] of Object.entries(FIREFOXES)) {
           await poll(a, () => Number(document.querySelector('#unread-total')?.textContent) >= 80, null, 120_000, '80 unread');
           t.diagnostic(`${2 * N} messages sent in ${((t1 - t0) / 1000).toFixed(1)} s, fetched in ${((Date.now() - t1) / 1000).toFixed(1)} s`);
           await openThread(a, 'bob');
-          // the thread opens on its newest page (older pages load on scroll: the vault reads one chunk)
+          // the thread loads its newest page (older pages load on scroll: the vault reads one chunk)
           await poll(a, () => document.querySelectorAll('#messages .msg').length >= 50 && document.querySelector('#messages .msg:last-of-type .text')?.textContent === 'from bob 79', null, 20_000, 'the newest messages shown');
           const geometry = () => a.evaluate(() => {
             const list = document.querySelector('#messages')!, r = list.getBoundingClientRect();
@@ -423,12 +449,16 @@ for (const [browserName, executablePath] of Object.entries(FIREFOXES)) {
             const main = document.querySelector('main')!.getBoundingClientRect();
             return {
               atNewest: list.scrollHeight - list.scrollTop - list.clientHeight <= 2, scrolls: list.scrollHeight > list.clientHeight * 2,
-              lastInView: last.top >= r.top - 1 && last.bottom <= r.bottom + 1,
+              lastInView: last.top >= r.top - 1 && last.bottom <= r.bottom + 1, jump: !!document.querySelector('#jump-new'),
+              markerAtTop: ((m) => !!m && m.top >= r.top - 1 && m.top <= r.top + 24)(document.querySelector('#new-marker')?.getBoundingClientRect()),
+              where: `marker ${Math.round(document.querySelector('#new-marker')?.getBoundingClientRect().top ?? NaN)}, list ${Math.round(r.top)}–${Math.round(r.bottom)}, scrollTop ${Math.round(list.scrollTop)} of ${list.scrollHeight}`,
               composeInView: compose.top >= r.bottom - 1 && send.bottom <= main.bottom + 1 && main.bottom <= innerHeight && main.height <= 600,
             };
           });
-          await poll(a, () => { const l = document.querySelector('#messages')!; return l.scrollHeight - l.scrollTop - l.clientHeight <= 2; }, null, 5_000, 'scrolled to the newest');
-          assert.deepEqual(await geometry(), { atNewest: true, scrolls: true, lastInView: true, composeInView: true });
+          // it opens at the first unread, as Signal does: the "New messages" marker at the top of the view, a button to the newest
+          await poll(a, () => !!document.querySelector('#jump-new'), null, 5_000, 'opened above the newest');
+          const g = await geometry();
+          assert.deepEqual({ ...g, where: undefined }, { atNewest: false, scrolls: true, lastInView: false, composeInView: true, jump: true, markerAtTop: true, where: undefined }, g.where);
           // 80 unread is more than the newest page holds: the marker stands before the first unread one shown
           assert.match(await a.evaluate(() => (document.querySelector('#new-marker')?.nextElementSibling?.querySelector('.text') as HTMLElement | null)?.textContent ?? ''), /^from bob \d+$/, 'the marker is before an unread message');
           await snap(alice, '11-thread-long');

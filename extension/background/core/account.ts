@@ -14,6 +14,7 @@ import { WrongPassphrase } from '../vault.ts';
 import { keyPairOf, pair } from './common.ts';
 import type { Ctx } from './ctx.ts';
 import { feedUnread } from './feed-store.ts';
+import { joinRequests } from './join-requests.ts';
 
 /** The status line: reads the account, the index and the outbox, never a message. */
 export async function status(ctx: Ctx): Promise<Status> {
@@ -22,7 +23,7 @@ export async function status(ctx: Ctx): Promise<Status> {
   if (!store) return { phase: 'locked', unread: 0, queued: 0 };
   const a = await store.account();
   return {
-    phase: 'unlocked', name: foldName(a.me.name), unread: await store.unread(), requests: (await store.requestNames()).length, feedUnread: await feedUnread(store), queued: (await store.outbox()).length,
+    phase: 'unlocked', name: foldName(a.me.name), unread: await store.unread(), requests: (await store.requestNames()).length, feedUnread: await feedUnread(store), joinRequests: await joinRequests(store), queued: (await store.outbox()).length,
     operator: { address: a.operator, ...ctx.reach }, circuits: ctx.deps.circuits?.(),
   };
 }

@@ -12,6 +12,7 @@ import { migrate } from '../migrate.ts';
 import type { Records } from '../records.ts';
 import { Vault } from '../vault.ts';
 import { feedUnread } from './feed-store.ts';
+import { joinRequests } from './join-requests.ts';
 import { Store } from './store.ts';
 
 /** What the core needs from its surroundings. */
@@ -20,7 +21,7 @@ export interface Deps {
   session: KV;
   now?: () => number;
   /** Called when unread counts or messages change (badge, notifications, popup refresh). */
-  onChange?: (e: { unread: number; requests: number; newMessages: number; feedUnread?: number }) => void;
+  onChange?: (e: { unread: number; requests: number; newMessages: number; feedUnread?: number; joinRequests?: number; newJoinRequests?: number }) => void;
   /** How the browser routes Operator requests over Tor (circuits.ts), when known. */
   circuits?: () => Status['circuits'];
   /**
@@ -97,8 +98,14 @@ export class Ctx {
     });
   }
 
-  /** Tell the background that unread counts or messages changed. */
-  async changed(store: Store, newMessages: number): Promise<void> {
-    this.deps.onChange?.({ unread: await store.unread(), requests: (await store.requestNames()).length, newMessages, feedUnread: await feedUnread(store) });
+  /** Tell the background that unread counts or messages changed; `announce: false`: no join request is new (the person is looking at them). */
+  async changed(store: Store, newMessages: number, o: { announce?: boolean } = {}): Promise<void> {
+    const join = await joinRequests(store);
+    // a join request is new when the count grew since the last change told (not at the first one after unlocking)
+    const newJoinRequests = o.announce !== false && this.joinSeen !== undefined && join > this.joinSeen ? join - this.joinSeen : 0;
+    this.joinSeen = join;
+    this.deps.onChange?.({ unread: await store.unread(), requests: (await store.requestNames()).length, newMessages, feedUnread: await feedUnread(store), joinRequests: join, newJoinRequests });
   }
+  /** The join-request count the last change reported (undefined until the first). */
+  private joinSeen: number | undefined;
 }

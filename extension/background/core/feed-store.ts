@@ -73,8 +73,10 @@ export async function dropPost(store: Store, id: string, segments = Infinity): P
 }
 
 /**
- * Posts newest first, before segment `before` (default: from the newest), filtered; stops at
- * `SEGMENT` posts or after 20 segments. `older`: what to pass as `before` for the next page.
+ * Posts newest first by the time they were posted (not by arrival: a post that comes late takes
+ * its place among the page's posts), before segment `before` (default: from the newest),
+ * filtered; stops at `SEGMENT` posts or after 20 segments. `older`: what to pass as `before`
+ * for the next page. Pages are read by arrival, so the order holds within a page.
  */
 export async function pagePosts(store: Store, o: { before?: number; keep: (p: FeedPost) => boolean }): Promise<{ posts: FeedPost[]; older?: number; index: FeedIndex }> {
   const i = await feedIndex(store);
@@ -83,6 +85,7 @@ export async function pagePosts(store: Store, o: { before?: number; keep: (p: Fe
   for (let scanned = 0; n >= i.first && out.length < SEGMENT && scanned < 20; n--, scanned++) {
     out.push(...(await segment(store, n)).posts.filter(o.keep).reverse());
   }
+  out.sort((x, y) => y.t - x.t || y.n - x.n);
   return { posts: out, older: n >= i.first ? n + 1 : undefined, index: i };
 }
 

@@ -16,6 +16,7 @@ import { REQUESTS_MAX, type Message } from '../state.ts';
 import { DAY, keyPairOf, lower, transient } from './common.ts';
 import type { Ctx } from './ctx.ts';
 import type { Store } from './store.ts';
+import { timerNotice } from './threads.ts';
 
 /** How long an envelope waits for the directory to vouch for its sender (the mail TTL) before it is dropped. */
 export const PENDING_TTL_MS = 14 * DAY;
@@ -149,7 +150,8 @@ async function receive(ctx: Ctx, store: Store, blob: Uint8Array, retry?: { id: s
     c.pendingKey = { identityKey: senderKey, prekey: body.prekey, sendTo: body.replyTo };
     msg.newKey = true;
   }
-  c.disappear = body.expire ?? 0; // the sender's timer is the conversation's
+  // the sender's timer is the conversation's; a change is noted in the thread before the message
+  if (c.disappear !== (body.expire ?? 0)) { c.disappear = body.expire ?? 0; await store.append(c, timerNotice('in', c.disappear, opened.t)); }
   if (JSON.stringify(c) !== before) await store.putContact(c);
   await store.append(c, msg, { unread: true });
   return 'new';

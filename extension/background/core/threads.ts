@@ -1,7 +1,8 @@
 /** Conversations: the inbox list, one thread (its newest chunk, older ones on request), disappearing messages. */
 import { foldName } from '../../../protocol/names.ts';
 import { UserError, type ConversationView, type ThreadView } from '../../api.ts';
-import { DISAPPEAR_SECONDS } from '../state.ts';
+import { b64, randomBytes } from '../../../protocol/bytes.ts';
+import { DISAPPEAR_SECONDS, type Message } from '../state.ts';
 import { contactView, findContact } from './common.ts';
 import type { Ctx } from './ctx.ts';
 
@@ -37,12 +38,22 @@ export async function thread(ctx: Ctx, a: { name: string; before?: number }): Pr
   return view;
 }
 
-/** Disappearing messages for a conversation: off (0), 1 day, 1 week or 4 weeks; the next message tells the other side. */
+/**
+ * Disappearing messages for a conversation: off (0), 5 minutes, 1 or 8 hours, 1 day, 1 week or
+ * 4 weeks; a change is noted in the thread, and the next message tells the other side (whose
+ * add-on notes it in theirs, receive.ts).
+ */
 export async function setDisappearing(ctx: Ctx, a: { name: string; seconds: number }): Promise<ThreadView> {
-  if (!(DISAPPEAR_SECONDS as readonly number[]).includes(a.seconds)) throw new UserError('Messages can disappear after 1 day, 1 week or 4 weeks, or never.');
+  if (!(DISAPPEAR_SECONDS as readonly number[]).includes(a.seconds)) throw new UserError('Messages can disappear after 5 minutes, 1 hour, 8 hours, 1 day, 1 week or 4 weeks, or never.');
   const store = await ctx.store();
   const c = await findContact(store, a.name);
-  c.disappear = a.seconds;
-  await store.putContact(c);
+  if (c.disappear !== a.seconds) {
+    c.disappear = a.seconds;
+    await store.append(c, timerNotice('out', a.seconds, ctx.now()));
+  }
   return thread(ctx, { name: a.name });
 }
+
+/** A note in the thread that the disappearing-messages timer changed (not a message: no text, never unread). */
+export const timerNotice = (dir: 'in' | 'out', seconds: number, t: number): Message =>
+  ({ id: `timer-${b64(randomBytes(12))}`, dir, text: '', t, state: dir === 'in' ? 'received' : 'sent', notice: 'timer', seconds });
