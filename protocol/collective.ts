@@ -8,7 +8,7 @@ import { sha256 } from '@noble/hashes/sha2.js';
 import { b64, bytesEqual, canonicalJson, unb64, utf8 } from './bytes.ts';
 import { QuorumRule } from './quorum.ts';
 import { SecureMessageSign, SecureMessageVerify, publicKey, type PrivateKey } from './themis.ts';
-import { SNARK_FIELD, VouchProof } from './vouch-wire.ts';
+import { SNARK_FIELD, VouchProof, decimalBelow } from './vouch-wire.ts';
 import * as W from './wire.ts';
 
 /** Longest charter description, in characters. */
@@ -23,7 +23,7 @@ export const ACCEPTED_ROOTS = 64;
 export const ROOT_MAX_AGE_MS = 7 * 86_400_000;
 
 /** A canonical decimal below the SNARK field order. */
-export const FieldDecimal = z.string().regex(/^(0|[1-9][0-9]{0,76})$/, 'not a canonical decimal').refine((s) => BigInt(s) < SNARK_FIELD, 'out of the field');
+export const FieldDecimal = decimalBelow(SNARK_FIELD);
 /** A member's Semaphore commitment: a non-zero field element, decimal (0 marks a removed leaf). */
 export const Commitment = FieldDecimal.refine((s) => s !== '0', 'a commitment cannot be 0');
 
