@@ -13,6 +13,7 @@ UNIT=(
   protocol/posts.test.ts
   protocol/quorum.test.ts
   protocol/vouch.test.ts
+  protocol/client.test.ts
   operator/app.test.ts
   operator/verify.test.ts
   operator/intro.test.ts
@@ -21,6 +22,7 @@ UNIT=(
   operator/forget.test.ts
   operator/posts.test.ts
   operator/fuzz.test.ts
+  operator/framing.test.ts
   operator/crash.test.ts
   operator/collectives.test.ts
   operator/main.test.ts
