@@ -14,6 +14,7 @@ UNIT=(
   protocol/quorum.test.ts
   protocol/vouch.test.ts
   protocol/client.test.ts
+  protocol/padding.test.ts
   operator/app.test.ts
   operator/verify.test.ts
   operator/intro.test.ts
