@@ -31,7 +31,7 @@ export const Commitment = FieldDecimal.refine((s) => s !== '0', 'a commitment ca
 export const Charter = z.strictObject({
   v: z.literal(2),
   name: W.Name,
-  description: z.string().max(MAX_DESCRIPTION),
+  description: z.string().max(MAX_DESCRIPTION).refine((s) => !/\p{Cs}/u.test(s), 'description is not well-formed Unicode (a lone surrogate)'),
   quorum: QuorumRule,
   /** ms since epoch; within the replay window of the Operator's clock when founded. */
   created: z.number().int().nonnegative(),
@@ -90,7 +90,7 @@ export const leavePayload = (name: string, commitment: string): string => `${nam
 export const LogEntry = z.strictObject({
   seq: z.number().int().nonnegative(),
   /** b64url SHA-256 of the canonical JSON of the previous entry; "" for seq 0. */
-  prev: z.string(),
+  prev: z.string().regex(/^([A-Za-z0-9_-]{43})?$/, 'prev must be a SHA-256, base64url, or empty'),
   /** Hour the entry was made (ms, rounded down to the hour: nothing finer is kept). */
   ts: z.number().int().nonnegative(),
   type: z.enum(['found', 'admit', 'leave', 'expel']),

@@ -15,6 +15,7 @@ UNIT=(
   protocol/vouch.test.ts
   protocol/client.test.ts
   protocol/padding.test.ts
+  protocol/canonical.test.ts
   operator/app.test.ts
   operator/verify.test.ts
   operator/intro.test.ts
