@@ -7,6 +7,7 @@ import { isIP } from 'node:net';
 import { loadThemis } from '../protocol/themis.ts';
 import { shutdownCurve } from '../protocol/vouch.ts';
 import { createApp, type AppConfig, type Counters } from './app.ts';
+import { answerFramingErrors } from './framing.ts';
 import { forgetCurve } from './routes/collectives.ts';
 import { Store } from './store.ts';
 
@@ -48,6 +49,7 @@ export async function startOperator(o: OperatorOptions): Promise<RunningOperator
   const server: Server = await new Promise((resolve, reject) => {
     const s = app.listen(o.port, o.host, () => resolve(s)).on('error', reject);
   });
+  answerFramingErrors(server);
   server.requestTimeout = 30_000;
   server.headersTimeout = 20_000;
   // an idle keep-alive connection is closed by its client first: with Node's 5 s, a busy client

@@ -1,7 +1,9 @@
 /**
  * Byte helpers shared by the add-on and the Operator: base64url, UTF-8, concatenation,
- * canonical JSON. No dependencies beyond the platform (works in Node 20 and Firefox).
+ * canonical JSON (RFC 8785, by the `canonicalize` package, maintained by the RFC's author).
+ * Works in Node 20 and Firefox.
  */
+import canonicalize from 'canonicalize';
 
 /** Native base64 where there is one: Uint8Array.prototype.toBase64 (Firefox 133+), Node's Buffer; else the portable code below. */
 const nativeTo = (Uint8Array.prototype as unknown as { toBase64?: (o: object) => string }).toBase64;
@@ -69,10 +71,13 @@ export function randomBytes(n: number): Uint8Array {
   return out;
 }
 
-/** JSON with object keys sorted recursively: the exact bytes that get signed. */
+/**
+ * The JSON Canonicalization Scheme (RFC 8785) of `value`: the exact bytes that get signed and
+ * hashed. Throws on what JCS refuses (a lone surrogate, NaN, Infinity, a cycle); the schemas of
+ * every signed object admit none of these.
+ */
 export function canonicalJson(value: unknown): string {
-  return JSON.stringify(value, (_k, v) =>
-    v && typeof v === 'object' && !Array.isArray(v)
-      ? Object.fromEntries(Object.keys(v).sort().map((k) => [k, (v as Record<string, unknown>)[k]]))
-      : v);
+  const text = canonicalize(value);
+  if (text === undefined) throw new Error('no JSON representation');
+  return text;
 }

@@ -8,7 +8,7 @@ import { sha256 } from '@noble/hashes/sha2.js';
 import { b64, bytesEqual, canonicalJson, unb64, utf8 } from './bytes.ts';
 import { QuorumRule } from './quorum.ts';
 import { SecureMessageSign, SecureMessageVerify, publicKey, type PrivateKey } from './themis.ts';
-import { SNARK_FIELD, VouchProof } from './vouch-wire.ts';
+import { SNARK_FIELD, VouchProof, decimalBelow } from './vouch-wire.ts';
 import * as W from './wire.ts';
 
 /** Longest charter description, in characters. */
@@ -23,7 +23,7 @@ export const ACCEPTED_ROOTS = 64;
 export const ROOT_MAX_AGE_MS = 7 * 86_400_000;
 
 /** A canonical decimal below the SNARK field order. */
-export const FieldDecimal = z.string().regex(/^(0|[1-9][0-9]{0,76})$/, 'not a canonical decimal').refine((s) => BigInt(s) < SNARK_FIELD, 'out of the field');
+export const FieldDecimal = decimalBelow(SNARK_FIELD);
 /** A member's Semaphore commitment: a non-zero field element, decimal (0 marks a removed leaf). */
 export const Commitment = FieldDecimal.refine((s) => s !== '0', 'a commitment cannot be 0');
 
@@ -31,7 +31,7 @@ export const Commitment = FieldDecimal.refine((s) => s !== '0', 'a commitment ca
 export const Charter = z.strictObject({
   v: z.literal(2),
   name: W.Name,
-  description: z.string().max(MAX_DESCRIPTION),
+  description: z.string().max(MAX_DESCRIPTION).refine((s) => !/\p{Cs}/u.test(s), 'description is not well-formed Unicode (a lone surrogate)'),
   quorum: QuorumRule,
   /** ms since epoch; within the replay window of the Operator's clock when founded. */
   created: z.number().int().nonnegative(),
@@ -90,7 +90,7 @@ export const leavePayload = (name: string, commitment: string): string => `${nam
 export const LogEntry = z.strictObject({
   seq: z.number().int().nonnegative(),
   /** b64url SHA-256 of the canonical JSON of the previous entry; "" for seq 0. */
-  prev: z.string(),
+  prev: z.string().regex(/^([A-Za-z0-9_-]{43})?$/, 'prev must be a SHA-256, base64url, or empty'),
   /** Hour the entry was made (ms, rounded down to the hour: nothing finer is kept). */
   ts: z.number().int().nonnegative(),
   type: z.enum(['found', 'admit', 'leave', 'expel']),

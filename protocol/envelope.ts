@@ -13,8 +13,8 @@
 import { z } from 'zod';
 import { b64, unb64, concat, fromUtf8, randomBytes, utf8 } from './bytes.ts';
 import { fingerprint } from './identity.ts';
+import { pad, unpad } from './padding.ts';
 import { KeyPair, PublicKey, SecureMessage, SecureMessageSign, SecureMessageVerify, publicKey, type PrivateKey } from './themis.ts';
-import { LIMITS } from './wire.ts';
 
 const VERSION_BYTE = 1;
 
@@ -52,11 +52,8 @@ export function seal(opts: {
   const signed = new SecureMessageSign(opts.senderIdentity.privateKey).sign(utf8(JSON.stringify(payload)));
   const sender = opts.senderIdentity.publicKey;
   const inner = concat(Uint8Array.of(sender.length), sender, signed);
-  const bucket = LIMITS.buckets.find((b) => b >= inner.length + 4);
-  if (!bucket) throw new EnvelopeError('too-large', 'message too large for the largest envelope');
-  const padded = new Uint8Array(bucket);
-  new DataView(padded.buffer).setUint32(0, inner.length);
-  padded.set(inner, 4);
+  const padded = pad(inner);
+  if (!padded) throw new EnvelopeError('too-large', 'message too large for the largest envelope');
   const eph = new KeyPair();
   const prekey = opts.prekey.key instanceof PublicKey ? opts.prekey.key : publicKey(opts.prekey.key); // already checked if it is one
   const sealed = new SecureMessage(new KeyPair(eph.privateKey, prekey)).encrypt(padded);
@@ -84,9 +81,8 @@ export function open(blob: Uint8Array, opts: {
   } catch {
     throw new EnvelopeError('decrypt');
   }
-  const len = padded.length >= 4 ? new DataView(padded.buffer, padded.byteOffset).getUint32(0) : -1;
-  if (len < 2 || len + 4 > padded.length) throw new EnvelopeError('format');
-  const inner = padded.subarray(4, 4 + len);
+  const inner = unpad(padded);
+  if (!inner) throw new EnvelopeError('format');
   const keyLen = inner[0]!;
   const from = inner.slice(1, 1 + keyLen);
   let payload: z.infer<typeof Payload>;

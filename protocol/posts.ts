@@ -9,6 +9,7 @@ import { hkdf } from '@noble/hashes/hkdf.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { b64, unb64, concat, fromUtf8, randomBytes, utf8 } from './bytes.ts';
 import { EpochBundle, MAX_TEXT } from './message.ts';
+import { pad, unpad } from './padding.ts';
 import { KeyPair, SecureCellSeal, SecureMessageSign, SecureMessageVerify, publicKey, type PrivateKey } from './themis.ts';
 import { LIMITS, Name } from './wire.ts';
 
@@ -58,13 +59,10 @@ export function sealPost(bundle: EpochBundle, author: { name: string; identity: 
   const body = concat(Uint8Array.of(author.identity.publicKey.length), author.identity.publicKey, signed);
   // the Secure Cell adds a fixed header; the bucket is chosen so the sealed blob is one of the envelope sizes
   const overhead = LIMITS.envelopeOverhead - 1;
-  const bucket = LIMITS.buckets.find((b) => b >= body.length + 4);
-  if (!bucket) throw new PostError('post too large');
-  const padded = new Uint8Array(bucket);
-  new DataView(padded.buffer).setUint32(0, body.length);
-  padded.set(body, 4);
+  const padded = pad(body);
+  if (!padded) throw new PostError('post too large');
   const sealed = SecureCellSeal.withKey(postKey(bundle)).encrypt(padded, context(bundle));
-  const out = new Uint8Array(1 + overhead + bucket);
+  const out = new Uint8Array(1 + overhead + padded.length);
   out[0] = 2;
   out.set(sealed, 1);
   return { blob: out, id, deleteSecret };
@@ -79,9 +77,8 @@ export function openPost(bundle: EpochBundle, blob: Uint8Array): { payload: Post
     const cellLen = sealedLen + (SecureCellSeal.withKey(postKey(bundle)).encrypt(new Uint8Array(1), context(bundle)).length - 1);
     padded = SecureCellSeal.withKey(postKey(bundle)).decrypt(blob.subarray(1, 1 + cellLen), context(bundle));
   } catch { throw new PostError('cannot decrypt (another epoch or not a member)'); }
-  const len = new DataView(padded.buffer, padded.byteOffset).getUint32(0);
-  if (len < 2 || len + 4 > padded.length) throw new PostError('bad padding');
-  const body = padded.subarray(4, 4 + len);
+  const body = unpad(padded);
+  if (!body) throw new PostError('bad padding');
   const authorKey = body.slice(1, 1 + body[0]!);
   let payload: PostPayload;
   try {

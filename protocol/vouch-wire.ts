@@ -17,17 +17,24 @@ export const SNARK_FIELD = 21888242871839275222246405745257275088548364400416034
 /** Order of the BN254 base field: the coordinates of the proof's curve points are below it. */
 const BASE_FIELD = 21888242871839275222246405745257275088696311157297823662689037894645226208583n;
 
-/** A decimal field element as the proof JSON carries it: canonical (no sign, no leading zero), below `max`. */
-const decimal = (max: bigint) =>
-  z.string().regex(/^(0|[1-9][0-9]{0,76})$/, 'not a canonical decimal').refine((s) => BigInt(s) < max, 'out of the field');
+const CANONICAL_DECIMAL = /^(0|[1-9][0-9]{0,76})$/;
+/**
+ * A decimal field element as JSON carries it: canonical (no sign, no leading zero), below `max`.
+ * One check, so `BigInt` only ever sees a string the pattern accepted (zod 4 runs a `.refine`
+ * even after a failed `.regex`, and `BigInt('x')` would throw out of `safeParse`).
+ */
+export const decimalBelow = (max: bigint) => z.string().check((ctx) => {
+  if (!CANONICAL_DECIMAL.test(ctx.value)) ctx.issues.push({ code: 'custom', message: 'not a canonical decimal', input: ctx.value });
+  else if (BigInt(ctx.value) >= max) ctx.issues.push({ code: 'custom', message: 'out of the field', input: ctx.value });
+});
 
 /** The wire shape of a vouch/expel proof (a Semaphore v4 proof, ~890 bytes of JSON), checked before verifying. */
 export const VouchProof = z.strictObject({
   merkleTreeDepth: z.literal(DEPTH),
-  merkleTreeRoot: decimal(SNARK_FIELD),
-  nullifier: decimal(SNARK_FIELD),
-  message: decimal(SNARK_FIELD),
-  scope: decimal(SNARK_FIELD),
-  points: z.array(decimal(BASE_FIELD)).length(8),
+  merkleTreeRoot: decimalBelow(SNARK_FIELD),
+  nullifier: decimalBelow(SNARK_FIELD),
+  message: decimalBelow(SNARK_FIELD),
+  scope: decimalBelow(SNARK_FIELD),
+  points: z.array(decimalBelow(BASE_FIELD)).length(8),
 });
 export type VouchProof = z.infer<typeof VouchProof>;

@@ -17,6 +17,9 @@ FAST=(
   protocol/names.test.ts
   protocol/posts.test.ts
   protocol/quorum.test.ts
+  protocol/client.test.ts
+  protocol/padding.test.ts
+  protocol/canonical.test.ts
   operator/app.test.ts
   operator/names.test.ts
   operator/verify.test.ts
@@ -27,6 +30,7 @@ FAST=(
   operator/posts.test.ts
   operator/posts-life.test.ts
   operator/fuzz.test.ts
+  operator/framing.test.ts
   operator/crash.test.ts
   operator/collectives.test.ts
   operator/collectives-removal.test.ts

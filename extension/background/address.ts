@@ -3,27 +3,18 @@
  * checksum verified), or, when the developer option is on, a loopback URL. Never clearnet.
  */
 import { sha3_256 } from '@noble/hashes/sha3.js';
+import { base32nopad } from '@scure/base';
 import { concat, utf8 } from '../../protocol/bytes.ts';
 import { UserError } from '../api.ts';
 
-const B32 = 'abcdefghijklmnopqrstuvwxyz234567';
-
-function base32Decode(s: string): Uint8Array {
-  const out: number[] = [];
-  let bits = 0, value = 0;
-  for (const c of s) {
-    value = (value << 5) | B32.indexOf(c);
-    bits += 5;
-    if (bits >= 8) { out.push((value >>> (bits - 8)) & 0xff); bits -= 8; }
-  }
-  return Uint8Array.from(out);
-}
+/** Onion names are RFC 4648 base32 without padding, lower-cased (tor's rend-spec-v3 §6). */
+const onionBase32 = { decode: (s: string) => base32nopad.decode(s.toUpperCase()), encode: (b: Uint8Array) => base32nopad.encode(b).toLowerCase() };
 
 /** True if `host` is a v3 onion name with a valid checksum and version byte. */
 export function isV3Onion(host: string): boolean {
   const m = /^([a-z2-7]{56})\.onion$/.exec(host);
   if (!m) return false;
-  const raw = base32Decode(m[1]!);
+  const raw = onionBase32.decode(m[1]!);
   const pubkey = raw.subarray(0, 32), checksum = raw.subarray(32, 34), version = raw[34];
   if (version !== 3) return false;
   const expect = sha3_256(concat(utf8('.onion checksum'), pubkey, Uint8Array.of(3)));
@@ -34,12 +25,7 @@ export function isV3Onion(host: string): boolean {
 export function onionFromKey(pubkey: Uint8Array): string {
   const check = sha3_256(concat(utf8('.onion checksum'), pubkey, Uint8Array.of(3))).subarray(0, 2);
   const raw = concat(pubkey, check, Uint8Array.of(3));
-  let bits = 0, value = 0, s = '';
-  for (const byte of raw) {
-    value = (value << 8) | byte; bits += 8;
-    while (bits >= 5) { s += B32[(value >>> (bits - 5)) & 31]; bits -= 5; }
-  }
-  return `${s}.onion`;
+  return `${onionBase32.encode(raw)}.onion`;
 }
 
 /**

@@ -1,0 +1,22 @@
+/**
+ * Bucket padding (PROTOCOL.md §4, POSTS.md §3): what envelopes and posts seal is
+ * u32 big-endian length | content | zeros, to the smallest of LIMITS.buckets that holds it, so
+ * a sealed blob shows only which bucket its content fell in.
+ */
+import { LIMITS } from './wire.ts';
+
+/** `content` padded to its bucket; undefined if it fits no bucket. */
+export function pad(content: Uint8Array): Uint8Array | undefined {
+  const bucket = LIMITS.buckets.find((b) => b >= content.length + 4);
+  if (!bucket) return undefined;
+  const padded = new Uint8Array(bucket);
+  new DataView(padded.buffer).setUint32(0, content.length);
+  padded.set(content, 4);
+  return padded;
+}
+
+/** The content of a padded buffer (a view into it); undefined if its length prefix is impossible (under 2 or past the end). */
+export function unpad(padded: Uint8Array): Uint8Array | undefined {
+  const len = padded.length >= 4 ? new DataView(padded.buffer, padded.byteOffset).getUint32(0) : -1;
+  return len < 2 || len + 4 > padded.length ? undefined : padded.subarray(4, 4 + len);
+}
