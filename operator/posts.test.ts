@@ -101,7 +101,7 @@ async function openCursors(who: K[], epoch: number, real = who.length) {
   const proven = who.slice(0, real);
   const ps = await proveMany(proven.map((k) => job(k, 'cursor', epoch, cursorBinding(b64(k.cursor!.key.publicKey)), members)));
   for (const [i, k] of proven.entries()) k.cursor!.id = (await op.client.openCursor(c, epoch, k.cursor!.key.publicKey, ps[i]!)).id;
-  for (const k of who.slice(real)) k.cursor!.id = await op.store.lock.run(`collective:${c}`, () => op.store.openCursor(c, epoch, b64(k.cursor!.key.publicKey), BigInt(`0x${Buffer.from(randomBytes(30)).toString("hex")}`).toString()));
+  for (const k of who.slice(real)) k.cursor!.id = await op.store.lock.run(`collective:${c}`, () => op.store.posts.openCursor(c, epoch, b64(k.cursor!.key.publicKey), BigInt(`0x${Buffer.from(randomBytes(30)).toString("hex")}`).toString()));
   return ps;
 }
 const REAL_CURSORS = Number(process.env.REAL_CURSORS ?? 6);

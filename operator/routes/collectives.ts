@@ -36,12 +36,12 @@ export const REFUSAL: Record<VouchRefusal, number> = { malformed: 400, 'invalid 
  * this scope (409). Call under the collective's lock.
  */
 async function checkProof({ store }: Deps, c: string, kind: 'vouch' | 'expel', subject: string, commitment: string, proof: VouchProof) {
-  const epoch = await store.epoch(c, kind, subject);
-  const roots = new Set(await store.acceptedRoots(c));
+  const epoch = await store.collectives.epoch(c, kind, subject);
+  const roots = new Set(await store.collectives.acceptedRoots(c));
   await ensureCurve();
   const v = await verifyVouch(proof, { kind, collective: c, subject, epoch, commitment: BigInt(commitment), roots });
   if (!v.ok) fail(REFUSAL[v.reason], v.reason);
-  if (await store.nullifierUsed(proof.scope, proof.nullifier)) fail(409, 'nullifier used');
+  if (await store.collectives.nullifierUsed(proof.scope, proof.nullifier)) fail(409, 'nullifier used');
 }
 
 /** The collective routes. */
@@ -52,19 +52,19 @@ export const collectiveRoutes: Handlers<'create-collective' | 'get-collective' |
     if (!checkPow(c, charter.founderKey, body.pow, config.powBits)) fail(403, 'insufficient proof of work');
     if (!verifyCharter(body)) fail(401, 'bad signature');
     const { root } = await store.lock.run(nameLock(c), () => store.lock.run(collectiveLock(c), async () => {
-      if ((await store.getName(c)) || (await store.getCollective(c))) fail(409, 'name taken');
-      if (await store.nameBySkeleton(skeleton(c))) fail(409, 'too similar to an existing name');
-      const rec = await store.getName(founder);
+      if ((await store.names.get(c)) || (await store.collectives.get(c))) fail(409, 'name taken');
+      if (await store.names.bySkeleton(skeleton(c))) fail(409, 'too similar to an existing name');
+      const rec = await store.names.get(founder);
       if (!rec) fail(404, 'the founder is not a registered name');
       if (rec.record.identityKey !== charter.founderKey) fail(403, 'founder key is not the directory\'s');
-      return store.createCollective(c, skeleton(c), { charter, sig: body.sig });
+      return store.collectives.create(c, skeleton(c), { charter, sig: body.sig });
     }));
     return { status: 201, body: { root, seq: 0 } };
   },
 
   'get-collective': async ({ params }, { store }) => {
     const c = params.collective.toLowerCase();
-    const meta = await store.getCollective(c);
+    const meta = await store.collectives.get(c);
     if (!meta) fail(404, 'unknown collective');
     const rule = meta.charter.quorum;
     return {
@@ -77,39 +77,39 @@ export const collectiveRoutes: Handlers<'create-collective' | 'get-collective' |
 
   tree: async ({ params }, { store }) => {
     const c = params.collective.toLowerCase();
-    const meta = await store.getCollective(c);
+    const meta = await store.collectives.get(c);
     if (!meta) fail(404, 'unknown collective');
-    return { body: { leaves: await store.collectiveLeaves(c), root: meta.root, acceptedRoots: await store.acceptedRoots(c) } };
+    return { body: { leaves: await store.collectives.tree(c), root: meta.root, acceptedRoots: await store.collectives.acceptedRoots(c) } };
   },
 
   log: async ({ params }, { store }) => {
     const c = params.collective.toLowerCase();
-    if (!(await store.getCollective(c))) fail(404, 'unknown collective');
-    return { body: await store.collectiveLog(c, Number(params.from), LOG_BATCH) };
+    if (!(await store.collectives.get(c))) fail(404, 'unknown collective');
+    return { body: await store.collectives.log(c, Number(params.from), LOG_BATCH) };
   },
 
   'list-requests': async ({ params }, { store }) => {
     const c = params.collective.toLowerCase();
-    const meta = await store.getCollective(c);
+    const meta = await store.collectives.get(c);
     if (!meta) fail(404, 'unknown collective');
     const needed = quorum(meta.charter.quorum, meta.members);
-    const requests = await Promise.all((await store.openRequests(c)).map(async (r) => ({
-      request: r.request, sig: r.sig, epoch: await store.epoch(c, 'vouch', r.request.name.toLowerCase()), vouches: r.vouches, needed,
+    const requests = await Promise.all((await store.collectives.openRequests(c)).map(async (r) => ({
+      request: r.request, sig: r.sig, epoch: await store.collectives.epoch(c, 'vouch', r.request.name.toLowerCase()), vouches: r.vouches, needed,
     })));
     return { body: { requests } };
   },
 
   member: async ({ params }, { store }) => {
     const c = params.collective.toLowerCase(), name = params.name.toLowerCase();
-    const meta = await store.getCollective(c);
+    const meta = await store.collectives.get(c);
     if (!meta) fail(404, 'unknown collective');
-    const m = await store.getMember(c, name);
+    const m = await store.collectives.member(c, name);
     if (!m) fail(404, 'not a member');
     const rule = meta.charter.quorum;
     return {
       body: {
-        name, leaf: m.leaf, commitment: m.commitment, vouches: m.vouches, vouchEpoch: await store.epoch(c, 'vouch', name),
-        expelEpoch: await store.epoch(c, 'expel', name), votes: await store.expelVotes(c, name), expelNeeded: quorum(rule === 'open' ? 'log2' : rule, meta.members),
+        name, leaf: m.leaf, commitment: m.commitment, vouches: m.vouches, vouchEpoch: await store.collectives.epoch(c, 'vouch', name),
+        expelEpoch: await store.collectives.epoch(c, 'expel', name), votes: await store.collectives.expelVotes(c, name), expelNeeded: quorum(rule === 'open' ? 'log2' : rule, meta.members),
       },
     };
   },
@@ -119,22 +119,22 @@ export const collectiveRoutes: Handlers<'create-collective' | 'get-collective' |
     if (request.collective.toLowerCase() !== c) fail(400, 'request.collective: does not match the path');
     if (Math.abs(now() - request.ts) > W.LIMITS.replayWindowMs) fail(403, 'stale request time');
     if (!verifyJoin(body)) fail(401, 'bad signature');
-    const rec = await store.getName(name);
+    const rec = await store.names.get(name);
     if (!rec) fail(404, 'no such name');
     if (rec.record.identityKey !== request.identityKey) fail(403, 'identity key is not the directory\'s');
     const res = await store.lock.run(collectiveLock(c), async () => {
-      const meta = await store.getCollective(c);
+      const meta = await store.collectives.get(c);
       if (!meta) fail(404, 'unknown collective');
-      if (await store.getMember(c, name)) fail(409, 'already a member');
-      if (await store.getRequest(c, name)) fail(409, 'request open');
-      if ((await store.collectiveLeaves(c)).includes(request.commitment)) fail(409, 'commitment in use');
-      const open = await store.openRequests(c);
+      if (await store.collectives.member(c, name)) fail(409, 'already a member');
+      if (await store.collectives.request(c, name)) fail(409, 'request open');
+      if ((await store.collectives.tree(c)).includes(request.commitment)) fail(409, 'commitment in use');
+      const open = await store.collectives.openRequests(c);
       if (open.some((r) => r.request.commitment === request.commitment)) fail(409, 'commitment in use');
       if (open.length >= MAX_OPEN_REQUESTS) fail(429, 'too many open requests');
       // a signed request is spent once (it stays readable in the log; a replay must not reopen it)
       const spent = createHash('sha256').update(`komrade/v2 join\n${body.sig}`).digest('base64url');
       if (!(await store.spendNonce(spent, request.ts + W.LIMITS.replayWindowMs, spends))) fail(403, 'replayed request');
-      return store.openRequest(c, body, spends);
+      return store.collectives.openRequest(c, body, spends);
     });
     return { status: 201, body: res };
   },
@@ -142,11 +142,11 @@ export const collectiveRoutes: Handlers<'create-collective' | 'get-collective' |
   vouch: async ({ params, body }, deps) => {
     const { store } = deps, c = params.collective.toLowerCase(), name = params.name.toLowerCase();
     const res = await store.lock.run(collectiveLock(c), async () => {
-      if (!(await store.getCollective(c))) fail(404, 'unknown collective');
-      const subject = (await store.getMember(c, name)) ?? (await store.getRequest(c, name))?.request;
+      if (!(await store.collectives.get(c))) fail(404, 'unknown collective');
+      const subject = (await store.collectives.member(c, name)) ?? (await store.collectives.request(c, name))?.request;
       if (!subject) fail(404, 'no such request or member');
       await checkProof(deps, c, 'vouch', name, subject.commitment, body.proof);
-      return store.countVouch(c, name, body.proof);
+      return store.collectives.countVouch(c, name, body.proof);
     });
     return { status: 201, body: res };
   },
@@ -154,11 +154,11 @@ export const collectiveRoutes: Handlers<'create-collective' | 'get-collective' |
   expel: async ({ params, body }, deps) => {
     const { store } = deps, c = params.collective.toLowerCase(), name = params.name.toLowerCase();
     const res = await store.lock.run(collectiveLock(c), async () => {
-      if (!(await store.getCollective(c))) fail(404, 'unknown collective');
-      const member = await store.getMember(c, name);
+      if (!(await store.collectives.get(c))) fail(404, 'unknown collective');
+      const member = await store.collectives.member(c, name);
       if (!member) fail(404, 'not a member');
       await checkProof(deps, c, 'expel', name, member.commitment, body.proof);
-      return store.countExpelVote(c, name, body.proof);
+      return store.collectives.countExpelVote(c, name, body.proof);
     });
     return { status: 201, body: res };
   },
@@ -166,14 +166,14 @@ export const collectiveRoutes: Handlers<'create-collective' | 'get-collective' |
   leave: async ({ params, body }, { store, spends, authorize }) => {
     const c = params.collective.toLowerCase(), name = params.name.toLowerCase();
     const res = await store.lock.run(collectiveLock(c), async () => {
-      if (!(await store.getCollective(c))) fail(404, 'unknown collective');
-      const member = await store.getMember(c, name);
+      if (!(await store.collectives.get(c))) fail(404, 'unknown collective');
+      const member = await store.collectives.member(c, name);
       if (!member) fail(404, 'not a member');
       await authorize(member.key, body.auth, 'leave-collective', c, leavePayload(name, member.commitment));
-      return store.leaveCollective(c, name, body.auth, spends);
+      return store.collectives.leave(c, name, body.auth, spends);
     });
     return { body: res };
   },
 
-  'vouch-counts': async ({ params }, { store }) => ({ body: await store.vouchCounts(params.name.toLowerCase()) }),
+  'vouch-counts': async ({ params }, { store }) => ({ body: await store.collectives.vouchCounts(params.name.toLowerCase()) }),
 };

@@ -13,7 +13,7 @@ import {
 import { verifyVouch } from '../../protocol/vouch.ts';
 import type { VouchProof } from '../../protocol/vouch-wire.ts';
 import { fail, type Deps, type Handlers } from '../http.ts';
-import { MAX_PENDING_POSTS } from '../store.ts';
+import { MAX_PENDING_POSTS } from '../store/index.ts';
 import { REFUSAL, ensureCurve } from './collectives.ts';
 
 const collectiveLock = (lower: string) => `collective:${lower}`;
@@ -22,7 +22,7 @@ const sha = (b: Uint8Array | string) => createHash('sha256').update(b).digest();
 /** Run `fn` under the collective's lock, after checking the collective exists. */
 async function locked<T>({ store }: Deps, c: string, fn: () => Promise<T>): Promise<T> {
   return store.lock.run(collectiveLock(c), async () => {
-    if (!(await store.getCollective(c))) fail(404, 'unknown collective');
+    if (!(await store.collectives.get(c))) fail(404, 'unknown collective');
     return fn();
   });
 }
@@ -32,7 +32,7 @@ async function checkProof({ store }: Deps, c: string, kind: 'epoch' | 'cursor', 
   await ensureCurve();
   const v = await verifyVouch(proof, { kind, collective: c, subject: EPOCH_SUBJECT, epoch, commitment: binding, roots });
   if (!v.ok) fail(REFUSAL[v.reason], v.reason);
-  if (await store.postNullifierUsed(c, epoch, kind, proof.nullifier)) fail(409, 'nullifier used');
+  if (await store.posts.nullifierUsed(c, epoch, kind, proof.nullifier)) fail(409, 'nullifier used');
 }
 
 /** The post routes. */
@@ -40,12 +40,12 @@ export const postRoutes: Handlers<'open-epoch' | 'current-epoch' | 'upload-keys'
   'open-epoch': async ({ params, body }, deps) => {
     const { store } = deps, c = params.collective.toLowerCase();
     await locked(deps, c, async () => {
-      const meta = (await store.getCollective(c))!;
-      const feed = await store.feed(c);
+      const meta = (await store.collectives.get(c))!;
+      const feed = await store.posts.feed(c);
       if (body.epoch !== feed.epoch + 1) fail(409, 'epoch taken');
       if (body.root !== meta.root) fail(403, 'root is not the current root');
-      await checkProof(deps, c, 'epoch', body.epoch, epochBinding(body.postingKey, body.root), body.proof, new Set(await store.acceptedRoots(c)));
-      await store.openEpoch(c, body.epoch, { postingKey: body.postingKey, root: body.root, members: meta.members }, body.proof.nullifier);
+      await checkProof(deps, c, 'epoch', body.epoch, epochBinding(body.postingKey, body.root), body.proof, new Set(await store.collectives.acceptedRoots(c)));
+      await store.posts.openEpoch(c, body.epoch, { postingKey: body.postingKey, root: body.root, members: meta.members }, body.proof.nullifier);
     });
     return { status: 201, body: { epoch: body.epoch } };
   },
@@ -53,9 +53,9 @@ export const postRoutes: Handlers<'open-epoch' | 'current-epoch' | 'upload-keys'
   'current-epoch': async ({ params }, deps) => {
     const c = params.collective.toLowerCase();
     return locked(deps, c, async () => {
-      const { epoch } = await deps.store.feed(c);
+      const { epoch } = await deps.store.posts.feed(c);
       if (!epoch) fail(404, 'no epoch yet');
-      const rec = (await deps.store.getEpoch(c, epoch))!;
+      const rec = (await deps.store.posts.epoch(c, epoch))!;
       return { body: { epoch, postingKey: rec.postingKey, root: rec.root, members: rec.members } };
     });
   },
@@ -64,10 +64,10 @@ export const postRoutes: Handlers<'open-epoch' | 'current-epoch' | 'upload-keys'
     const c = params.collective.toLowerCase(), epoch = Number(params.epoch);
     const blobs = body.blobs.map(unb64);
     const stored = await locked(deps, c, async () => {
-      const rec = await deps.store.getEpoch(c, epoch);
+      const rec = await deps.store.posts.epoch(c, epoch);
       if (!rec) fail(404, 'no such epoch');
       if (!verifyPosting(rec.postingKey, body.sig, keysStatement(c, epoch, blobs))) fail(401, 'bad signature');
-      const n = await deps.store.storeKeys(c, epoch, blobs, prekeyOfEnvelope);
+      const n = await deps.store.posts.storeKeys(c, epoch, blobs, prekeyOfEnvelope);
       if (n === 'quota') fail(429, 'too many key envelopes for this epoch');
       return n;
     });
@@ -77,8 +77,8 @@ export const postRoutes: Handlers<'open-epoch' | 'current-epoch' | 'upload-keys'
   'fetch-keys': async ({ params }, deps) => {
     const c = params.collective.toLowerCase(), epoch = Number(params.epoch);
     return locked(deps, c, async () => {
-      if (!(await deps.store.getEpoch(c, epoch))) fail(404, 'no such epoch');
-      return { body: { blobs: (await deps.store.fetchKeys(c, epoch, params.prekey)).map(b64) } };
+      if (!(await deps.store.posts.epoch(c, epoch))) fail(404, 'no such epoch');
+      return { body: { blobs: (await deps.store.posts.fetchKeys(c, epoch, params.prekey)).map(b64) } };
     });
   },
 
@@ -86,21 +86,21 @@ export const postRoutes: Handlers<'open-epoch' | 'current-epoch' | 'upload-keys'
     const { store, config, now } = deps, c = params.collective.toLowerCase();
     const blob = unb64(body.blob);
     const seq = await locked(deps, c, async () => {
-      const { epoch, posts } = await store.feed(c);
+      const { epoch, posts } = await store.posts.feed(c);
       if (!epoch || body.epoch !== epoch) fail(409, 'not the current epoch');
-      const rec = (await store.getEpoch(c, epoch))!;
+      const rec = (await store.posts.epoch(c, epoch))!;
       if (!verifyPosting(rec.postingKey, body.sig, postStatement(c, epoch, blob, body.deleteHash))) fail(401, 'bad signature');
       if (posts >= MAX_PENDING_POSTS) fail(429, 'too many pending posts');
       // a replayed post request (same blob) is refused for as long as the post could be pending
       if (!(await store.spendNonce(b64(sha(`komrade/v2 post\n${c}\n${body.sig}`)), now() + config.ttlMs, deps.spends))) fail(409, 'post already made');
-      return store.addPost(c, epoch, blob, unb64(body.deleteHash), deps.spends);
+      return store.posts.add(c, epoch, blob, unb64(body.deleteHash), deps.spends);
     });
     return { status: 201, body: { seq } };
   },
 
   'delete-post': async ({ params, body }, deps) => {
     const c = params.collective.toLowerCase();
-    const r = await locked(deps, c, () => deps.store.deletePost(c, Number(params.seq), sha(unb64(body.secret))));
+    const r = await locked(deps, c, () => deps.store.posts.delete(c, Number(params.seq), sha(unb64(body.secret))));
     if (r === 'missing') fail(404, 'no such post');
     if (r === 'wrong') fail(403, 'wrong secret');
     return { body: { deleted: true as const } };
@@ -109,13 +109,13 @@ export const postRoutes: Handlers<'open-epoch' | 'current-epoch' | 'upload-keys'
   'open-cursor': async ({ params, body }, deps) => {
     const { store } = deps, c = params.collective.toLowerCase();
     const id = await locked(deps, c, async () => {
-      const rec = await store.getEpoch(c, body.epoch);
+      const rec = await store.posts.epoch(c, body.epoch);
       if (!rec) fail(404, 'no such epoch');
-      const { epoch } = await store.feed(c);
+      const { epoch } = await store.posts.feed(c);
       // the current epoch's members prove against any accepted root; an earlier epoch's only against the root it was opened with
-      const roots = new Set(body.epoch === epoch ? await store.acceptedRoots(c) : [rec.root]);
+      const roots = new Set(body.epoch === epoch ? await store.collectives.acceptedRoots(c) : [rec.root]);
       await checkProof(deps, c, 'cursor', body.epoch, cursorBinding(body.key), body.proof, roots);
-      return store.openCursor(c, body.epoch, body.key, body.proof.nullifier);
+      return store.posts.openCursor(c, body.epoch, body.key, body.proof.nullifier);
     });
     return { status: 201, body: { id } };
   },
@@ -123,10 +123,10 @@ export const postRoutes: Handlers<'open-epoch' | 'current-epoch' | 'upload-keys'
   'read-cursor': async ({ params, body }, deps) => {
     const c = params.collective.toLowerCase();
     return locked(deps, c, async () => {
-      const cur = await deps.store.getCursor(c, params.id);
+      const cur = await deps.store.posts.cursor(c, params.id);
       if (!cur) fail(404, 'no such cursor');
       await deps.authorize(cur.key, body.auth, 'read-posts', params.id);
-      const { posts, more } = await deps.store.readCursor(c, params.id, READ_BATCH, deps.spends);
+      const { posts, more } = await deps.store.posts.readCursor(c, params.id, READ_BATCH, deps.spends);
       return { body: { posts: posts.map((p) => ({ seq: p.seq, blob: b64(p.blob) })), more } };
     });
   },
@@ -134,10 +134,10 @@ export const postRoutes: Handlers<'open-epoch' | 'current-epoch' | 'upload-keys'
   'ack-cursor': async ({ params, body }, deps) => {
     const c = params.collective.toLowerCase();
     return locked(deps, c, async () => {
-      const cur = await deps.store.getCursor(c, params.id);
+      const cur = await deps.store.posts.cursor(c, params.id);
       if (!cur) fail(404, 'no such cursor');
       await deps.authorize(cur.key, body.auth, 'ack-posts', params.id, ackPostsPayload(body.upTo));
-      await deps.store.ackCursor(c, params.id, body.upTo, deps.spends);
+      await deps.store.posts.ackCursor(c, params.id, body.upTo, deps.spends);
       return { body: { ok: true as const } };
     });
   },
