@@ -4,10 +4,10 @@
  * a name's is its confusable skeleton (PROTOCOL.md §5.7), so look-alikes serialise together;
  * a collective's covers its tree, log and feed (COLLECTIVES.md §12, POSTS.md §7).
  */
-import { skeleton } from '../protocol/names.ts';
+import { skeleton, type FoldedName } from '../protocol/names.ts';
 
 /** The lock of a name (and of a collective's name while it is being founded). */
-export const nameLock = (name: string) => `name:${skeleton(name)}`;
+export const nameLock = (name: FoldedName) => `name:${skeleton(name)}`;
 
 /** The lock of a collective: its tree, log, requests, votes and feed. */
-export const collectiveLock = (c: string) => `collective:${c}`;
+export const collectiveLock = (c: FoldedName) => `collective:${c}`;

@@ -13,6 +13,7 @@ import { OperatorError } from '../protocol/client.ts';
 import { open as openEnvelope, seal } from '../protocol/envelope.ts';
 import { EPOCH_SUBJECT, cursorBinding, epochBinding, keysStatement, postStatement, signPosting } from '../protocol/posts-wire.ts';
 import { EpochBundle, PostError, deleteHashOf, newEpochBundle, openPost, openPostFrom, sealPost } from '../protocol/posts.ts';
+import { foldName } from '../protocol/names.ts';
 import { KeyPair, loadThemis, privateKey } from '../protocol/themis.ts';
 import { memberIdentity, shutdownCurve, type VouchProof } from '../protocol/vouch.ts';
 import { BLOB_SIZES } from '../protocol/wire.ts';
@@ -101,7 +102,7 @@ async function openCursors(who: K[], epoch: number, real = who.length) {
   const proven = who.slice(0, real);
   const ps = await proveMany(proven.map((k) => job(k, 'cursor', epoch, cursorBinding(b64(k.cursor!.key.publicKey)), members)));
   for (const [i, k] of proven.entries()) k.cursor!.id = (await op.client.openCursor(c, epoch, k.cursor!.key.publicKey, ps[i]!)).id;
-  for (const k of who.slice(real)) k.cursor!.id = await op.store.lock.run(`collective:${c}`, () => op.store.posts.openCursor(c, epoch, b64(k.cursor!.key.publicKey), BigInt(`0x${Buffer.from(randomBytes(30)).toString("hex")}`).toString()));
+  for (const k of who.slice(real)) k.cursor!.id = await op.store.lock.run(`collective:${c}`, () => op.store.posts.openCursor(foldName(c), epoch, b64(k.cursor!.key.publicKey), BigInt(`0x${Buffer.from(randomBytes(30)).toString("hex")}`).toString()));
   return ps;
 }
 const REAL_CURSORS = Number(process.env.REAL_CURSORS ?? 6);

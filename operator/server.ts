@@ -7,7 +7,7 @@ import { isIP } from 'node:net';
 import { loadThemis } from '../protocol/themis.ts';
 import { shutdownCurve } from '../protocol/vouch.ts';
 import { createApp, type AppConfig, type Counters } from './app.ts';
-import { forgetCurve } from './routes/collectives.ts';
+import { forgetCurve } from './routes/shared.ts';
 import { Store } from './store/index.ts';
 
 /** Everything an Operator needs to run. */

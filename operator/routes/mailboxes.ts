@@ -1,22 +1,22 @@
 /**
  * Mailbox routes (PROTOCOL.md §5.2–§5.6): create, deposit, fetch, ack, delete. Every route on
- * one mailbox runs under that mailbox's lock (`store.withMailbox`), so a blob is never served
+ * one mailbox runs under that mailbox's lock (`store.mailboxes.with`), so a blob is never served
  * after its ack has completed.
  */
-import { createHash } from 'node:crypto';
 import { b64, unb64 } from '../../protocol/bytes.ts';
 import { checkWork, depositPowPrefix, mailboxPowPrefix } from '../../protocol/identity.ts';
 import * as W from '../../protocol/wire.ts';
 import { fail, type Deps, type Handlers } from '../http.ts';
+import { spendOnce } from './shared.ts';
 
 /** An intro mailbox's deposit must carry fresh work bound to it and to this blob, spent once (§5.3). */
-async function checkDepositWork({ store, config, now, spends }: Deps, id: string, blob: Uint8Array, pow: W.DepositPow | undefined) {
+async function checkDepositWork(deps: Deps, id: string, blob: Uint8Array, pow: W.DepositPow | undefined) {
+  const { config, now } = deps;
   if (!pow) fail(403, 'proof of work required for an intro mailbox');
   if (Math.abs(now() - pow.ts) > W.LIMITS.replayWindowMs) fail(403, 'stale proof of work');
   const prefix = depositPowPrefix(id, pow.ts, blob);
   if (!checkWork(prefix, pow.counter, config.depositPowBits)) fail(403, 'insufficient proof of work');
-  const spent = createHash('sha256').update(prefix + pow.counter).digest('base64url');
-  if (!(await store.spendNonce(spent, pow.ts + W.LIMITS.replayWindowMs, spends))) fail(403, 'replayed proof of work');
+  await spendOnce(deps, prefix + pow.counter, pow.ts + W.LIMITS.replayWindowMs, 403, 'replayed proof of work');
 }
 
 /** The mailbox routes. */

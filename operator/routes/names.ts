@@ -3,17 +3,16 @@
  * order everywhere: the name's confusable skeleton, then the intro mailbox.
  */
 import { checkPow, verifyRecord } from '../../protocol/identity.ts';
-import { skeleton } from '../../protocol/names.ts';
+import { foldName, skeleton } from '../../protocol/names.ts';
 import * as W from '../../protocol/wire.ts';
 import { fail, type Handlers } from '../http.ts';
+import { nameLock } from '../lock-keys.ts';
 import { checkAuth } from '../verify.ts';
-
-const nameLock = (lower: string) => `name:${skeleton(lower)}`;
 
 /** The directory routes. */
 export const nameRoutes: Handlers<'register' | 'lookup' | 'replace' | 'delete-name'> = {
   register: async ({ body }, { store, config, now, spends, authorize }) => {
-    const lower = body.record.name.toLowerCase(), skel = skeleton(lower), intro = body.record.intro;
+    const lower = foldName(body.record.name), skel = skeleton(lower), intro = body.record.intro;
     if (Math.abs(now() - body.record.ts) > W.LIMITS.replayWindowMs) fail(403, 'stale record time');
     if (!checkPow(lower, body.record.identityKey, body.pow, config.powBits)) fail(403, 'insufficient proof of work');
     if (!verifyRecord(body)) fail(401, 'bad signature');
@@ -30,14 +29,14 @@ export const nameRoutes: Handlers<'register' | 'lookup' | 'replace' | 'delete-na
   },
 
   lookup: async ({ params }, { store }) => {
-    const rec = await store.names.get(params.name.toLowerCase());
+    const rec = await store.names.get(params.name);
     if (!rec) fail(404, 'no such name');
     return { body: rec };
   },
 
   replace: async ({ params, body }, { store }) => {
-    const lower = params.name.toLowerCase();
-    if (body.record.name.toLowerCase() !== lower) fail(400, 'record.name: does not match the path');
+    const lower = params.name;
+    if (foldName(body.record.name) !== lower) fail(400, 'record.name: does not match the path');
     if (!verifyRecord(body)) fail(401, 'bad signature');
     await store.lock.run(nameLock(lower), async () => {
       const old = await store.names.get(lower);
@@ -52,7 +51,7 @@ export const nameRoutes: Handlers<'register' | 'lookup' | 'replace' | 'delete-na
   },
 
   'delete-name': async ({ params, body }, { store, spends, authorize }) => {
-    const lower = params.name.toLowerCase();
+    const lower = params.name;
     await store.lock.run(nameLock(lower), async () => {
       const old = await store.names.get(lower);
       if (!old) fail(404, 'no such name');

@@ -16,6 +16,7 @@ import type { VouchProof } from '../../protocol/vouch-wire.ts';
 import type { Core } from './core.ts';
 import { seqKey } from './keys.ts';
 import type { Names } from './names.ts';
+import type { FoldedName } from '../../protocol/names.ts';
 import type { Op, Table } from './tables.ts';
 
 /** A collective (COLLECTIVES.md §12): its charter, counts, current root and log head. */
@@ -30,7 +31,7 @@ export interface RequestRec { request: SignedJoin['request']; sig: string; vouch
 /** A current member: their leaf, commitment and identity key (from the join request or charter), and the vouches counted for them. */
 export interface MemberRec { leaf: number; commitment: string; key: string; vouches: number }
 /** A tree leaf's key: the collective and the leaf index (5 hex digits: up to 2^16 leaves). */
-export const leafKey = (c: string, leaf: number) => `${c}!${leaf.toString(16).padStart(5, '0')}`;
+export const leafKey = (c: FoldedName, leaf: number) => `${c}!${leaf.toString(16).padStart(5, '0')}`;
 
 /** The collective tables, registered with the machinery, and the batches that change a tree. */
 export class CollectiveRecords {
@@ -60,7 +61,7 @@ export class CollectiveRecords {
   }
 
   /** The tree's leaves in order (call inside the gate). */
-  protected async leafList(c: string): Promise<string[]> {
+  protected async leafList(c: FoldedName): Promise<string[]> {
     const out: string[] = [];
     for await (const v of this.leaves.sub.values({ gt: `${c}!`, lt: `${c}!~` })) out.push(v);
     return out;
@@ -74,15 +75,15 @@ export class CollectiveRecords {
   }
 
   /** Append a log entry: returns the ops' new collective record fields. */
-  protected logOps(c: string, meta: CollectiveMeta, e: Omit<LogEntry, 'seq' | 'prev' | 'ts'>, ops: Op[]): { seq: number; head: string; ts: number } {
+  protected logOps(c: FoldedName, meta: CollectiveMeta, e: Omit<LogEntry, 'seq' | 'prev' | 'ts'>, ops: Op[]): { seq: number; head: string; ts: number } {
     const entry: LogEntry = { seq: meta.seq + 1, prev: meta.head, ts: this.core.hour(), ...e };
     ops.push(this.clog.put(`${c}!${seqKey(entry.seq)}`, entry));
     return { seq: entry.seq, head: entryHash(entry), ts: entry.ts };
   }
 
-  /** The ops that admit a candidate: next leaf, new root (oldest accepted roots beyond the limit dropped), log entry, member record. */
-  protected async admitOps(c: string, meta: CollectiveMeta, rec: RequestRec, epoch: number, proofs: VouchProof[], fromRequest: boolean, ops: Op[]): Promise<{ seq: number }> {
-    const name = rec.request.name.toLowerCase(), leaves = await this.leafList(c), leaf = leaves.length;
+  /** The ops that admit candidate `name`: next leaf, new root (oldest accepted roots beyond the limit dropped), log entry, member record. */
+  protected async admitOps(c: FoldedName, meta: CollectiveMeta, name: FoldedName, rec: RequestRec, epoch: number, proofs: VouchProof[], fromRequest: boolean, ops: Op[]): Promise<{ seq: number }> {
+    const leaves = await this.leafList(c), leaf = leaves.length;
     leaves.push(rec.request.commitment);
     const root = rootOf(leaves.map(BigInt));
     const { seq, head, ts } = this.logOps(c, meta, { type: 'admit', name, leaf, commitment: rec.request.commitment, epoch, request: { request: rec.request, sig: rec.sig }, proofs, root }, ops);
@@ -106,7 +107,7 @@ export class CollectiveRecords {
    * epochs bumped and their count dropped; and every open request's vouches and every pending
    * expel vote reset under a bumped epoch (the removed member may have cast some of them).
    */
-  protected async removeOps(c: string, meta: CollectiveMeta, name: string, member: MemberRec, e: Pick<LogEntry, 'type' | 'epoch' | 'proofs' | 'leave'>, ops: Op[]): Promise<{ seq: number }> {
+  protected async removeOps(c: FoldedName, meta: CollectiveMeta, name: FoldedName, member: MemberRec, e: Pick<LogEntry, 'type' | 'epoch' | 'proofs' | 'leave'>, ops: Op[]): Promise<{ seq: number }> {
     const leaves = await this.leafList(c);
     leaves[member.leaf] = '0';
     const root = rootOf(leaves.map(BigInt));

@@ -9,6 +9,7 @@ import { ROOT_MAX_AGE_MS, entryHash, type LogEntry, type SignedCharter, type Sig
 import { expelQuorum, quorum } from '../../protocol/quorum.ts';
 import { rootOf } from '../../protocol/vouch.ts';
 import type { VouchProof } from '../../protocol/vouch-wire.ts';
+import type { FoldedName } from '../../protocol/names.ts';
 import type { Auth } from '../../protocol/wire.ts';
 import { CollectiveRecords, leafKey, type CollectiveMeta, type MemberRec, type RequestRec } from './collective-records.ts';
 import { Missing, type Spends } from './core.ts';
@@ -20,13 +21,13 @@ export type { CollectiveMeta, MemberRec, RequestRec } from './collective-records
 /** The collective records: reads and the mutations the collective routes make. */
 export class Collectives extends CollectiveRecords {
   /** A collective's record, if it exists (`c` lower-cased). */
-  get(c: string): Promise<CollectiveMeta | undefined> { return this.core.gate.shared(() => this.records.get(c)); }
+  get(c: FoldedName): Promise<CollectiveMeta | undefined> { return this.core.gate.shared(() => this.records.get(c)); }
 
   /** The tree's leaves in order (decimal commitments, "0" for removed members). */
-  tree(c: string): Promise<string[]> { return this.core.gate.shared(() => this.leafList(c)); }
+  tree(c: FoldedName): Promise<string[]> { return this.core.gate.shared(() => this.leafList(c)); }
 
   /** The roots proofs may name now: those since the last removal (at most ACCEPTED_ROOTS), none older than ROOT_MAX_AGE_MS except the current one. */
-  acceptedRoots(c: string): Promise<string[]> {
+  acceptedRoots(c: FoldedName): Promise<string[]> {
     return this.core.gate.shared(async () => {
       const meta = await this.records.get(c);
       if (!meta) return [];
@@ -40,16 +41,16 @@ export class Collectives extends CollectiveRecords {
   }
 
   /** A current member's record. */
-  member(c: string, name: string): Promise<MemberRec | undefined> { return this.core.gate.shared(() => this.members.get(`${c}!${name}`)); }
+  member(c: FoldedName, name: FoldedName): Promise<MemberRec | undefined> { return this.core.gate.shared(() => this.members.get(`${c}!${name}`)); }
 
   /** Expel votes counted against a member in the current expel epoch. */
-  expelVotes(c: string, name: string): Promise<number> { return this.core.gate.shared(async () => (await this.expels.get(`${c}!${name}`)) ?? 0); }
+  expelVotes(c: FoldedName, name: FoldedName): Promise<number> { return this.core.gate.shared(async () => (await this.expels.get(`${c}!${name}`)) ?? 0); }
 
   /** An open join request. */
-  request(c: string, name: string): Promise<RequestRec | undefined> { return this.core.gate.shared(() => this.requests.get(`${c}!${name}`)); }
+  request(c: FoldedName, name: FoldedName): Promise<RequestRec | undefined> { return this.core.gate.shared(() => this.requests.get(`${c}!${name}`)); }
 
   /** Every open join request of a collective, by name. */
-  openRequests(c: string): Promise<RequestRec[]> {
+  openRequests(c: FoldedName): Promise<RequestRec[]> {
     return this.core.gate.shared(async () => {
       const out: RequestRec[] = [];
       for await (const r of this.requests.sub.values({ gt: `${c}!`, lt: `${c}!~` })) out.push(r);
@@ -58,7 +59,7 @@ export class Collectives extends CollectiveRecords {
   }
 
   /** The current epoch of proofs of `kind` about `name` in `c` (0 until bumped). */
-  epoch(c: string, kind: 'vouch' | 'expel', name: string): Promise<number> {
+  epoch(c: FoldedName, kind: 'vouch' | 'expel', name: FoldedName): Promise<number> {
     return this.core.gate.shared(async () => (await this.epochs.get(`${c}!${kind}!${name}`)) ?? 0);
   }
 
@@ -68,7 +69,7 @@ export class Collectives extends CollectiveRecords {
   }
 
   /** Up to `limit` log entries from `from`. */
-  log(c: string, from: number, limit: number): Promise<{ entries: LogEntry[]; more: boolean }> {
+  log(c: FoldedName, from: number, limit: number): Promise<{ entries: LogEntry[]; more: boolean }> {
     return this.core.gate.shared(async () => {
       const entries: LogEntry[] = [];
       for await (const e of this.clog.sub.values({ gte: `${c}!${seqKey(from)}`, lt: `${c}!~`, limit: limit + 1 })) entries.push(e);
@@ -77,7 +78,7 @@ export class Collectives extends CollectiveRecords {
   }
 
   /** The vouches counted for a komrade, per collective, in each one's current epoch. */
-  vouchCounts(name: string): Promise<{ total: number; collectives: Record<string, number> }> {
+  vouchCounts(name: FoldedName): Promise<{ total: number; collectives: Record<string, number> }> {
     return this.core.gate.shared(async () => {
       const collectives: Record<string, number> = {};
       let total = 0;
@@ -91,9 +92,9 @@ export class Collectives extends CollectiveRecords {
    * conflict both ways), leaf 0 (the founder), the first root and the `found` log entry. Call
    * under the name's skeleton lock and the collective's lock, after checking both are free.
    */
-  create(c: string, skel: string, signed: SignedCharter): Promise<{ root: string }> {
+  create(c: FoldedName, skel: string, founder: FoldedName, signed: SignedCharter): Promise<{ root: string }> {
     return this.core.gate.shared(async () => {
-      const { charter } = signed, founder = charter.founder.toLowerCase();
+      const { charter } = signed;
       const root = rootOf([BigInt(charter.founderCommitment)]);
       const entry: LogEntry = { seq: 0, prev: '', ts: this.core.hour(), type: 'found', name: founder, leaf: 0, commitment: charter.founderCommitment, epoch: 0, charter: signed, proofs: [], root };
       const meta: CollectiveMeta = { charter, sig: signed.sig, leaves: 1, members: 1, requests: 0, seq: 0, head: entryHash(entry), root };
@@ -114,17 +115,16 @@ export class Collectives extends CollectiveRecords {
    * name is neither a member nor has an open request here); admitted at once when the rule
    * needs no vouch (`open`). Call under the collective's lock.
    */
-  openRequest(c: string, signed: SignedJoin, spends?: Spends): Promise<{ epoch: number; vouches: number; needed: number; admitted: boolean; seq?: number }> {
+  openRequest(c: FoldedName, name: FoldedName, signed: SignedJoin, spends?: Spends): Promise<{ epoch: number; vouches: number; needed: number; admitted: boolean; seq?: number }> {
     return this.core.gate.shared(async () => {
       const meta = await this.records.get(c);
       if (!meta) throw new Missing('unknown collective');
-      const name = signed.request.name.toLowerCase();
       const epoch = (await this.epochs.get(`${c}!vouch!${name}`)) ?? 0;
       const rec: RequestRec = { ...signed, vouches: 0 };
       const needed = quorum(meta.charter.quorum, meta.members);
       const ops: Op[] = [];
       if (needed === 0) {
-        const { seq } = await this.admitOps(c, meta, rec, epoch, [], false, ops);
+        const { seq } = await this.admitOps(c, meta, name, rec, epoch, [], false, ops);
         await this.core.write(ops, spends);
         return { epoch, vouches: 0, needed, admitted: true, seq };
       }
@@ -141,7 +141,7 @@ export class Collectives extends CollectiveRecords {
    * nullifier with the proof, count it, and at quorum admit the candidate (leaf, root, log
    * entry with every proof of this scope). Call under the collective's lock.
    */
-  countVouch(c: string, name: string, proof: VouchProof): Promise<{ vouches: number; needed: number; state: 'open' | 'admitted' | 'member'; seq?: number }> {
+  countVouch(c: FoldedName, name: FoldedName, proof: VouchProof): Promise<{ vouches: number; needed: number; state: 'open' | 'admitted' | 'member'; seq?: number }> {
     return this.core.gate.shared(async () => {
       const meta = await this.records.get(c);
       if (!meta) throw new Missing('unknown collective');
@@ -166,7 +166,7 @@ export class Collectives extends CollectiveRecords {
       }
       const proofs = [...(await this.proofsOf(proof.scope)), proof];
       const epoch = (await this.epochs.get(`${c}!vouch!${name}`)) ?? 0;
-      const { seq } = await this.admitOps(c, meta, { ...rec, vouches }, epoch, proofs, true, ops);
+      const { seq } = await this.admitOps(c, meta, name, { ...rec, vouches }, epoch, proofs, true, ops);
       await this.core.write(ops);
       return { vouches, needed, state: 'admitted', seq };
     });
@@ -177,7 +177,7 @@ export class Collectives extends CollectiveRecords {
    * quorum (the charter's rule, `log2` for an `open` collective) zero their leaf and log an
    * `expel` entry with the votes. Call under the collective's lock.
    */
-  countExpelVote(c: string, name: string, proof: VouchProof): Promise<{ votes: number; needed: number; expelled: boolean; seq?: number }> {
+  countExpelVote(c: FoldedName, name: FoldedName, proof: VouchProof): Promise<{ votes: number; needed: number; expelled: boolean; seq?: number }> {
     return this.core.gate.shared(async () => {
       const meta = await this.records.get(c);
       const member = await this.members.get(`${c}!${name}`);
@@ -200,7 +200,7 @@ export class Collectives extends CollectiveRecords {
   }
 
   /** A member leaves (the caller checked their Auth): leaf zeroed, `leave` log entry. Call under the collective's lock. */
-  leave(c: string, name: string, auth: Auth, spends?: Spends): Promise<{ seq: number }> {
+  leave(c: FoldedName, name: FoldedName, auth: Auth, spends?: Spends): Promise<{ seq: number }> {
     return this.core.gate.shared(async () => {
       const meta = await this.records.get(c);
       const member = await this.members.get(`${c}!${name}`);

@@ -5,6 +5,7 @@
  *
  * Tables: n names (folded name → SignedRecord), k skeletons (skeleton → folded name).
  */
+import type { FoldedName } from '../../protocol/names.ts';
 import type { SignedRecord } from '../../protocol/wire.ts';
 import type { Core, Spends } from './core.ts';
 import type { Mailboxes } from './mailboxes.ts';
@@ -22,7 +23,7 @@ export class Names {
   }
 
   /** The signed record for a folded name, if any. */
-  get(lower: string): Promise<SignedRecord | undefined> { return this.core.gate.shared(() => this.names.get(lower)); }
+  get(lower: FoldedName): Promise<SignedRecord | undefined> { return this.core.gate.shared(() => this.names.get(lower)); }
 
   /** The folded name registered under a confusable skeleton, if any. */
   bySkeleton(skeleton: string): Promise<string | undefined> { return this.core.gate.shared(() => this.skeletons.get(skeleton)); }
@@ -31,7 +32,7 @@ export class Names {
    * Register a name: its record, its skeleton, and the intro flag on its mailbox, in one batch.
    * Call under the name's and the intro mailbox's locks.
    */
-  register(lower: string, skeleton: string, rec: SignedRecord, spends?: Spends): Promise<void> {
+  register(lower: FoldedName, skeleton: string, rec: SignedRecord, spends?: Spends): Promise<void> {
     return this.core.gate.shared(async () => {
       const meta = await this.mailboxes.boxes.get(rec.record.intro);
       if (!meta) throw new Error('intro mailbox vanished');
@@ -44,7 +45,7 @@ export class Names {
   }
 
   /** Replace a name's record (same name, key and intro). Call under the name's lock. */
-  replace(lower: string, rec: SignedRecord): Promise<void> {
+  replace(lower: FoldedName, rec: SignedRecord): Promise<void> {
     return this.core.gate.shared(() => this.core.write([this.names.put(lower, rec)]));
   }
 
@@ -53,7 +54,7 @@ export class Names {
    * it (leaving a grave), otherwise the intro becomes an ordinary mailbox. Call under the name's
    * and the intro mailbox's locks.
    */
-  delete(lower: string, skeleton: string, intro: string, deleteIntro: boolean, spends?: Spends): Promise<void> {
+  delete(lower: FoldedName, skeleton: string, intro: string, deleteIntro: boolean, spends?: Spends): Promise<void> {
     return this.core.gate.shared(async () => {
       const ops: Op[] = [this.names.del(lower), this.skeletons.del(skeleton)];
       const meta = await this.mailboxes.boxes.get(intro);

@@ -10,6 +10,7 @@
  * blob), Q cursors (`c!id` → CursorRec), V proof nullifiers (`c!epoch!kind!nullifier` → day).
  */
 import { createHash } from 'node:crypto';
+import type { FoldedName } from '../../protocol/names.ts';
 import { collectiveLock } from '../lock-keys.ts';
 import type { Collectives } from './collectives.ts';
 import { DAY, HOUR, Missing, type Core, type Spends } from './core.ts';
@@ -43,19 +44,19 @@ export class Posts {
   }
 
   /** A collective's feed: current epoch (0 = none yet), last seq, pending posts. */
-  feed(c: string): Promise<FeedMeta> { return this.core.gate.shared(() => this.feedOf(c)); }
-  private async feedOf(c: string): Promise<FeedMeta> { return ((await this.feeds.get(c)) as FeedMeta | undefined) ?? { epoch: 0, seq: 0, posts: 0 }; }
+  feed(c: FoldedName): Promise<FeedMeta> { return this.core.gate.shared(() => this.feedOf(c)); }
+  private async feedOf(c: FoldedName): Promise<FeedMeta> { return ((await this.feeds.get(c)) as FeedMeta | undefined) ?? { epoch: 0, seq: 0, posts: 0 }; }
 
   /** One epoch's record. */
-  epoch(c: string, n: number): Promise<EpochRec | undefined> { return this.core.gate.shared(() => this.feeds.get(`${c}!${epochKey(n)}`) as Promise<EpochRec | undefined>); }
+  epoch(c: FoldedName, n: number): Promise<EpochRec | undefined> { return this.core.gate.shared(() => this.feeds.get(`${c}!${epochKey(n)}`) as Promise<EpochRec | undefined>); }
 
   /** True if this epoch or cursor proof's nullifier was already used in its scope. */
-  nullifierUsed(c: string, n: number, kind: 'epoch' | 'cursor', nullifier: string): Promise<boolean> {
+  nullifierUsed(c: FoldedName, n: number, kind: 'epoch' | 'cursor', nullifier: string): Promise<boolean> {
     return this.core.gate.shared(async () => (await this.postNullifiers.get(`${c}!${epochKey(n)}!${kind}!${nullifier}`)) !== undefined);
   }
 
   /** Open epoch n (the caller checked n = current + 1, the root, the proof and its nullifier). */
-  openEpoch(c: string, n: number, rec: Omit<EpochRec, 'start' | 'keys'>, nullifier: string): Promise<void> {
+  openEpoch(c: FoldedName, n: number, rec: Omit<EpochRec, 'start' | 'keys'>, nullifier: string): Promise<void> {
     return this.core.gate.shared(async () => {
       const feed = await this.feedOf(c);
       if (feed.epoch + 1 !== n) throw new Error('epoch moved under the lock');
@@ -68,7 +69,7 @@ export class Posts {
   }
 
   /** Store key envelopes of epoch n (the same blob twice is stored once); returns how many are new, or 'quota'. */
-  storeKeys(c: string, n: number, blobs: readonly Uint8Array[], prekeyOf: (b: Uint8Array) => string): Promise<number | 'quota'> {
+  storeKeys(c: FoldedName, n: number, blobs: readonly Uint8Array[], prekeyOf: (b: Uint8Array) => string): Promise<number | 'quota'> {
     return this.core.gate.shared(async () => {
       const rec = (await this.feeds.get(`${c}!${epochKey(n)}`)) as EpochRec | undefined;
       if (!rec) throw new Missing('no such epoch');
@@ -90,7 +91,7 @@ export class Posts {
   }
 
   /** The key envelopes of epoch n whose header names this prekey id. */
-  fetchKeys(c: string, n: number, prekey: string): Promise<Uint8Array[]> {
+  fetchKeys(c: FoldedName, n: number, prekey: string): Promise<Uint8Array[]> {
     return this.core.gate.shared(async () => {
       const out: Uint8Array[] = [], prefix = `${c}!${epochKey(n)}!${prekey}!`;
       for await (const v of this.keyBlobs.sub.values({ gt: prefix, lt: `${prefix}~` })) out.push(v.subarray(4));
@@ -99,7 +100,7 @@ export class Posts {
   }
 
   /** Store a post of the current epoch (epoch, signature and quota checked by the caller); returns its seq. */
-  add(c: string, epoch: number, blob: Uint8Array, deleteHash: Uint8Array, spends?: Spends): Promise<number> {
+  add(c: FoldedName, epoch: number, blob: Uint8Array, deleteHash: Uint8Array, spends?: Spends): Promise<number> {
     return this.core.gate.shared(async () => {
       const feed = await this.feedOf(c);
       if (feed.epoch !== epoch) throw new Error('epoch moved under the lock');
@@ -116,7 +117,7 @@ export class Posts {
   }
 
   /** Delete a pending post whose delete hash is `hash`: 'missing', 'wrong' (hash differs) or 'deleted'. */
-  delete(c: string, seq: number, hash: Uint8Array): Promise<'missing' | 'wrong' | 'deleted'> {
+  delete(c: FoldedName, seq: number, hash: Uint8Array): Promise<'missing' | 'wrong' | 'deleted'> {
     return this.core.gate.shared(async () => {
       const value = await this.posts.get(`${c}!${seqKey(seq)}`);
       if (!value) return 'missing';
@@ -132,7 +133,7 @@ export class Posts {
   }
 
   /** Open a cursor for epoch n (the caller checked the proof and its nullifier): a random id, positioned before the epoch's first post. */
-  openCursor(c: string, n: number, key: string, nullifier: string): Promise<string> {
+  openCursor(c: FoldedName, n: number, key: string, nullifier: string): Promise<string> {
     return this.core.gate.shared(async () => {
       const rec = (await this.feeds.get(`${c}!${epochKey(n)}`)) as EpochRec | undefined;
       if (!rec) throw new Missing('no such epoch');
@@ -146,10 +147,10 @@ export class Posts {
   }
 
   /** A cursor's record. */
-  cursor(c: string, id: string): Promise<CursorRec | undefined> { return this.core.gate.shared(() => this.cursors.get(`${c}!${id}`)); }
+  cursor(c: FoldedName, id: string): Promise<CursorRec | undefined> { return this.core.gate.shared(() => this.cursors.get(`${c}!${id}`)); }
 
   /** Up to `limit` posts of the cursor's epoch after its position; marks it used today. */
-  readCursor(c: string, id: string, limit: number, spends?: Spends): Promise<{ posts: { seq: number; blob: Uint8Array }[]; more: boolean }> {
+  readCursor(c: FoldedName, id: string, limit: number, spends?: Spends): Promise<{ posts: { seq: number; blob: Uint8Array }[]; more: boolean }> {
     return this.core.gate.shared(async () => {
       const cur = await this.cursors.get(`${c}!${id}`);
       if (!cur) throw new Missing('no such cursor');
@@ -171,7 +172,7 @@ export class Posts {
    * many cursors as it had members, delete its posts every cursor has passed. Returns how many
    * posts were deleted.
    */
-  ackCursor(c: string, id: string, upTo: number, spends?: Spends): Promise<number> {
+  ackCursor(c: FoldedName, id: string, upTo: number, spends?: Spends): Promise<number> {
     return this.core.gate.shared(async () => {
       const cur = await this.cursors.get(`${c}!${id}`);
       if (!cur) throw new Missing('no such cursor');
@@ -202,7 +203,7 @@ export class Posts {
   }
 
   /** The sweep's part for one collective's feed: posts and key envelopes past the TTL, idle cursors, nullifiers of past epochs older than the TTL. */
-  private async sweepFeed(c: string, cutoffHour: number, idleDay: number): Promise<number> {
+  private async sweepFeed(c: FoldedName, cutoffHour: number, idleDay: number): Promise<number> {
     const ops: Op[] = [], range = { gt: `${c}!`, lt: `${c}!~` };
     const feed = await this.feedOf(c);
     let expired = 0;
@@ -223,8 +224,8 @@ export class Posts {
   /** The sweep's part: each collective's feed in turn, under its lock. Returns how many posts expired. */
   async sweep(): Promise<number> {
     const now = this.core.opts.now(), ttl = this.core.opts.ttlMs;
-    const feeds: string[] = [];
-    await this.core.gate.shared(async () => { for await (const key of this.feeds.sub.keys()) if (!key.includes('!')) feeds.push(key); });
+    const feeds: FoldedName[] = [];  // feed keys are folded collective names
+    await this.core.gate.shared(async () => { for await (const key of this.feeds.sub.keys()) if (!key.includes('!')) feeds.push(key as FoldedName); });
     let posts = 0;
     for (const c of feeds) {
       posts += await this.core.lock.run(collectiveLock(c), () => this.core.gate.shared(() => this.sweepFeed(c, Math.floor((now - ttl) / HOUR), Math.floor((now - ttl) / DAY))));
