@@ -16,8 +16,6 @@ import { Missing, type Spends } from './core.ts';
 import { seqKey } from './keys.ts';
 import type { Op } from './tables.ts';
 
-export type { CollectiveMeta, MemberRec, RequestRec } from './collective-records.ts';
-
 /** The collective records: reads and the mutations the collective routes make. */
 export class Collectives extends CollectiveRecords {
   /** A collective's record, if it exists (`c` lower-cased). */

@@ -11,8 +11,9 @@ import { Names } from './names.ts';
 import { Posts } from './posts.ts';
 import type { DB } from './tables.ts';
 
+/** The record types and settings callers name, from the modules that own them. */
 export { Missing, Spends, type StoreOptions } from './core.ts';
-export type { CollectiveMeta, MemberRec, RequestRec } from './collectives.ts';
+export type { CollectiveMeta, MemberRec, RequestRec } from './collective-records.ts';
 export type { DepositResult, MailboxMeta } from './mailboxes.ts';
 export { MAX_PENDING_POSTS, type CursorRec, type EpochRec, type FeedMeta } from './posts.ts';
 
