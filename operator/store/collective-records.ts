@@ -11,12 +11,12 @@
  * VouchProof), W vouch counts per komrade (`name!c` → n).
  */
 import { ACCEPTED_ROOTS, entryHash, type LogEntry, type SignedCharter, type SignedJoin } from '../../protocol/collective.ts';
+import type { FoldedName } from '../../protocol/names.ts';
 import { rootOf } from '../../protocol/vouch.ts';
 import type { VouchProof } from '../../protocol/vouch-wire.ts';
 import type { Core } from './core.ts';
 import { seqKey } from './keys.ts';
 import type { Names } from './names.ts';
-import type { FoldedName } from '../../protocol/names.ts';
 import type { Op, Table } from './tables.ts';
 
 /** A collective (COLLECTIVES.md §12): its charter, counts, current root and log head. */

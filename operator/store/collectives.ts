@@ -8,8 +8,8 @@
 import { ROOT_MAX_AGE_MS, entryHash, type LogEntry, type SignedCharter, type SignedJoin } from '../../protocol/collective.ts';
 import { expelQuorum, quorum } from '../../protocol/quorum.ts';
 import { rootOf } from '../../protocol/vouch.ts';
-import type { VouchProof } from '../../protocol/vouch-wire.ts';
 import type { FoldedName } from '../../protocol/names.ts';
+import type { VouchProof } from '../../protocol/vouch-wire.ts';
 import type { Auth } from '../../protocol/wire.ts';
 import { CollectiveRecords, leafKey, type CollectiveMeta, type MemberRec, type RequestRec } from './collective-records.ts';
 import { Missing, type Spends } from './core.ts';
@@ -18,7 +18,7 @@ import type { Op } from './tables.ts';
 
 /** The collective records: reads and the mutations the collective routes make. */
 export class Collectives extends CollectiveRecords {
-  /** A collective's record, if it exists (`c` lower-cased). */
+  /** A collective's record, if it exists. */
   get(c: FoldedName): Promise<CollectiveMeta | undefined> { return this.core.gate.shared(() => this.records.get(c)); }
 
   /** The tree's leaves in order (decimal commitments, "0" for removed members). */

@@ -14,7 +14,7 @@ import type { FoldedName } from '../../protocol/names.ts';
 import { collectiveLock } from '../lock-keys.ts';
 import type { Collectives } from './collectives.ts';
 import { DAY, HOUR, Missing, type Core, type Spends } from './core.ts';
-import { seqKey, stamped } from './keys.ts';
+import { seqKey, stamped, stampOf } from './keys.ts';
 import type { Op, Table } from './tables.ts';
 
 /** A collective's feed: its current epoch (0 before the first), the last post's seq, how many posts are pending. */
@@ -208,11 +208,11 @@ export class Posts {
     const feed = await this.feedOf(c);
     let expired = 0;
     for await (const [key, v] of this.posts.sub.iterator(range)) {
-      if (new DataView(v.buffer, v.byteOffset).getUint32(0) >= cutoffHour) continue;
+      if (stampOf(v) >= cutoffHour) continue;
       ops.push(this.posts.del(key)); expired++;
     }
     if (expired) ops.push(this.feeds.put(c, { ...feed, posts: feed.posts - expired }));
-    for await (const [key, v] of this.keyBlobs.sub.iterator(range)) if (new DataView(v.buffer, v.byteOffset).getUint32(0) < cutoffHour) ops.push(this.keyBlobs.del(key));
+    for await (const [key, v] of this.keyBlobs.sub.iterator(range)) if (stampOf(v) < cutoffHour) ops.push(this.keyBlobs.del(key));
     for await (const [key, v] of this.cursors.sub.iterator(range)) if (v.day < idleDay) ops.push(this.cursors.del(key));
     for await (const [key, day] of this.postNullifiers.sub.iterator(range)) {
       if (day < idleDay && parseInt(key.split('!')[1]!, 16) < feed.epoch) ops.push(this.postNullifiers.del(key));
@@ -224,7 +224,7 @@ export class Posts {
   /** The sweep's part: each collective's feed in turn, under its lock. Returns how many posts expired. */
   async sweep(): Promise<number> {
     const now = this.core.opts.now(), ttl = this.core.opts.ttlMs;
-    const feeds: FoldedName[] = [];  // feed keys are folded collective names
+    const feeds: FoldedName[] = []; // a feed's key is its collective's folded name
     await this.core.gate.shared(async () => { for await (const key of this.feeds.sub.keys()) if (!key.includes('!')) feeds.push(key as FoldedName); });
     let posts = 0;
     for (const c of feeds) {
