@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { b64, randomBytes } from '../protocol/bytes.ts';
-import { Store } from '../operator/store.ts';
+import { Store } from '../operator/store/index.ts';
 import { filesUnder } from '../test/support/operator.ts';
 import { ratio, row, section } from './lib.ts';
 
@@ -22,14 +22,14 @@ export async function benchForgetting(): Promise<void> {
   const payload = randomBytes(1130 * 64);
   await Promise.all(Array.from({ length: 8 }, async (_, lane) => {
     for (const id of boxes.filter((_, i) => i % 8 === lane)) {
-      await store.createMailbox(id, b64(randomBytes(45)));
-      for (let i = 0; i < 100; i++) await store.deposit(id, payload.subarray((i % 64) * 1130, (i % 64 + 1) * 1130));
+      await store.mailboxes.create(id, b64(randomBytes(45)));
+      for (let i = 0; i < 100; i++) await store.mailboxes.deposit(id, payload.subarray((i % 64) * 1130, (i % 64 + 1) * 1130));
     }
   }));
   const fillMs = performance.now() - t0;
   for (const id of boxes.slice(0, 100)) {
-    const { blobs } = await store.fetch(id, 100);
-    await store.ack(id, blobs.map((b) => b.id));
+    const { blobs } = await store.mailboxes.fetch(id, 100);
+    await store.mailboxes.ack(id, blobs.map((b) => b.id));
   }
   const bytes = () => filesUnder(dir).reduce((n, f) => n + statSync(f).size, 0);
   const before = bytes();
@@ -38,14 +38,14 @@ export async function benchForgetting(): Promise<void> {
   const sweepMs = performance.now() - t1;
   // deposits keep going during the rewrite: how long does the longest one wait?
   const probe = b64(randomBytes(16));
-  await store.createMailbox(probe, b64(randomBytes(45)));
+  await store.mailboxes.create(probe, b64(randomBytes(45)));
   let rewriting = true, worst = 0, probes = 0;
   const prober = (async () => {
     while (rewriting) {
       const s0 = performance.now();
-      await store.lock.run(probe, () => store.deposit(probe, randomBytes(1130)));
+      await store.lock.run(probe, () => store.mailboxes.deposit(probe, randomBytes(1130)));
       worst = Math.max(worst, performance.now() - s0); probes++;
-      if (probes % 400 === 0) { const { blobs } = await store.fetch(probe, 500); await store.ack(probe, blobs.map((b) => b.id)); }
+      if (probes % 400 === 0) { const { blobs } = await store.mailboxes.fetch(probe, 500); await store.mailboxes.ack(probe, blobs.map((b) => b.id)); }
     }
   })();
   const t2 = performance.now();

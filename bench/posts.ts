@@ -8,6 +8,7 @@
 import { performance } from 'node:perf_hooks';
 import { b64, randomBytes, unb64 } from '../protocol/bytes.ts';
 import { seal } from '../protocol/envelope.ts';
+import { foldName } from '../protocol/names.ts';
 import { keysStatement, postStatement, signPosting } from '../protocol/posts-wire.ts';
 import { deleteHashOf, newEpochBundle, openPost, sealPost, type EpochBundle } from '../protocol/posts.ts';
 import { KeyPair, privateKey } from '../protocol/themis.ts';
@@ -20,9 +21,9 @@ const author = { name: 'poster', identity: new KeyPair() };
 /** A collective with epoch 1 opened for `members` members, straight into the store. */
 async function collective(op: Op, name: string, members: number): Promise<EpochBundle> {
   const charter = { v: 2, name, description: '', quorum: 'open', created: Date.now(), founder: 'poster', founderKey: b64(author.identity.publicKey), founderCommitment: '1' } as const;
-  const { root } = await op.store.createCollective(name, name, { charter, sig: b64(randomBytes(100)) });
+  const { root } = await op.store.collectives.create(foldName(name), name, foldName('poster'), { charter, sig: b64(randomBytes(100)) });
   const bundle = newEpochBundle(name, 1, root);
-  await op.store.openEpoch(name, 1, { postingKey: bundle.posting.pub, root, members }, '1');
+  await op.store.posts.openEpoch(foldName(name), 1, { postingKey: bundle.posting.pub, root, members }, '1');
   return bundle;
 }
 
@@ -60,7 +61,7 @@ export async function benchPosts() {
 
     // a member reads 100 posts: cursor reads (50 a batch) and opening each post
     const reader = new KeyPair();
-    const id = await op.store.openCursor('thousand', 1, b64(reader.publicKey), '2');
+    const id = await op.store.posts.openCursor(foldName('thousand'), 1, b64(reader.publicKey), '2');
     for (let i = 0; i < 80; i++) await post(op, large, text); // 30 + 80 = 110 pending
     const { OperatorClient } = await import('../protocol/client.ts');
     const client = new OperatorClient(op.url);
@@ -78,7 +79,7 @@ export async function benchPosts() {
     const members = Array.from({ length: 1000 }, () => ({ identity: new KeyPair(), prekey: new KeyPair(), id: b64(randomBytes(8)) }));
     const rotator = { privateKey: author.identity.privateKey, publicKey: author.identity.publicKey };
     const next = newEpochBundle('thousand', 2, large.root);
-    await op.store.openEpoch('thousand', 2, { postingKey: next.posting.pub, root: large.root, members: 1000 }, '3');
+    await op.store.posts.openEpoch(foldName('thousand'), 2, { postingKey: next.posting.pub, root: large.root, members: 1000 }, '3');
     const t1 = performance.now();
     const blobs = members.map((m) => seal({ senderIdentity: rotator, recipientIdentityKey: m.identity.publicKey, prekey: { id: m.id, key: m.prekey.publicKey }, body: next }).blob);
     const tSeal = performance.now() - t1;

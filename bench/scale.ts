@@ -11,7 +11,7 @@ import { b64, randomBytes } from '../protocol/bytes.ts';
 import { OperatorClient } from '../protocol/client.ts';
 import { KeyPair } from '../protocol/themis.ts';
 import { BLOB_SIZES } from '../protocol/wire.ts';
-import { Store } from '../operator/store.ts';
+import { Store } from '../operator/store/index.ts';
 import { spawnOperator } from '../test/support/operator.ts';
 import { interleavedMedians, ratio, row, section } from './lib.ts';
 
@@ -25,8 +25,8 @@ async function fill(dir: string, mailboxes: number, blobs: number): Promise<numb
   await Promise.all(Array.from({ length: LANES }, async (_, lane) => {
     for (let i = lane; i < mailboxes; i += LANES) {
       const id = b64(randomBytes(16));
-      await store.createMailbox(id, key);
-      if (i < blobs) await store.deposit(id, blob);
+      await store.mailboxes.create(id, key);
+      if (i < blobs) await store.mailboxes.deposit(id, blob);
     }
   }));
   await store.close();

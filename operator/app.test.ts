@@ -82,7 +82,7 @@ test('50 concurrent fetch+ack cycles on one mailbox never serve a blob after its
     if (rest.blobs.length) deletedTotal += (await op.client.ack(box.id, box.key.privateKey, rest.blobs.map((b) => b.id))).deleted;
     assert.deepEqual(violations, [], 'a blob was served after its ack completed');
     assert.equal(deletedTotal, 50, 'every blob deleted exactly once');
-    assert.equal((await op.store.getMailbox(box.id))!.count, 0);
+    assert.equal((await op.store.mailboxes.get(box.id))!.count, 0);
   } finally { await op.close(); }
 });
 
@@ -102,10 +102,10 @@ test('undelivered blobs expire after the TTL and idle mailboxes are removed', as
     clock.t += 5 * 86_400_000; // day 15
     await op.sweep();
     assert.equal(await pendingBlobs(op, active.id), 1, 'the 15-day-old blob expired, the 5-day-old one stays');
-    assert.equal(await op.store.getMailbox(idle.id), undefined, 'a mailbox whose owner never came for 15 days is removed, deposits or not');
+    assert.equal(await op.store.mailboxes.get(idle.id), undefined, 'a mailbox whose owner never came for 15 days is removed, deposits or not');
     clock.t += 10 * 86_400_000; // day 25
     await op.sweep();
-    assert.equal(await op.store.getMailbox(active.id), undefined, 'idle since day 10: removed');
+    assert.equal(await op.store.mailboxes.get(active.id), undefined, 'idle since day 10: removed');
     assert.deepEqual((await snapshot(op)).filter((kv) => !kv.startsWith('!r!') && !kv.startsWith('!g!')), [], 'no blob or index entry left behind');
   } finally { await op.close(); }
 });

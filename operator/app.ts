@@ -16,7 +16,7 @@ import { infoRoutes } from './routes/info.ts';
 import { mailboxRoutes } from './routes/mailboxes.ts';
 import { nameRoutes } from './routes/names.ts';
 import { postRoutes } from './routes/posts.ts';
-import { Missing, Spends, type Store } from './store.ts';
+import { Missing, Spends, type Store } from './store/index.ts';
 
 export type { AppConfig } from './http.ts';
 

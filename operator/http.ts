@@ -5,7 +5,7 @@
  */
 import type { ParamsOf, RequestOf, ResponseOf, RouteName } from '../protocol/routes.ts';
 import * as W from '../protocol/wire.ts';
-import type { Spends, Store } from './store.ts';
+import type { Spends, Store } from './store/index.ts';
 import { checkAuth } from './verify.ts';
 
 /** Operator settings the API needs. */

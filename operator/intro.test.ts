@@ -92,7 +92,7 @@ test('a deleted mailbox id cannot be re-created by anyone else within the TTL; i
     assert.equal(await createAt(op.url, box.id, box.key, clock.t), 201);
     clock.t += 15 * 86_400_000;
     await op.sweep();
-    assert.equal(await op.store.getMailbox(box.id), undefined, 'idled out');
+    assert.equal(await op.store.mailboxes.get(box.id), undefined, 'idled out');
     assert.equal(await createAt(op.url, box.id, new KeyPair(), clock.t), 409);
     // after the TTL the grave itself is forgotten
     clock.t += 15 * 86_400_000;
@@ -109,6 +109,6 @@ test("an intro mailbox lives as long as its name: it never idles out", async () 
     await away.register(op.client);
     clock.t += 60 * 86_400_000;
     await op.sweep();
-    assert.ok(await op.store.getMailbox(away.intro), 'still there after 60 idle days');
+    assert.ok(await op.store.mailboxes.get(away.intro), 'still there after 60 idle days');
   } finally { await op.close(); }
 });

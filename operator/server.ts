@@ -8,8 +8,8 @@ import { loadThemis } from '../protocol/themis.ts';
 import { shutdownCurve } from '../protocol/vouch.ts';
 import { createApp, type AppConfig, type Counters } from './app.ts';
 import { answerFramingErrors } from './framing.ts';
-import { forgetCurve } from './routes/collectives.ts';
-import { Store } from './store.ts';
+import { forgetCurve } from './routes/shared.ts';
+import { Store } from './store/index.ts';
 
 /** Everything an Operator needs to run. */
 export interface OperatorOptions extends AppConfig {

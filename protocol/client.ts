@@ -7,7 +7,7 @@ import { b64, unb64 } from './bytes.ts';
 import { leavePayload, signCharter, signJoin, verifyCharter, type Charter, type JoinRequest } from './collective.ts';
 import { depositPowPrefix, mailboxPowPrefix, signAuth, solvePow, solveWork, verifyRecord } from './identity.ts';
 import type { PrivateKey } from './themis.ts';
-import { ROUTES, pathOf, type ParamsOf, type RequestOf, type ResponseOf, type Route, type RouteName } from './routes.ts';
+import { ROUTES, pathOf, type ParamsIn, type RequestOf, type ResponseOf, type Route, type RouteName } from './routes.ts';
 import type { VouchProof } from './vouch-wire.ts';
 import { ackPostsPayload, keysStatement, postStatement, signPosting } from './posts-wire.ts';
 import * as W from './wire.ts';
@@ -32,7 +32,7 @@ export class OperatorClient {
   }
 
   /** Call route `name` (protocol/routes.ts) with its path parameters and body; the answer is checked against the route's schema. */
-  private async call<N extends RouteName>(name: N, params: ParamsOf<N>, body?: RequestOf<N>): Promise<ResponseOf<N>> {
+  private async call<N extends RouteName>(name: N, params: ParamsIn<N>, body?: RequestOf<N>): Promise<ResponseOf<N>> {
     const route: Route = ROUTES[name];
     let res: Response;
     try {

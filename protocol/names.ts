@@ -4,8 +4,11 @@
  * A name is shown and compared case-folded; two names whose skeletons are equal cannot both exist.
  */
 
+/** A name folded once, where it enters (a route's schema, a signed record's check): what stores key by and compare. */
+export type FoldedName = string & { readonly __folded: unique symbol };
+
 /** A name as it is shown and compared: lower case, without a leading `@`. */
-export const foldName = (name: string): string => name.trim().replace(/^@/, '').toLowerCase();
+export const foldName = (name: string): FoldedName => name.trim().replace(/^@/, '').toLowerCase() as FoldedName;
 
 /**
  * Look-alike classes, applied in order to the folded name (PROTOCOL.md §5.7):

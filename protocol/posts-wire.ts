@@ -70,10 +70,10 @@ export const ackPostsPayload = (upTo: number): string => String(upTo);
 
 // ---- path parameters ------------------------------------------------------------------------
 
-export const EpochParams = z.strictObject({ collective: W.Name, epoch: z.string().regex(/^[1-9][0-9]{0,9}$/, 'epoch must be a positive number') });
+export const EpochParams = z.strictObject({ collective: W.FoldedName, epoch: z.string().regex(/^[1-9][0-9]{0,9}$/, 'epoch must be a positive number') });
 export const KeyParams = z.strictObject({ ...EpochParams.shape, prekey: W.PrekeyId });
-export const PostParams = z.strictObject({ collective: W.Name, seq: SeqParam });
-export const CursorParams = z.strictObject({ collective: W.Name, id: CursorId });
+export const PostParams = z.strictObject({ collective: W.FoldedName, seq: SeqParam });
+export const CursorParams = z.strictObject({ collective: W.FoldedName, id: CursorId });
 
 // ---- request and response bodies ------------------------------------------------------------
 

@@ -53,3 +53,6 @@ export function quorum(rule: QuorumRule, members: number): number {
     }
   }
 }
+
+/** Votes needed to expel a member (COLLECTIVES.md §7): the charter's rule, except `log2` for an `open` collective (expelling is never free). */
+export const expelQuorum = (rule: QuorumRule, members: number): number => quorum(rule === 'open' ? 'log2' : rule, members);

@@ -24,12 +24,12 @@ export interface Route {
 
 const none = z.strictObject({});
 const mailbox = z.strictObject({ id: W.MailboxId });
-const name = z.strictObject({ name: W.Name });
+const name = z.strictObject({ name: W.FoldedName });
 const byMailbox = { param: 'id', kind: 'mailbox' } as const;
 const byName = { param: 'name', kind: 'name' } as const;
-const collective = z.strictObject({ collective: W.Name });
-const collectiveAndName = z.strictObject({ collective: W.Name, name: W.Name });
-const logFrom = z.strictObject({ collective: W.Name, from: z.string().regex(/^(0|[1-9][0-9]{0,9})$/, 'from must be a sequence number') });
+const collective = z.strictObject({ collective: W.FoldedName });
+const collectiveAndName = z.strictObject({ collective: W.FoldedName, name: W.FoldedName });
+const logFrom = z.strictObject({ collective: W.FoldedName, from: z.string().regex(/^(0|[1-9][0-9]{0,9})$/, 'from must be a sequence number') });
 /** A collective's name lives in the name namespace: its routes share that name's circuit. */
 const byCollective = { param: 'collective', kind: 'name' } as const;
 /** A post cursor's reads and acks share a circuit of their own (the cursor is a pseudonym). */
@@ -73,8 +73,10 @@ export const ROUTES = {
 
 /** A route's name. */
 export type RouteName = keyof typeof ROUTES;
-/** The path parameters a route takes. */
-export type ParamsOf<N extends RouteName> = z.infer<(typeof ROUTES)[N]['params']>;
+/** The path parameters a route's handler sees (names folded). */
+export type ParamsOf<N extends RouteName> = z.output<(typeof ROUTES)[N]['params']>;
+/** The path parameters a client sends. */
+export type ParamsIn<N extends RouteName> = z.input<(typeof ROUTES)[N]['params']>;
 /** The request body a route takes (undefined for GET). */
 export type RequestOf<N extends RouteName> = (typeof ROUTES)[N] extends { request: z.ZodType } ? z.infer<(typeof ROUTES)[N]['request']> : undefined;
 /** The response body a route answers with. */

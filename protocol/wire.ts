@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { utf8 } from './bytes.ts';
+import { foldName } from './names.ts';
 
 /** Protocol version carried in every path (/v2/...) and signed statement (PROTOCOL.md §0). */
 export const VERSION = 2;
@@ -45,6 +46,8 @@ export const MailboxId = z.string().regex(/^[A-Za-z0-9_-]{22}$/, 'mailbox id mus
 export const PrekeyId = z.string().regex(/^[A-Za-z0-9_-]{11}$/, 'prekey id must be 11 base64url chars');
 /** A komrade name: 3–32 of [a-z0-9_], unique ignoring case. */
 export const Name = z.string().regex(/^[A-Za-z0-9_]{3,32}$/, 'name must be 3-32 of a-z, 0-9, _');
+/** A name in a path, folded as it is parsed (the Operator keys by folded names only). */
+export const FoldedName = Name.transform(foldName);
 /** A blob id as the Operator assigns it. */
 export const BlobId = z.string().regex(/^[0-9a-f]{12}$/, 'bad blob id');
 /** A nonce: 16 random bytes, base64url. */

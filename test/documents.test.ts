@@ -16,6 +16,7 @@ import { cursorBinding, epochBinding, keysStatement, postStatement } from '../pr
 import { KeyPair, SecureCellSeal, SecureMessageSign, SecureMessageVerify, loadThemis, publicKey, type PrivateKey } from '../protocol/themis.ts';
 import { messageFor, scope } from '../protocol/vouch.ts';
 import { statement } from '../protocol/wire.ts';
+import { foldName } from '../protocol/names.ts';
 import { raw, startTestOperator } from './support/operator.ts';
 
 // ---- the documents' formulas, as worded -----------------------------------------------------
@@ -164,7 +165,7 @@ test('POSTS.md §2–§4: epoch and cursor proofs, the posting key\'s statements
   // what POSTS.md §2 once said: "the message binds SHA-256(…) reduced into the field", taken as the message itself
   await post(`/collectives/${c}/epochs`, { epoch: 1, postingKey, root, proof: { ...proof, message: String(epochX(postingKey, root)) } }, 401, 'wrong message');
   // epoch 1 opened straight in the store (a real proof is not made here)
-  await op.store.openEpoch(c, 1, { postingKey, root, members: 1 }, '1');
+  await op.store.posts.openEpoch(foldName(c), 1, { postingKey, root, members: 1 }, '1');
   const cursor = new KeyPair(), cursorKey = b64(cursor.publicKey);
   assert.equal(cursorX(cursorKey), cursorBinding(cursorKey));
   await post(`/collectives/${c}/cursors`, { epoch: 1, key: cursorKey, proof: fakeProof(scopeDoc('cursor', c, 'epoch', 1), messageDoc('cursor', c, 'epoch', cursorX(cursorKey))) }, 403, 'unknown root');
@@ -178,7 +179,7 @@ test('POSTS.md §2–§4: epoch and cursor proofs, the posting key\'s statements
   assert.deepEqual(te.encode(postText), postStatement(c, 1, blob, deleteHash));
   const { seq } = await post(`/collectives/${c}/posts`, { epoch: 1, blob: b64(blob), deleteHash, sig: sign(posting.privateKey, postText) }, 201) as { seq: number };
   // a cursor (opened in the store) reads and acknowledges with Auth by its key (§4)
-  const id = await op.store.openCursor(c, 1, cursorKey, '2');
+  const id = await op.store.posts.openCursor(foldName(c), 1, cursorKey, '2');
   const read = await post(`/collectives/${c}/cursors/${id}/read`, { auth: auth(cursor.privateKey, 'read-posts', id) }, 200) as { posts: { seq: number }[] };
   assert.deepEqual(read.posts.map((p) => p.seq), [seq]);
   await post(`/collectives/${c}/cursors/${id}/ack`, { upTo: seq, auth: auth(cursor.privateKey, 'ack-posts', id, String(seq)) }, 200);

@@ -6,6 +6,7 @@
  * A poll reads the index, the newest segment and the collectives' records: never the history.
  */
 import { z } from 'zod';
+import { foldName } from '../../protocol/names.ts';
 import { Name } from '../../protocol/wire.ts';
 
 const Count = z.number().int().nonnegative();
@@ -47,5 +48,5 @@ export type FeedCollective = z.infer<typeof FeedCollective>;
 export const FK = {
   index: 'feed/~index',
   segment: (n: number) => `feed/${n}`,
-  collective: (name: string) => `feed/c/${name.toLowerCase()}`,
+  collective: (name: string) => `feed/c/${foldName(name)}`,
 } as const;

@@ -1,22 +1,22 @@
 /**
  * Mailbox routes (PROTOCOL.md §5.2–§5.6): create, deposit, fetch, ack, delete. Every route on
- * one mailbox runs under that mailbox's lock (`store.withMailbox`), so a blob is never served
+ * one mailbox runs under that mailbox's lock (`store.mailboxes.with`), so a blob is never served
  * after its ack has completed.
  */
-import { createHash } from 'node:crypto';
 import { b64, unb64 } from '../../protocol/bytes.ts';
 import { checkWork, depositPowPrefix, mailboxPowPrefix } from '../../protocol/identity.ts';
 import * as W from '../../protocol/wire.ts';
 import { fail, type Deps, type Handlers } from '../http.ts';
+import { spendOnce } from './shared.ts';
 
 /** An intro mailbox's deposit must carry fresh work bound to it and to this blob, spent once (§5.3). */
-async function checkDepositWork({ store, config, now, spends }: Deps, id: string, blob: Uint8Array, pow: W.DepositPow | undefined) {
+async function checkDepositWork(deps: Deps, id: string, blob: Uint8Array, pow: W.DepositPow | undefined) {
+  const { config, now } = deps;
   if (!pow) fail(403, 'proof of work required for an intro mailbox');
   if (Math.abs(now() - pow.ts) > W.LIMITS.replayWindowMs) fail(403, 'stale proof of work');
   const prefix = depositPowPrefix(id, pow.ts, blob);
   if (!checkWork(prefix, pow.counter, config.depositPowBits)) fail(403, 'insufficient proof of work');
-  const spent = createHash('sha256').update(prefix + pow.counter).digest('base64url');
-  if (!(await store.spendNonce(spent, pow.ts + W.LIMITS.replayWindowMs, spends))) fail(403, 'replayed proof of work');
+  await spendOnce(deps, prefix + pow.counter, pow.ts + W.LIMITS.replayWindowMs, 403, 'replayed proof of work');
 }
 
 /** The mailbox routes. */
@@ -24,19 +24,19 @@ export const mailboxRoutes: Handlers<'create-mailbox' | 'deposit' | 'fetch' | 'a
   'create-mailbox': async ({ body }, { store, config, spends, authorize }) => {
     if (!checkWork(mailboxPowPrefix(body.id, body.key), body.pow, config.mailboxPowBits)) fail(403, 'insufficient proof of work');
     await store.lock.run(body.id, async () => {
-      if (await store.getMailbox(body.id)) fail(409, 'mailbox id taken');
+      if (await store.mailboxes.get(body.id)) fail(409, 'mailbox id taken');
       await authorize(body.key, body.auth, 'create-mailbox', body.id, body.key);
       // a deleted id stays taken for the TTL, except for the key that owned it (§5.6)
-      if ((await store.createMailbox(body.id, body.key, spends)) === 'taken') fail(409, 'mailbox id taken');
+      if ((await store.mailboxes.create(body.id, body.key, spends)) === 'taken') fail(409, 'mailbox id taken');
     });
     return { status: 201, body: { ok: true } };
   },
 
   deposit: async ({ params: { id }, body }, deps) => {
     const data = unb64(body.blob);
-    const result = await deps.store.withMailbox(id, async (meta) => {
+    const result = await deps.store.mailboxes.with(id, async (meta) => {
       if (meta.intro) await checkDepositWork(deps, id, data, body.pow);
-      return deps.store.deposit(id, data, deps.spends);
+      return deps.store.mailboxes.deposit(id, data, deps.spends);
     });
     if (result === 'unknown') fail(404, 'no such mailbox');
     if (result === 'quota') fail(429, 'mailbox full');
@@ -44,21 +44,21 @@ export const mailboxRoutes: Handlers<'create-mailbox' | 'deposit' | 'fetch' | 'a
     return { status: 201, body: { ok: true } };
   },
 
-  fetch: async ({ params: { id }, body }, { store, spends, authorize }) => store.withMailbox(id, async (meta) => {
+  fetch: async ({ params: { id }, body }, { store, spends, authorize }) => store.mailboxes.with(id, async (meta) => {
     await authorize(meta.key, body.auth, 'fetch', id);
-    const { blobs, more } = await store.fetch(id, W.LIMITS.fetchBatch, spends);
+    const { blobs, more } = await store.mailboxes.fetch(id, W.LIMITS.fetchBatch, spends);
     return { body: { blobs: blobs.map((b) => ({ id: b.id, blob: b64(b.data) })), more } };
   }),
 
-  ack: async ({ params: { id }, body }, { store, spends, authorize }) => store.withMailbox(id, async (meta) => {
+  ack: async ({ params: { id }, body }, { store, spends, authorize }) => store.mailboxes.with(id, async (meta) => {
     await authorize(meta.key, body.auth, 'ack', id, W.ackPayload(body.ids));
-    return { body: { deleted: await store.ack(id, body.ids, true, spends) } };
+    return { body: { deleted: await store.mailboxes.ack(id, body.ids, true, spends) } };
   }),
 
-  'delete-mailbox': async ({ params: { id }, body }, { store, spends, authorize }) => store.withMailbox(id, async (meta) => {
+  'delete-mailbox': async ({ params: { id }, body }, { store, spends, authorize }) => store.mailboxes.with(id, async (meta) => {
     await authorize(meta.key, body.auth, 'delete-mailbox', id);
     if (meta.intro) fail(403, 'this is a name\'s intro mailbox: delete the name with it');
-    await store.deleteMailbox(id, spends);
+    await store.mailboxes.delete(id, spends);
     return { body: { ok: true as const } };
   }),
 };

@@ -16,6 +16,8 @@ import { memberIdentity, type VouchProof } from '../../protocol/vouch.ts';
 import { komrade, snapshot, startTestOperator } from './operator.ts';
 import type { ProveJob, recordedProofs } from './proofs.ts';
 import { seededSecret } from './proofs.ts';
+import { foldName } from '../../protocol/names.ts';
+import { collectiveLock } from '../../operator/lock-keys.ts';
 
 /** A member: a registered komrade with its collective secret, prekey id and (once opened) cursor. */
 export type Member = ReturnType<typeof komrade> & { secret: Uint8Array; prekeyId: string; cursor?: { id: string; key: KeyPair } };
@@ -110,7 +112,7 @@ export async function postsWorld(proofs: Proofs, c: string, o: { n: number; epoc
       const proven = who.slice(0, real);
       const ps = await proofs.prove(proven.map((k) => w.job(k, 'cursor', epoch, cursorBinding(b64(k.cursor!.key.publicKey)), members)));
       for (const [i, k] of proven.entries()) k.cursor!.id = (await op.client.openCursor(c, epoch, k.cursor!.key.publicKey, ps[i]!)).id;
-      for (const k of who.slice(real)) k.cursor!.id = await op.store.lock.run(`collective:${c}`, () => op.store.openCursor(c, epoch, b64(k.cursor!.key.publicKey), BigInt(`0x${Buffer.from(randomBytes(30)).toString('hex')}`).toString()));
+      for (const k of who.slice(real)) k.cursor!.id = await op.store.lock.run(collectiveLock(foldName(c)), () => op.store.posts.openCursor(foldName(c), epoch, b64(k.cursor!.key.publicKey), BigInt(`0x${Buffer.from(randomBytes(30)).toString('hex')}`).toString()));
       return ps;
     },
     epoch1: undefined as EpochBundle | undefined,

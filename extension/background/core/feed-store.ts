@@ -4,10 +4,11 @@
  * a page newest first, unread counts and read marks. Appending touches the index and the
  * newest segment only, so a poll does not grow with the history.
  */
+import { foldName } from '../../../protocol/names.ts';
 import { FK, FeedCollective, FeedIndex, FeedSegment, SEGMENT, type FeedPost } from '../feed-state.ts';
 import type { Store } from './store.ts';
 
-const lc = (s: string) => s.toLowerCase();
+const lc = foldName;
 const ALL = '*';
 
 /** The feed index (empty when there is none yet). */

@@ -52,7 +52,7 @@ export async function deleteRequest(ctx: Ctx, a: { name: string }): Promise<Requ
 
 /** Block a name (its request, if any, is dropped); contacts stay contacts, but their messages are dropped too. */
 export async function block(ctx: Ctx, a: { name: string }): Promise<string[]> {
-  const name = lower(foldName(a.name));
+  const name = foldName(a.name);
   if (!Name.safeParse(name).success) throw new UserError('A name is 3 to 32 letters a–z, digits or _.');
   const store = await ctx.store();
   await store.putBlocked({ ...(await store.blocked()), [name]: ctx.now() });
@@ -63,7 +63,7 @@ export async function block(ctx: Ctx, a: { name: string }): Promise<string[]> {
 export async function unblock(ctx: Ctx, a: { name: string }): Promise<string[]> {
   const store = await ctx.store();
   const names = await store.blocked();
-  delete names[lower(foldName(a.name))];
+  delete names[foldName(a.name)];
   await store.putBlocked(names);
   return blocked(ctx);
 }

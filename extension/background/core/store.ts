@@ -7,6 +7,7 @@
  * (collective-state.ts) (reserved: `feed/…`).
  */
 import type { CollectiveKey } from '../../../protocol/message.ts';
+import { foldName } from '../../../protocol/names.ts';
 import { CollectiveRecord, Counts, KeysIn } from '../collective-state.ts';
 import { DamagedRecord, type Records } from '../records.ts';
 import {
@@ -23,7 +24,7 @@ export const K = {
   contact: (name: string) => `contact/${name}`,
   chunk: (name: string, n: number) => `chunk/${name}/${n}`,
   seen: (day: number) => `seen/${day}`,
-  collective: (name: string) => `collective/${name.toLowerCase()}`,
+  collective: (name: string) => `collective/${foldName(name)}`,
   keysIn: 'collective/~keys', counts: 'collective/~counts',
   request: (name: string) => `request/${name}`, blocked: 'blocked',
 } as const;
