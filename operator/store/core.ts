@@ -83,6 +83,9 @@ export class Core {
     return t;
   }
 
+  /** The prefix letters of every registered table (PROTOCOL.md §6 lists them). */
+  get prefixes(): string[] { return this.tables.map((t) => t.prefix); }
+
   /** The live database (tests read it directly). */
   get db(): DB {
     if (!this.db_) throw new Error('the store is not open');

@@ -55,6 +55,9 @@ export class Store {
   /** The live database (tests read it directly). */
   get db(): DB { return this.core.db; }
 
+  /** The prefix letters of every table the record families registered. */
+  get prefixes(): string[] { return this.core.prefixes; }
+
   /** Spend a request nonce until `expires`; false if already spent or reserved (see `Core.spendNonce`). */
   spendNonce(nonce: string, expires: number, spends?: Spends): Promise<boolean> { return this.core.spendNonce(nonce, expires, spends); }
 
