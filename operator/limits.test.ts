@@ -86,6 +86,24 @@ test('deposits into an intro mailbox need fresh work bound to the mailbox and bl
   } finally { await op.close(); }
 });
 
+test('an intro deposit refused for room (429) spends nothing: its work is still good once there is room', async () => {
+  const op = await startTestOperator({ depositPowBits: 6, maxBlobsPerMailbox: 1 });
+  try {
+    const bob = komrade('bob_full');
+    await bob.register(op.client);
+    const deposit = async (blob: Uint8Array, ts = Date.now()) => ({ blob: b64(blob), pow: { ts, counter: await solveWork(depositPowPrefix(bob.intro, ts, blob), 6) } });
+    assert.equal((await raw(op.url, 'POST', `/mailboxes/${bob.intro}/deposit`, await deposit(randomBytes(BLOB_SIZES[0]!)))).status, 201);
+    const second = await deposit(randomBytes(BLOB_SIZES[0]!));
+    const before = await snapshot(op);
+    const full = await raw(op.url, 'POST', `/mailboxes/${bob.intro}/deposit`, second);
+    assert.equal(full.status, 429);
+    assert.deepEqual(await snapshot(op), before, 'a deposit refused for room changes nothing, its work not spent either');
+    const got = await op.client.fetchBlobs(bob.intro, bob.mailbox.privateKey);
+    await op.client.ack(bob.intro, bob.mailbox.privateKey, got.blobs.map((x) => x.id));
+    assert.equal((await raw(op.url, 'POST', `/mailboxes/${bob.intro}/deposit`, second)).status, 201, 'the same work, now that there is room');
+  } finally { await op.close(); }
+});
+
 test('past --max-store-mib deposits get 507 and nothing stored is harmed', async () => {
   const op = await startTestOperator({ maxStoreBytes: 3 * BLOB_SIZES[1]! });
   try {

@@ -36,7 +36,10 @@ export const mailboxRoutes: Handlers<'create-mailbox' | 'deposit' | 'fetch' | 'a
     const data = unb64(body.blob);
     const result = await deps.store.mailboxes.with(id, async (meta) => {
       if (meta.intro) await checkDepositWork(deps, id, data, body.pow);
-      return deps.store.mailboxes.deposit(id, data, deps.spends);
+      const r = await deps.store.mailboxes.deposit(id, data, deps.spends);
+      // a deposit refused for room did not use its work: it stays unspent (a refusal changes nothing)
+      if (r !== 'stored') deps.store.unspend(deps.spends);
+      return r;
     });
     if (result === 'unknown') fail(404, 'no such mailbox');
     if (result === 'quota') fail(429, 'mailbox full');

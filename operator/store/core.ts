@@ -175,6 +175,11 @@ export class Core {
     return true;
   }
 
+  /** Give back what a refused request reserved and no batch wrote: its nonces stay unspent (a refusal changes nothing). */
+  unspend(spends: Spends): void {
+    for (const { nonce } of spends.pending.splice(0)) this.reserved.delete(nonce);
+  }
+
   /** The sweep's part for nonces: remove those past their expiry; returns how many. */
   sweepNonces(): Promise<number> {
     return this.gate.shared(async () => {

@@ -61,6 +61,9 @@ export class Store {
   /** Spend a request nonce until `expires`; false if already spent or reserved (see `Core.spendNonce`). */
   spendNonce(nonce: string, expires: number, spends?: Spends): Promise<boolean> { return this.core.spendNonce(nonce, expires, spends); }
 
+  /** Give back the nonces a refused request reserved and nothing wrote (core.ts `unspend`). */
+  unspend(spends: Spends): void { this.core.unspend(spends); }
+
   /** Write a request's spent nonces that no write of its own carried. */
   settle(spends: Spends): Promise<void> { return this.core.settle(spends); }
 
