@@ -1,8 +1,7 @@
 /**
  * Anonymous vouching (COLLECTIVES.md): a depth-16 Semaphore proof made in Node, the Operator's
  * verification of it, and how many vouches one Operator process verifies per second. Goals:
- * verify ≤ 50 ms; proof ≤ 3 s in Firefox 140 (measured by test/e2e/collectives.e2e.ts, which
- * prints each vouch's time from the click to the answer).
+ * verify ≤ 50 ms; proof ≤ 3 s in Firefox 140 (a row of the `browser` section, bench/browser.ts).
  */
 import { performance } from 'node:perf_hooks';
 import { randomBytes } from '../protocol/bytes.ts';
