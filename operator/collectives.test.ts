@@ -9,26 +9,19 @@ import { signRecord, solvePow } from '../protocol/identity.ts';
 import { LogEntry } from '../protocol/collective.ts';
 import { quorum } from '../protocol/quorum.ts';
 import { b64 } from '../protocol/bytes.ts';
-import { KeyPair, loadThemis } from '../protocol/themis.ts';
-import { rootOf, shutdownCurve } from '../protocol/vouch.ts';
+import { KeyPair } from '../protocol/themis.ts';
+import { rootOf } from '../protocol/vouch.ts';
 import { C, NAMES, NEEDED, c, collectivesWorld, rejects } from '../test/support/collectives.ts';
 import { komrade } from '../test/support/operator.ts';
-import { recordedProofs } from '../test/support/proofs.ts';
+import { proofsForTestFile } from '../test/support/proofs.ts';
 
-const proofs = recordedProofs('operator-collectives');
-const t0 = performance.now();
+const proofs = proofsForTestFile('operator-collectives');
 let w: Awaited<ReturnType<typeof collectivesWorld>>;
 
 before(async () => {
-  await loadThemis();
   w = await collectivesWorld(proofs);
 });
-after(async () => {
-  await w?.op.close();
-  proofs.save();
-  await shutdownCurve();
-  console.log(`# ${proofs.made} proofs made, ${Math.round((performance.now() - t0) / 1000)} s`);
-});
+after(() => w?.op.close());
 
 test('collective names share the komrade namespace both ways; the founder must be a registered name with its own key', async () => {
   // a collective named like a komrade, or like its skeleton, is refused; and the other way round

@@ -3,26 +3,17 @@
 // is gone from the disk and a tombstone tells members; a leaver is sealed no bundle of the next
 // epoch, and two concurrent rotations do not fork; the sweep expires posts, key envelopes and
 // idle cursors after the TTL. Each test has its own Operator and collective.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { b64, randomBytes } from '../protocol/bytes.ts';
 import { cursorBinding, epochBinding } from '../protocol/posts-wire.ts';
 import { PostError, deleteHashOf, openPost, openPostFrom, sealPost } from '../protocol/posts.ts';
-import { loadThemis } from '../protocol/themis.ts';
-import { shutdownCurve } from '../protocol/vouch.ts';
 import { findOnDisk, snapshot } from '../test/support/operator.ts';
 import { postingKey, postsWorld, rejects } from '../test/support/posts.ts';
-import { recordedProofs } from '../test/support/proofs.ts';
+import { proofsForTestFile } from '../test/support/proofs.ts';
 
-const proofs = recordedProofs('operator-posts-life');
-const t0 = performance.now();
+const proofs = proofsForTestFile('operator-posts-life');
 
-before(() => loadThemis());
-after(async () => {
-  proofs.save();
-  await shutdownCurve();
-  console.log(`# ${proofs.made} proofs made, ${Math.round((performance.now() - t0) / 1000)} s`);
-});
 
 test('no member can post as another: the reader checks the signing key against the directory', async () => {
   const w = await postsWorld(proofs, 'forgers', { n: 3, epoch1: true });

@@ -6,30 +6,22 @@
 // once all 50 cursors have acknowledged and a sweep ran, leave no byte on the disk; refusals that
 // change nothing. Each test has its own Operator and collective. Deletes, leaves, rotations and
 // expiry: posts-life.test.ts.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { b64, randomBytes, utf8 } from '../protocol/bytes.ts';
 import { seal } from '../protocol/envelope.ts';
 import { keysStatement, postStatement, signPosting, epochBinding } from '../protocol/posts-wire.ts';
 import { deleteHashOf, newEpochBundle, sealPost } from '../protocol/posts.ts';
-import { KeyPair, loadThemis } from '../protocol/themis.ts';
-import { shutdownCurve } from '../protocol/vouch.ts';
+import { KeyPair } from '../protocol/themis.ts';
 import { BLOB_SIZES } from '../protocol/wire.ts';
 import { findOnDisk, raw, snapshot } from '../test/support/operator.ts';
 import { postingKey, postsWorld, rejects } from '../test/support/posts.ts';
-import { recordedProofs } from '../test/support/proofs.ts';
+import { proofsForTestFile } from '../test/support/proofs.ts';
 
 const N = 50;
 const REAL_CURSORS = Number(process.env.REAL_CURSORS ?? 6);
-const proofs = recordedProofs('operator-posts');
-const t0 = performance.now();
+const proofs = proofsForTestFile('operator-posts');
 
-before(() => loadThemis());
-after(async () => {
-  proofs.save();
-  await shutdownCurve();
-  console.log(`# ${proofs.made} proofs made, ${Math.round((performance.now() - t0) / 1000)} s`);
-});
 
 test('epoch 1: compare-and-swap and the current root; its bundle reaches all 50 in one batch; the batch is signed by the posting key', async () => {
   const w = await postsWorld(proofs, 'commune', { n: N, epoch1: false });

@@ -15,12 +15,14 @@
  * proof missing from it fails the test with a message saying to re-record.
  */
 import { spawn } from 'node:child_process';
+import { after, before } from 'node:test';
+import { performance } from 'node:perf_hooks';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { b64, unb64, utf8 } from '../../protocol/bytes.ts';
-import { KeyPair, privateKey, publicKey } from '../../protocol/themis.ts';
-import { memberIdentity, proveVouch, type VouchProof } from '../../protocol/vouch.ts';
+import { KeyPair, loadThemis, privateKey, publicKey } from '../../protocol/themis.ts';
+import { memberIdentity, proveVouch, shutdownCurve, type VouchProof } from '../../protocol/vouch.ts';
 import type { ProveJob } from './prove-child.ts';
 
 export type { ProveJob } from './prove-child.ts';
@@ -96,4 +98,19 @@ export function recordedProofs(name: string) {
       writeFileSync(file, `${JSON.stringify(fresh, null, 1)}\n`);
     },
   };
+}
+
+/**
+ * A route test file's recorded proofs, with the file's hooks: Themis loaded before its tests;
+ * after them the recording saved, the curve shut down and how many proofs were made printed.
+ */
+export function proofsForTestFile(name: string): ReturnType<typeof recordedProofs> {
+  const proofs = recordedProofs(name), t0 = performance.now();
+  before(() => loadThemis());
+  after(async () => {
+    proofs.save();
+    await shutdownCurve();
+    console.log(`# ${proofs.made} proofs made, ${Math.round((performance.now() - t0) / 1000)} s`);
+  });
+  return proofs;
 }
