@@ -67,7 +67,7 @@ export interface ConversationView { name: string; unread: number; last?: { text:
 
 /** A message in a thread. */
 export interface MessageView {
-  id: string; dir: 'in' | 'out'; text: string; t: number; state: 'queued' | 'sent' | 'received' | 'failed';
+  id: string; dir: 'in' | 'out'; text: string; t: number; state: 'queued' | 'sending' | 'sent' | 'delivered' | 'received' | 'failed';
   /** Signed by a changed key (the directory vouched for it). */
   newKey?: boolean;
   /** Signed by the stored key while a key change was pending. */
@@ -102,7 +102,7 @@ export interface PostView { id: string; collective: string; author: string; text
 export interface FeedView { posts: PostView[]; older?: number; unread: number; rotating: string[]; open: string[] }
 
 /** Settings as edited in the popup. */
-export interface SettingsView { operator: string; pollSeconds: number; notifications: boolean; autoLockMinutes: number; allowLoopback: boolean }
+export interface SettingsView { operator: string; pollSeconds: number; notifications: boolean; autoLockMinutes: number; allowLoopback: boolean; /** Send delivery receipts and show others'. */ receipts: boolean }
 
 /**
  * A request's declaration: its argument and result types (types only), and whether the popup

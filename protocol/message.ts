@@ -25,6 +25,19 @@ export const TextMessage = z.strictObject({
 });
 export type TextMessage = z.infer<typeof TextMessage>;
 
+/**
+ * A delivery receipt (END-TO-END.md, "Delivery receipts"): `from` filed the messages whose
+ * envelope ids are `delivered` (ids that travel only inside envelopes, never seen by the
+ * Operator). Sent only to a contact, under the key stored for them; a receiver that does not
+ * know this kind drops it.
+ */
+export const Receipt = z.strictObject({
+  kind: z.literal('receipt'),
+  from: Name,
+  delivered: z.array(z.string().regex(/^[A-Za-z0-9_-]{22}$/)).min(1).max(100),
+});
+export type Receipt = z.infer<typeof Receipt>;
+
 const B64 = /^[A-Za-z0-9_-]*$/;
 const Seq = z.number().int().nonnegative();
 

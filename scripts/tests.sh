@@ -37,6 +37,8 @@ FAST=(
   operator/main.test.ts
   extension/background/core/account.test.ts
   extension/background/core/messaging.test.ts
+  extension/background/core/sending.test.ts
+  extension/background/core/receipts.test.ts
   extension/background/core/keys.test.ts
   extension/background/core/pending.test.ts
   extension/background/core/vault.test.ts

@@ -136,14 +136,34 @@ export class Komrade implements Handlers {
   setDisappearing(a: { name: string; seconds: number }): Promise<ThreadView> { return this.serial(() => threads.setDisappearing(this.ctx, a)); }
 
   // ---- sending ----
+  /** Queue the message, then wait for its deposit at most `sendWaitMs`: a hanging Operator leaves it queued (then sending), and it goes out when it answers. */
   async send(a: { name: string; text: string }): Promise<ThreadView> {
     await this.serial(() => outbox.queue(this.ctx, a));
-    await this.flushOutbox().catch(() => undefined);
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const waited = new Promise<void>((r) => { timer = setTimeout(r, this.ctx.deps.sendWaitMs ?? 5000); });
+    await Promise.race([this.flushOutbox().catch(() => undefined), waited]);
+    clearTimeout(timer);
     return this.thread({ name: a.name });
   }
   async retry(): Promise<Status> { await this.flushOutbox().catch(() => undefined); return this.status(); }
-  /** Deposit queued envelopes; a message stays queued while the Operator is unreachable. */
-  flushOutbox(): Promise<void> { return this.serial(() => outbox.flush(this.ctx)); }
+  /**
+   * Deposit queued envelopes (core/outbox.ts), one flush at a time: a call while one runs makes
+   * it go round once more (for what was queued meanwhile) and resolves when it ends.
+   */
+  flushOutbox(): Promise<void> {
+    this.flushAgain = true;
+    return this.flushing ??= (async () => {
+      try { while (this.flushAgain) { this.flushAgain = false; await outbox.flush(this.ctx); } } finally { this.flushing = undefined; }
+    })();
+  }
+  private flushing: Promise<void> | undefined;
+  private flushAgain = false;
+  /** Start a flush; wait for it only if none was already running (one stuck on a hanging Operator is not waited for). */
+  private flushIfIdle(): Promise<void> {
+    const running = !!this.flushing;
+    const f = this.flushOutbox().catch(() => undefined);
+    return running ? Promise.resolve() : f;
+  }
 
   // ---- receiving ----
   /** Check every mailbox we own, open and store what came, then acknowledge it; flush the outbox; rotate prekeys. */
@@ -157,7 +177,7 @@ export class Komrade implements Handlers {
    */
   async poll(o: { spreadMs?: number } = {}): Promise<{ received: number }> {
     let received = 0;
-    await this.flushOutbox().catch(() => undefined);
+    await this.flushIfIdle();
     const ids = shuffled(await this.serial(() => receive.mailboxIds(this.ctx)));
     for (const [i, id] of ids.entries()) {
       if (i && o.spreadMs) await (this.ctx.deps.sleep ?? sleep)(random() * 2 * o.spreadMs / ids.length);
@@ -179,6 +199,7 @@ export class Komrade implements Handlers {
       } finally { this.background = false; }
     }
     await this.serial(async () => this.ctx.changed(await this.ctx.store(), received));
+    await this.flushIfIdle(); // the delivery receipts just queued
     return { received };
   }
   /** Epochs and the feed are being synced by a poll (a second poll meanwhile skips them). */

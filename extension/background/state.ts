@@ -17,7 +17,7 @@ export type Prekey = z.infer<typeof Prekey>;
 /** A message in a thread. */
 export const Message = z.strictObject({
   id: z.string(), dir: z.enum(['in', 'out']), text: z.string(), t: z.number(),
-  state: z.enum(['queued', 'sent', 'received', 'failed']),
+  state: z.enum(['queued', 'sent', 'delivered', 'received', 'failed']),
   /** An incoming message signed by a key other than the one we had for this contact. */
   newKey: z.boolean().optional(),
   /** An incoming message signed by the stored (old) key while a key change was pending. */
@@ -85,7 +85,11 @@ export const Index = z.strictObject({ contacts: z.record(z.string(), Summary) })
 export type Index = z.infer<typeof Index>;
 
 /** An envelope waiting to be deposited. */
-export const Outgoing = z.strictObject({ contact: z.string(), id: z.string(), to: MailboxId, blob: z.string(), tries: z.number().int(), lastError: z.string().optional() });
+export const Outgoing = z.strictObject({
+  contact: z.string(), id: z.string(), to: MailboxId, blob: z.string(), tries: z.number().int(), lastError: z.string().optional(),
+  /** A control message (a receipt, a new mailbox): no message in the thread to mark. */
+  control: z.boolean().optional(),
+});
 export type Outgoing = z.infer<typeof Outgoing>;
 
 /** An envelope waiting for the directory to vouch for its sender: its id, the blob (b64) and when it was received. */
@@ -115,6 +119,8 @@ export const Settings = z.strictObject({
   autoLockMinutes: z.number().int().min(0).max(1440),
   /** Developer option: allow a loopback Operator address. */
   allowLoopback: z.boolean(),
+  /** Send delivery receipts, and show those of others (absent: on). */
+  receipts: z.boolean().optional(),
 });
 export type Settings = z.infer<typeof Settings>;
 export const DEFAULT_SETTINGS: Settings = { pollSeconds: 60, notifications: false, autoLockMinutes: 15, allowLoopback: false };

@@ -186,11 +186,11 @@ for (const [browserName, executablePath] of Object.entries(FIREFOXES)) {
           await fill(a, '#compose', 'x'.repeat(9_990));
           assert.deepEqual(await a.evaluate(() => { const c = document.querySelector('#compose-count')!; return [c.textContent, c.classList.contains('near'), (document.querySelector('#compose') as HTMLTextAreaElement).maxLength]; }), ['9,990 / 10,000', true, 10_000]);
           await snap(alice, '04a-thread-near-limit');
-          // a sent message shows at once as "sending…", the box and the button wait, visibly
-          await watch(a, '__sending', '.msg.out.pending[data-state="sending"]', `const b = document.querySelector('#send');
-            return { text: el.querySelector('.text').textContent, meta: el.querySelector('.meta').textContent, readonly: document.querySelector('#compose').readOnly, button: b.matches(':disabled'), cursor: getComputedStyle(b).cursor };`);
+          // a sent message shows at once as "Sending…"; the box is cleared and free for the next one at once (issue #19 item 7)
+          await watch(a, '__sending', '.msg.out.pending[data-state="sending"]', `const c = document.querySelector('#compose');
+            return { text: el.querySelector('.text').textContent, meta: el.querySelector('.meta').textContent, readonly: c.readOnly, disabled: c.disabled, box: c.value, focus: document.activeElement === c, busy: document.querySelector('#compose-area form').getAttribute('aria-busy') };`);
           await send(a, HTML_BODY);
-          assert.deepEqual(await watched(a, '__sending'), { text: HTML_BODY, meta: 'sending…', readonly: true, button: true, cursor: 'not-allowed' });
+          assert.deepEqual(await watched(a, '__sending'), { text: HTML_BODY, meta: '◷ Sending…', readonly: false, disabled: false, box: '', focus: true, busy: null });
           assert.equal(await a.evaluate(() => document.querySelectorAll('.msg.pending').length), 0, 'replaced by the real message');
           await lastOutState(a, 'sent');
           assert.equal(await a.evaluate(() => document.querySelector('#compose-count')?.textContent), '0 / 10,000');
@@ -262,8 +262,16 @@ for (const [browserName, executablePath] of Object.entries(FIREFOXES)) {
           await timer(a, '0');
           await send(a, 'kept');
           assert.doesNotMatch(await lastMeta(a, 'out'), /disappears/);
+          await lastOutState(a, 'sent');
+          assert.match(await lastMeta(a, 'out'), /· ✓ Sent$/, 'one tick: the Operator has it');
           await checkNow(b);
           await received(b, 'kept');
+          // bob's add-on filed it and sent a receipt: alice's one tick "Sent" becomes two, "Delivered" (issue #19 item 8)
+          await checkNow(a);
+          await lastOutState(a, 'delivered');
+          assert.match(await lastMeta(a, 'out'), /✓✓ Delivered$/);
+          assert.deepEqual(await a.evaluate(() => { const m = [...document.querySelectorAll('.msg.out:not(.pending)')].at(-1)!; return [m.querySelector('.tick')?.getAttribute('aria-hidden'), m.querySelector('.state')?.textContent?.trim()]; }), ['true', '✓✓ Delivered'], 'the ticks are hidden from screen readers, the word is read');
+          await snap(alice, '06b-thread-delivered');
           await timer(b, '0');
           assert.deepEqual(await notes(b), ['@alice set messages to disappear after 1 day', '@alice turned disappearing messages off']);
           assert.deepEqual(await notes(a), ['You set messages to disappear after 1 day', 'You turned disappearing messages off']);
@@ -316,6 +324,8 @@ for (const [browserName, executablePath] of Object.entries(FIREFOXES)) {
 
         await step('lock now, wrong passphrase, unlock — with the keyboard only: open a thread, send with Enter, back with Escape', async () => {
           await click(a, '#tab-settings');
+          await waitFor(a, '#set-receipts');
+          assert.deepEqual(await a.evaluate(() => { const r = document.querySelector('#set-receipts') as HTMLInputElement; return [r.checked, r.labels?.[0]?.textContent?.trim()]; }), [true, 'Send delivery receipts'], 'delivery receipts: on by default, labelled');
           await snap(alice, '08-settings');
           await click(a, '#lock-now');
           await waitPhase(a, 'locked');

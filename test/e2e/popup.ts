@@ -54,11 +54,11 @@ export async function acceptRequest(page: Page, name: string, timeout = 20_000) 
   await waitFor(page, `#thread[data-name="${name}"]`);
 }
 
-/** Type and send a message in the open thread; it shows at once as "sending…": wait until the background has answered for it. */
+/** Type and send a message in the open thread; it shows at once as "Sending…" (the box stays free): wait until the background has answered for it. */
 export async function send(page: Page, text: string) {
   await fill(page, '#compose', text);
   await click(page, '#send');
-  await poll(page, (t: string) => document.querySelector('#thread form')?.getAttribute('aria-busy') === 'false'
+  await poll(page, (t: string) => ![...document.querySelectorAll('.msg.out.pending .text')].some((e) => e.textContent === t.trim())
     && [...document.querySelectorAll('.msg.out:not(.pending) .text')].some((e) => e.textContent === t), text, 20_000, 'sent message shown');
 }
 

@@ -91,18 +91,18 @@ export async function exportBackup(ctx: Ctx): Promise<string> {
 
 export async function settings(ctx: Ctx): Promise<SettingsView> {
   const s = await (await ctx.store()).account();
-  return { operator: s.operator, ...s.settings };
+  return { operator: s.operator, ...s.settings, receipts: s.settings.receipts ?? true };
 }
 
 export async function saveSettings(ctx: Ctx, a: SettingsView): Promise<SettingsView> {
   const store = await ctx.store();
   const s = await store.account();
   const operator = checkOperatorAddress(a.operator, a.allowLoopback);
-  const parsed = Settings.safeParse({ pollSeconds: a.pollSeconds, notifications: a.notifications, autoLockMinutes: a.autoLockMinutes, allowLoopback: a.allowLoopback });
+  const parsed = Settings.safeParse({ pollSeconds: a.pollSeconds, notifications: a.notifications, autoLockMinutes: a.autoLockMinutes, allowLoopback: a.allowLoopback, receipts: a.receipts ?? true });
   if (!parsed.success) throw new UserError('Poll every 5–3600 seconds; auto-lock after 0–1440 minutes.');
   if (operator !== s.operator) await checkOperator(ctx, operator);
   await store.putAccount({ ...s, operator, settings: parsed.data });
-  return { operator, ...parsed.data };
+  return { operator, ...parsed.data, receipts: parsed.data.receipts ?? true };
 }
 
 /**

@@ -5,7 +5,7 @@
 import { b64, randomBytes, unb64 } from '../../../protocol/bytes.ts';
 import { OperatorError } from '../../../protocol/client.ts';
 import { seal } from '../../../protocol/envelope.ts';
-import type { TextMessage } from '../../../protocol/message.ts';
+import type { Receipt, TextMessage } from '../../../protocol/message.ts';
 import { safetyNumber, safetyWords } from '../../../protocol/identity.ts';
 import { foldName } from '../../../protocol/names.ts';
 import { KeyPair, privateKey } from '../../../protocol/themis.ts';
@@ -91,7 +91,13 @@ export async function sealAndQueue(store: Store, c: Contact, text: string, now: 
   const current = s.prekeys.at(-1)!;
   const body: TextMessage = { kind: 'msg', from: s.me.name, text, replyTo: c.inbox, prekey: { id: current.id, key: current.pub } };
   if (c.disappear) body.expire = c.disappear;
+  return sealBodyAndQueue(store, c, body, now);
+}
+
+/** Seal any body (a message, a receipt) for a contact and queue it in the outbox. */
+export async function sealBodyAndQueue(store: Store, c: Contact, body: TextMessage | Receipt, now: number): Promise<{ id: string; t: number }> {
+  const s = await store.account();
   const { blob, id } = seal({ senderIdentity: keyPairOf(s.me.identity), recipientIdentityKey: unb64(c.identityKey), prekey: { id: c.prekey.id, key: unb64(c.prekey.key) }, body, now });
-  await store.putOutbox([...(await store.outbox()), { contact: c.name, id, to: c.sendTo, blob: b64(blob), tries: 0 }]);
+  await store.putOutbox([...(await store.outbox()), { contact: c.name, id, to: c.sendTo, blob: b64(blob), tries: 0, ...(body.kind !== 'msg' || !body.text ? { control: true } : {}) }]);
   return { id, t: now };
 }

@@ -36,6 +36,8 @@ export interface Deps {
   rotationDelayMs?: number;
   /** Makes the client for the Operator at a base URL (default: an `OperatorClient`; tests pass one that watches its calls). */
   client?: (base: string) => OperatorClient;
+  /** How long `send` waits for the deposit before it answers with the message still queued (default 5 s). */
+  sendWaitMs?: number;
 }
 
 export type Reach = { reachable: boolean | null; lastCheck: number | null; error?: string };
@@ -44,6 +46,10 @@ export class Ctx {
   readonly vault: Vault;
   readonly now: () => number;
   reach: Reach = { reachable: null, lastCheck: null };
+  /** Outgoing envelopes being deposited right now (their messages show as "sending"). */
+  readonly sending = new Set<string>();
+  /** Messages filed from contacts whose receipts are not queued yet (receipts.ts). */
+  delivered: { contact: string; id: string }[] = [];
   private readonly lock = new KeyedLock();
   private readonly opened = new WeakMap<Records, Promise<Store>>();
 

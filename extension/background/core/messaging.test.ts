@@ -39,6 +39,7 @@ test('alice and bob: same safety words, message and reply, pairwise mailboxes, O
     await alice.k.send({ name: 'bob', text: 'second' });
     assert.equal(await pendingBlobs(op, bobIntro), 0, 'the intro mailbox saw only the first contact');
     assert.equal((await bob.k.poll()).received, 1);
+    assert.equal((await alice.k.poll()).received, 0, 'bob\'s delivery receipt is no message');
     assert.equal(await pendingBlobs(op), 0, 'after both read, the Operator holds no message');
   } finally { await op.close(); }
 });
@@ -100,6 +101,6 @@ test('background polls spread their fetches over random pauses, and the popup ne
     assert.equal((await polling).received, 2, 'both pairwise mailboxes were fetched');
     assert.equal(pauses.length, 2, 'three mailboxes, two pauses between them');
     assert.ok(pauses.every((ms) => ms >= 0 && ms < 2 * 3000 / 3), `pauses within the spread: ${pauses.join(', ')}`);
-    assert.equal(await pendingBlobs(op), 1, 'only the message sent during the pause waits, for alice');
+    assert.equal(await pendingBlobs(op), 3, 'only the message sent during the pause waits for alice, with bob\'s receipts to alice and carol');
   } finally { await op.close(); }
 });

@@ -23,32 +23,52 @@ export async function queue(ctx: Ctx, a: { name: string; text: string }): Promis
   await store.append(c, msg);
 }
 
-/** Deposit queued envelopes; a message stays queued while the Operator is unreachable. */
+/**
+ * Deposit queued envelopes, one at a time; a message stays queued while the Operator is
+ * unreachable. The state lock is taken only to read the outbox and to note each outcome, never
+ * across a deposit: a connection that hangs holds up neither the popup nor the next message.
+ * The caller runs one flush at a time (komrade.ts), so nothing is deposited twice.
+ */
 export async function flush(ctx: Ctx): Promise<void> {
+  const { items, operator } = await ctx.serial(async () => {
+    const store = await ctx.store();
+    const items = [];
+    for (const item of await store.outbox()) items.push({ item, intro: item.to === (await store.contact(item.contact))?.intro });
+    return { items, operator: (await store.account()).operator };
+  });
+  if (!items.length) return;
+  const client = ctx.client(operator);
+  for (const { item, intro } of items) {
+    let error: unknown, ok = false;
+    ctx.sending.add(item.id);
+    try { await client.deposit(item.to, unb64(item.blob), { intro }); ok = true; } catch (e) { error = e; } finally { ctx.sending.delete(item.id); }
+    await ctx.serial(() => settle(ctx, item.id, ok, error));
+  }
+}
+
+/** Note one deposit's outcome: sent (out of the outbox), kept for later, or failed. */
+async function settle(ctx: Ctx, id: string, ok: boolean, e: unknown): Promise<void> {
   const store = await ctx.store();
   const outbox = await store.outbox();
-  if (!outbox.length) return;
-  const client = ctx.client((await store.account()).operator);
-  const keep: typeof outbox = [];
-  for (const item of outbox) {
-    const c = await store.contact(item.contact);
-    const mark = (state: Message['state']) => c && store.updateMessage(c, item.id, (m) => { m.state = state; });
-    try {
-      await client.deposit(item.to, unb64(item.blob), { intro: item.to === c?.intro });
-      await mark('sent');
-    } catch (e) {
-      item.tries++;
-      item.lastError = explain(e);
-      if (e instanceof OperatorError && e.status === 404 && c?.intro && item.to !== c.intro) {
-        item.to = c.intro; c.sendTo = c.intro; // their pairwise mailbox expired: fall back to the intro
-        await store.putContact(c);
-        keep.push(item);
-      } else if (e instanceof OperatorError && (e.status === 0 || e.status === 429 || e.status >= 500)) {
-        keep.push(item);
-      } else {
-        await mark('failed');
-      }
+  const item = outbox.find((x) => x.id === id);
+  if (!item) return;
+  const c = await store.contact(item.contact);
+  // a receipt may have come before the deposit's answer: "delivered" is never undone
+  const mark = (state: Message['state']) => c && !item.control && store.updateMessage(c, item.id, (m) => { if (m.state === 'queued') m.state = state; });
+  let keep = false;
+  if (ok) await mark('sent');
+  else {
+    item.tries++;
+    item.lastError = explain(e);
+    if (e instanceof OperatorError && e.status === 404 && c?.intro && item.to !== c.intro) {
+      item.to = c.intro; c.sendTo = c.intro; // their pairwise mailbox expired: fall back to the intro
+      await store.putContact(c);
+      keep = true;
+    } else if (e instanceof OperatorError && (e.status === 0 || e.status === 429 || e.status >= 500)) {
+      keep = true;
+    } else {
+      await mark('failed');
     }
   }
-  await store.putOutbox(keep);
+  await store.putOutbox(keep ? outbox : outbox.filter((x) => x !== item));
 }

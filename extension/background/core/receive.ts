@@ -9,13 +9,14 @@
 import { b64, unb64 } from '../../../protocol/bytes.ts';
 import { OperatorError } from '../../../protocol/client.ts';
 import { open, EnvelopeError } from '../../../protocol/envelope.ts';
-import { CollectiveKey, TextMessage } from '../../../protocol/message.ts';
+import { CollectiveKey, Receipt, TextMessage } from '../../../protocol/message.ts';
 import { privateKey } from '../../../protocol/themis.ts';
 import type { SignedRecord } from '../../../protocol/wire.ts';
 import { REQUESTS_MAX, type Message } from '../state.ts';
 import { DAY, keyPairOf, lower, transient } from './common.ts';
 import type { Ctx } from './ctx.ts';
 import type { Store } from './store.ts';
+import { applyReceipt, noteFiled, queueReceipts } from './receipts.ts';
 import { timerNotice } from './threads.ts';
 
 /** How long an envelope waits for the directory to vouch for its sender (the mail TTL) before it is dropped. */
@@ -56,6 +57,7 @@ export async function fetchMailbox(ctx: Ctx, id: string): Promise<number> {
     await client.ack(id, key, got.blobs.map((b) => b.id));
     if (!got.more) break;
   }
+  await queueReceipts(ctx, store);
   return received;
 }
 
@@ -87,6 +89,10 @@ async function receive(ctx: Ctx, store: Store, blob: Uint8Array, retry?: { id: s
     // a collective's group key: kept for the collectives feature, which checks its signer against the log
     const key = CollectiveKey.safeParse(opened.body);
     if (key.success) await store.keepKey(b64(opened.from), opened.t, key.data);
+    // a contact's delivery receipt: only under the key stored for them
+    const receipt = Receipt.safeParse(opened.body);
+    const c = receipt.success ? await store.contact(lower(receipt.data.from)) : undefined;
+    if (c && receipt.success && c.identityKey === b64(opened.from)) await applyReceipt(store, c, receipt.data);
     return 'dropped';
   }
   const body = parsed.data;
@@ -154,6 +160,7 @@ async function receive(ctx: Ctx, store: Store, blob: Uint8Array, retry?: { id: s
   if (c.disappear !== (body.expire ?? 0)) { c.disappear = body.expire ?? 0; await store.append(c, timerNotice('in', c.disappear, opened.t)); }
   if (JSON.stringify(c) !== before) await store.putContact(c);
   await store.append(c, msg, { unread: true });
+  noteFiled(ctx, c, msg.id);
   return 'new';
 }
 
@@ -170,6 +177,7 @@ export async function retryPending(ctx: Ctx): Promise<number> {
     if (v === 'new') filed++;
   }
   if (left.length !== all.length) await store.putPending(left);
+  await queueReceipts(ctx, store);
   return filed;
 }
 

@@ -11,6 +11,7 @@ import { Name } from '../../../protocol/wire.ts';
 import { UserError, type ContactView, type RequestView } from '../../api.ts';
 import { lower, newContact, viewOf } from './common.ts';
 import type { Ctx } from './ctx.ts';
+import { noteFiled, queueReceipts } from './receipts.ts';
 
 export async function requests(ctx: Ctx): Promise<RequestView[]> {
   const store = await ctx.store();
@@ -36,8 +37,9 @@ export async function acceptRequest(ctx: Ctx, a: { name: string }): Promise<Cont
   const { store, r } = await existing(ctx, a.name);
   const c = (await store.contact(r.name)) ?? await newContact(ctx, store, r, r.prekey, r.sendTo);
   c.disappear = r.disappear;
-  for (const m of r.messages) await store.append(c, m, { unread: true });
+  for (const m of r.messages) { await store.append(c, m, { unread: true }); noteFiled(ctx, c, m.id); }
   await store.putContact(c);
+  await queueReceipts(ctx, store); // accepting says "delivered" for what the request held (Komrade sends none to strangers)
   await store.removeRequest(r.name);
   await ctx.changed(store, 0);
   return viewOf(store, c);

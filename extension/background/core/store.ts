@@ -123,8 +123,8 @@ export class Store {
   }
 
   /** Change a recent message by id (searching from the newest chunk back); false if it is gone. */
-  async updateMessage(c: Contact, id: string, fn: (m: Message) => void): Promise<boolean> {
-    for (let n = c.chunks.next - 1; n >= c.chunks.first; n--) {
+  async updateMessage(c: Contact, id: string, fn: (m: Message) => void, o: { chunks?: number } = {}): Promise<boolean> {
+    for (let n = c.chunks.next - 1; n >= Math.max(c.chunks.first, c.chunks.next - (o.chunks ?? Infinity)); n--) {
       const ch = await this.chunk(c.name, n);
       const m = ch.messages.find((x) => x.id === id);
       if (m) { fn(m); await this.putChunk(c.name, n, ch); return true; }

@@ -33,7 +33,9 @@ export async function thread(ctx: Ctx, a: { name: string; before?: number }): Pr
     unread = 0;
     await ctx.changed(store, 0);
   }
-  const view: ThreadView = { contact: contactView(c, unread), messages: page.messages, disappearing: c.disappear };
+  // a queued message being deposited right now shows as sending
+  const messages = page.messages.map((m) => (m.state === 'queued' && ctx.sending.has(m.id) ? { ...m, state: 'sending' as const } : m));
+  const view: ThreadView = { contact: contactView(c, unread), messages, disappearing: c.disappear };
   if (page.older !== undefined) view.older = page.older;
   return view;
 }
