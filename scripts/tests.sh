@@ -2,7 +2,7 @@
 # The test files, listed once. `bash scripts/tests.sh fast` (`npm run test:fast`) runs every Node
 # test that needs no browser, no tor and no proving: the Operator's route tests verify proofs
 # recorded in test/fixtures/proofs/ instead of making them, and the kill -9 and fuzz tests run
-# 5 cycles and 2,000 requests (20 and 10,000 elsewhere). `bash scripts/tests.sh unit` adds the
+# 3 cycles and 2,000 + 400 requests (20 and 10,000 + 2,000 elsewhere). `bash scripts/tests.sh unit` adds the
 # tests that prove (and makes the route tests prove afresh, KOMRADE_PROVE=1); `bash
 # scripts/tests.sh all` (what `npm test` runs, after the type check) adds the lint and the
 # browser and tor tiers, inside a loopback-only network namespace. `bash scripts/tests.sh record`
@@ -57,7 +57,7 @@ RECORDED=(operator/collectives.test.ts operator/collectives-removal.test.ts oper
 UNIT=("${FAST[@]}" "${PROVING[@]}")
 BROWSER=(test/lint.test.ts test/e2e/messaging.e2e.ts test/e2e/collectives.e2e.ts test/e2e/tor.e2e.ts)
 case "${1:-all}" in
-  fast) CRASH_CYCLES=5 FUZZ_RUNS=2000 exec node --import tsx --test --test-reporter=tap --test-concurrency=4 "${FAST[@]}" ;;
+  fast) CRASH_CYCLES=3 FUZZ_RUNS=2000 exec node --import tsx --test --test-reporter=tap --test-concurrency=4 "${FAST[@]}" ;;
   record) KOMRADE_RECORD=1 exec node --import tsx --test --test-reporter=tap "${RECORDED[@]}" ;;
   unit) KOMRADE_PROVE=1 exec node --import tsx --test --test-reporter=tap "${UNIT[@]}" ;;
   all) KOMRADE_PROVE=1 exec bash scripts/in-netns.sh node --import tsx --test --test-reporter=tap --test-concurrency=1 "${UNIT[@]}" "${BROWSER[@]}" ;;
