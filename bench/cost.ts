@@ -137,6 +137,10 @@ export async function benchCost(): Promise<void> {
     section('Capacity and latency under an open loop');
     const cap = await cycles(url, pid, 50, SECONDS);
     row('capacity: requests/s one Operator process sustains (closed loop, 50 clients, deposit/fetch/ack)', cap.perSecond, 'req/s');
+    row('  Operator process CPU per request at capacity', cap.cpuPerRequest, 'ms');
+    // the clients share this machine's 2 cores: what one core busy with the Operator alone would serve
+    row('  capacity per core of Operator CPU: 1000 ÷ its CPU ms per request at capacity', 1000 / cap.cpuPerRequest, 'req/s');
+    if (cap.errors) row('  errors at capacity', cap.errors, 'errors');
     const rate = Math.max(10, Math.round(cap.perSecond / 2));
     const open = await openLoop(url, rate);
     row(`open loop at 50 % of capacity (${rate} req/s, 2 processes, ${OPEN_SECONDS} s, pre-signed deposit/fetch): p50 from scheduled time`, percentile(open.latencies, 50), 'ms');
@@ -146,6 +150,7 @@ export async function benchCost(): Promise<void> {
     const contacts = 20, collectives = 3, perPoll = requestsPerPoll(contacts, collectives), perHour = perPoll * 60;
     const perCore = cap.perSecond / (perHour / 3600);
     console.log(`    a komrade with ${contacts} contacts and ${collectives} collectives, polling every 60 s: (1 + ${contacts}) fetches + ${collectives} × 5 collective reads = ${perPoll} requests a poll, × 60 = ${perHour} requests/hour = ${(perHour / 3600).toFixed(2)} req/s`);
+    row(`  komrades per core of Operator CPU = (1000 ÷ CPU ms per request) ÷ ${perHour} req/h`, 1000 / cap.cpuPerRequest / (perHour / 3600), 'komrades');
     row(`komrades per core = capacity ÷ ${perHour} req/h (20 contacts, 3 collectives, ${perPoll} req per 60 s poll)`, perCore, 'komrades', { text: '≥ 10,000', met: perCore >= 10_000 });
   } finally {
     op.child.kill('SIGTERM'); await op.exited;
