@@ -25,8 +25,8 @@ import { percentile, ratio, row, section } from './lib.ts';
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const BLOB = BLOB_SIZES[0]!;
 
-/** One writer, synced LevelDB batches one at a time: the same records a cycle writes and deletes (with its two spent nonces unless `nonces` is false). */
-async function levelBaseline(nonces = true): Promise<number> {
+/** One writer, synced LevelDB batches one at a time: the same records a cycle writes and deletes (with its two spent nonces unless `nonces` is false); cycles/s and this process's CPU ms per cycle. */
+export async function levelBaseline(nonces = true, seconds = SECONDS): Promise<{ perSecond: number; cpuMs: number }> {
   const dir = mkdtempSync(join(tmpdir(), 'komrade-bench-level-'));
   const db = new Level<string, string>(dir, { valueEncoding: 'utf8' });
   await db.open();
@@ -41,7 +41,7 @@ async function levelBaseline(nonces = true): Promise<number> {
   };
   const id = b64(randomBytes(16)), data = randomBytes(BLOB + 4);
   let cycles = 0, seq = 0;
-  const end = performance.now() + SECONDS * 1000;
+  const end = performance.now() + seconds * 1000, cpu0 = process.cpuUsage();
   while (performance.now() < end) {
     seq++;
     const k = `${id}!${seq.toString(16).padStart(12, '0')}`;
@@ -56,13 +56,14 @@ async function levelBaseline(nonces = true): Promise<number> {
     await db.batch([...ackOps, { type: 'del', key: k, sublevel: blobs }, { type: 'del', key: `00000001!${k}`, sublevel: x }, { type: 'put', key: id, value: { seq, count: 0 }, sublevel: meta }] as never, { sync: true });
     cycles++;
   }
+  const cpu = process.cpuUsage(cpu0);
   await db.close();
   rmSync(dir, { recursive: true, force: true });
-  return cycles / SECONDS;
+  return { perSecond: cycles / seconds, cpuMs: (cpu.user + cpu.system) / 1000 / cycles };
 }
 
 /** CPU time (user + system, ms) a process has used so far, from /proc (Linux); undefined elsewhere. */
-function cpuMs(pid: number): number | undefined {
+export function cpuMs(pid: number): number | undefined {
   try {
     const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
     return ((Number(f[11]) + Number(f[12])) * 1000) / 100; // USER_HZ is 100 on Linux
@@ -99,9 +100,9 @@ async function operatorLoad(url: string, clients: number, pid: number) {
 /** Run the section. */
 export async function benchOperator(): Promise<void> {
   section(`Operator vs LevelDB: deposit → fetch → ack cycles, ${SECONDS} s each`);
-  const level = await levelBaseline();
+  const level = (await levelBaseline()).perSecond;
   row('LevelDB alone: one writer, the same records with the spent nonces, 3 synced batches a cycle, cycles/s', level, 'cycles/s');
-  const former = await levelBaseline(false);
+  const former = (await levelBaseline(false)).perSecond;
   row('LevelDB alone, former baseline without the nonces (2 synced batches a cycle), cycles/s', former, 'cycles/s');
   const data = mkdtempSync(join(tmpdir(), 'komrade-bench-op-'));
   const op = spawnOperator(['--port', '0', '--data', data, '--tor', 'off', '--mailbox-pow-bits', '0', '--log-minutes', '0', '--max-blobs', '500']);

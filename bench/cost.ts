@@ -1,0 +1,159 @@
+/**
+ * The Operator's cost per request against its floor (issue #15 §5), its capacity, its latency
+ * under an open loop, and komrades per core. The Operator runs as its own process (as deployed);
+ * its CPU is read from /proc. The floor's parts are measured in the same run the same way: a
+ * no-op Koa route in its own process under the same client load, one signature check as the
+ * Operator does it (operator/verify.ts), one synced LevelDB batch of the same records
+ * (bench/operator.ts `levelBaseline`). Open-loop requests are signed before the timed phase and
+ * sent by two separate processes (bench/load-child.ts) at a fixed rate.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { b64, randomBytes } from '../protocol/bytes.ts';
+import { signAuth } from '../protocol/identity.ts';
+import { OperatorClient } from '../protocol/client.ts';
+import { KeyPair } from '../protocol/themis.ts';
+import { BLOB_SIZES } from '../protocol/wire.ts';
+import { checkAuth } from '../operator/verify.ts';
+import { spawnOperator } from '../test/support/operator.ts';
+import { cpuMs, levelBaseline } from './operator.ts';
+import { percentile, ratio, row, section } from './lib.ts';
+
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
+const OPEN_SECONDS = Number(process.env.BENCH_OPEN_SECONDS ?? 20);
+const BLOB = BLOB_SIZES[0]!;
+const OP_ARGS = ['--port', '0', '--tor', 'off', '--mailbox-pow-bits', '0', '--log-minutes', '0', '--max-blobs', '500'];
+
+/** `clients` concurrent komrades cycling deposit → fetch → ack for `seconds`: requests/s and the Operator's CPU ms per request. */
+async function cycles(url: string, pid: number, clients: number, seconds: number) {
+  let requests = 0, errors = 0;
+  const cpu0 = cpuMs(pid)!, end = performance.now() + seconds * 1000;
+  await Promise.all(Array.from({ length: clients }, async () => {
+    const client = new OperatorClient(url, 30_000), id = b64(randomBytes(16)), key = new KeyPair(), blob = randomBytes(BLOB);
+    await client.createMailbox(id, key);
+    while (performance.now() < end) {
+      try {
+        await client.deposit(id, blob);
+        const { blobs } = await client.fetchBlobs(id, key.privateKey);
+        await client.ack(id, key.privateKey, blobs.map((b) => b.id));
+        requests += 3;
+      } catch { errors++; }
+    }
+  }));
+  return { perSecond: requests / seconds, cpuPerRequest: (cpuMs(pid)! - cpu0) / requests, errors };
+}
+
+/** The no-op Koa route in its own process, same client shape (global fetch, `clients` concurrent, the same three bodies): its CPU ms per request. */
+async function noopCost(clients: number, seconds: number): Promise<number> {
+  const child = spawn(process.execPath, ['--import', 'tsx', new URL('./noop-server.ts', import.meta.url).pathname], { stdio: ['ignore', 'pipe', 'inherit'] });
+  try {
+    const url = await new Promise<string>((resolve) => { let out = ''; child.stdout!.on('data', (d) => { out += d; const m = /listening on (\S+)/.exec(out); if (m) resolve(m[1]!); }); });
+    const key = new KeyPair(), id = b64(randomBytes(16));
+    const bodies = [JSON.stringify({ blob: b64(randomBytes(BLOB)) }), JSON.stringify({ auth: signAuth(key.privateKey, 'fetch', id) }), JSON.stringify({ ids: ['1'], auth: signAuth(key.privateKey, 'ack', id, '1') })];
+    let requests = 0;
+    const cpu0 = cpuMs(child.pid!)!, end = performance.now() + seconds * 1000;
+    await Promise.all(Array.from({ length: clients }, async () => {
+      while (performance.now() < end) {
+        for (const body of bodies) {
+          const res = await fetch(`${url}/noop/${id}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+          await res.json(); requests++;
+        }
+      }
+    }));
+    return (cpuMs(child.pid!)! - cpu0) / requests;
+  } finally { child.kill('SIGTERM'); }
+}
+
+/** One signature check as the Operator does it per signed request (a known key, OpenSSL): CPU ms each. */
+function signatureCost(n = 2000): number {
+  const key = new KeyPair(), pub = b64(key.publicKey), id = b64(randomBytes(16));
+  const auths = Array.from({ length: n }, () => signAuth(key.privateKey, 'fetch', id));
+  checkAuth(pub, signAuth(key.privateKey, 'fetch', id), 'fetch', id); // first sight: wasm-themis, then kept for OpenSSL
+  const c0 = process.cpuUsage();
+  for (const a of auths) if (!checkAuth(pub, a, 'fetch', id)) throw new Error('bad signature');
+  const c = process.cpuUsage(c0);
+  return (c.user + c.system) / 1000 / n;
+}
+
+/** Pre-signed requests for the open loop: deposit and fetch in turns over `boxes` mailboxes. */
+async function presigned(url: string, n: number, boxes: number) {
+  const client = new OperatorClient(url, 30_000), made: { id: string; key: KeyPair }[] = [];
+  for (let i = 0; i < boxes; i++) { const m = { id: b64(randomBytes(16)), key: new KeyPair() }; await client.createMailbox(m.id, m.key); made.push(m); }
+  const blob = JSON.stringify({ blob: b64(randomBytes(BLOB)) });
+  return Array.from({ length: n }, (_, i) => {
+    const m = made[Math.floor(i / 2) % boxes]!, path = `/v2/mailboxes/${encodeURIComponent(m.id)}`;
+    return i % 2 === 0 ? { path: `${path}/deposit`, body: blob } : { path: `${path}/fetch`, body: JSON.stringify({ auth: signAuth(m.key.privateKey, 'fetch', m.id) }) };
+  });
+}
+
+/** Two load processes at `rate` requests/s in all for OPEN_SECONDS: latencies from the scheduled send times. */
+async function openLoop(url: string, rate: number) {
+  const n = Math.round(rate * OPEN_SECONDS), reqs = await presigned(url, n, 1000), dir = mkdtempSync(join(tmpdir(), 'komrade-bench-open-'));
+  try {
+    const runs = [0, 1].map((k) => {
+      const file = join(dir, `job${k}.json`);
+      writeFileSync(file, JSON.stringify({ url, rate: rate / 2, requests: reqs.filter((_, i) => Math.floor(i / 2) % 2 === k) }));
+      const child = spawn(process.execPath, ['--import', 'tsx', new URL('./load-child.ts', import.meta.url).pathname, file], { stdio: ['ignore', 'pipe', 'inherit'] });
+      let out = '';
+      child.stdout!.on('data', (d) => { out += d; });
+      return new Promise<{ latencies: number[]; errors: number }>((r) => child.on('exit', () => r(JSON.parse(out || '{"latencies":[],"errors":0}'))));
+    });
+    const all = await Promise.all(runs);
+    return { latencies: all.flatMap((a) => a.latencies), errors: all.reduce((s, a) => s + a.errors, 0) };
+  } finally { rmSync(dir, { recursive: true, force: true }); }
+}
+
+/**
+ * Requests per poll of the add-on's default schedule (extension/background: pollSeconds 60;
+ * komrade.ts `poll`): one fetch per mailbox (intro + one per contact; an ack only when
+ * something arrived), and per collective: getCollective + one log page (collective-log.ts
+ * `replay`), currentEpoch (epochs.ts), currentEpoch + one cursor read (posts.ts).
+ */
+export function requestsPerPoll(contacts: number, collectives: number) { return (1 + contacts) + collectives * 5; }
+
+/** Run the section. */
+export async function benchCost(): Promise<void> {
+  section(`Operator cost per request against its floor, ${SECONDS} s per load`);
+  const data = mkdtempSync(join(tmpdir(), 'komrade-bench-cost-'));
+  const op = spawnOperator([...OP_ARGS, '--data', data]);
+  try {
+    const url = await op.url, pid = op.child.pid!;
+    await cycles(url, pid, 10, 1); // warm-up
+    const load = await cycles(url, pid, 10, SECONDS);
+    row('Operator process CPU per request, deposit → fetch → ack at 10 clients', load.cpuPerRequest, 'ms');
+    const noop = await noopCost(10, SECONDS);
+    row('  floor part (a): no-op Koa route over HTTP, its process CPU per request at 10 clients', noop, 'ms');
+    const sig = signatureCost();
+    row('  floor part (b): one signature check (OpenSSL, known key), CPU', sig, 'ms');
+    const level = await levelBaseline(true, SECONDS);
+    row('  floor part (c): the same records as 3 synced LevelDB batches, CPU per cycle', level.cpuMs, 'ms');
+    // a cycle is 3 requests: 3 routes, 2 signature checks (fetch, ack), 3 synced batches
+    const floor = noop + (2 * sig) / 3 + level.cpuMs / 3;
+    ratio('Operator CPU per request ÷ its floor (a + 2/3 b + c/3)', { name: 'Operator', value: load.cpuPerRequest, unit: 'ms' }, { name: 'floor', value: floor, unit: 'ms' }, { max: 1.5 });
+
+    section('Capacity and latency under an open loop');
+    const cap = await cycles(url, pid, 50, SECONDS);
+    row('capacity: requests/s one Operator process sustains (closed loop, 50 clients, deposit/fetch/ack)', cap.perSecond, 'req/s');
+    row('  Operator process CPU per request at capacity', cap.cpuPerRequest, 'ms');
+    // the clients share this machine's 2 cores: what one core busy with the Operator alone would serve
+    row('  capacity per core of Operator CPU: 1000 ÷ its CPU ms per request at capacity', 1000 / cap.cpuPerRequest, 'req/s');
+    if (cap.errors) row('  errors at capacity', cap.errors, 'errors');
+    const rate = Math.max(10, Math.round(cap.perSecond / 2));
+    const open = await openLoop(url, rate);
+    row(`open loop at 50 % of capacity (${rate} req/s, 2 processes, ${OPEN_SECONDS} s, pre-signed deposit/fetch): p50 from scheduled time`, percentile(open.latencies, 50), 'ms');
+    row('  open loop p99 from scheduled time', percentile(open.latencies, 99), 'ms', { text: '< 25 ms', met: percentile(open.latencies, 99) < 25 });
+    if (open.errors) row('  open loop errors', open.errors, 'errors');
+
+    const contacts = 20, collectives = 3, perPoll = requestsPerPoll(contacts, collectives), perHour = perPoll * 60;
+    const perCore = cap.perSecond / (perHour / 3600);
+    console.log(`    a komrade with ${contacts} contacts and ${collectives} collectives, polling every 60 s: (1 + ${contacts}) fetches + ${collectives} × 5 collective reads = ${perPoll} requests a poll, × 60 = ${perHour} requests/hour = ${(perHour / 3600).toFixed(2)} req/s`);
+    row(`  komrades per core of Operator CPU = (1000 ÷ CPU ms per request) ÷ ${perHour} req/h`, 1000 / cap.cpuPerRequest / (perHour / 3600), 'komrades');
+    row(`komrades per core = capacity ÷ ${perHour} req/h (20 contacts, 3 collectives, ${perPoll} req per 60 s poll)`, perCore, 'komrades', { text: '≥ 10,000', met: perCore >= 10_000 });
+  } finally {
+    op.child.kill('SIGTERM'); await op.exited;
+    rmSync(data, { recursive: true, force: true });
+  }
+}
