@@ -9,6 +9,10 @@
  * synced batches for both sides — deposit; fetch's nonce; ack's nonce with its deletes. The
  * former baseline left the nonces out (two batches a cycle, no nonce reads); it is still
  * measured and shown, without a goal.
+ *
+ * No goals here: on 2 cores the load and the Operator share the CPU, so a closed loop's
+ * throughput and p99 say more about the clients than the Operator (issue "A lean Operator"
+ * dropped them). The Operator's own cost is `npm run bench -- cost` (bench/cost.ts).
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -112,15 +116,14 @@ export async function benchOperator(): Promise<void> {
       const r = await operatorLoad(url, clients, op.child.pid!);
       row(`Operator over HTTP, ${clients} concurrent client${clients > 1 ? 's' : ''}: cycles/s`, r.perSecond, 'cycles/s');
       row(`  request latency p50 at ${clients}`, r.p50, 'ms');
-      row(`  request latency p99 at ${clients}`, r.p99, 'ms', clients === 100 ? { text: '< 25 ms', met: r.p99 < 25 } : undefined);
+      row(`  request latency p99 at ${clients}`, r.p99, 'ms');
       // a closed loop: each client waits for its answer, so mean latency = clients ÷ requests per second (Little's law)
       if (clients > 1) row(`  queueing floor at ${clients}: clients ÷ requests/s (Little's law; the mean cannot be lower)`, (1000 * clients) / (3 * r.perSecond), 'ms');
       if (r.errors) row(`  errors at ${clients}`, r.errors, 'errors');
       // both processes share this machine's cores: what each spends on one cycle
       if (r.operatorCpu !== undefined) row(`  Operator process CPU per cycle at ${clients} (3 requests)`, r.operatorCpu, 'ms');
       if (r.clientCpu !== undefined) row(`  the clients' CPU per cycle at ${clients} (this process: signing, HTTP)`, r.clientCpu, 'ms');
-      ratio(`  durable throughput ÷ LevelDB one writer, at ${clients}`, { name: 'Operator', value: r.perSecond, unit: 'cycles/s' }, { name: 'LevelDB', value: level, unit: 'cycles/s' },
-        clients === 100 ? { min: 1.0 } : undefined);
+      ratio(`  durable throughput ÷ LevelDB one writer, at ${clients}`, { name: 'Operator', value: r.perSecond, unit: 'cycles/s' }, { name: 'LevelDB', value: level, unit: 'cycles/s' });
       if (clients === 100) ratio(`  durable throughput ÷ the former baseline (no nonces), at ${clients}`, { name: 'Operator', value: r.perSecond, unit: 'cycles/s' }, { name: 'LevelDB without nonces', value: former, unit: 'cycles/s' });
     }
   } finally {
