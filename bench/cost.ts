@@ -19,7 +19,7 @@ import { KeyPair } from '../protocol/themis.ts';
 import { BLOB_SIZES } from '../protocol/wire.ts';
 import { checkAuth } from '../operator/verify.ts';
 import { spawnOperator } from '../test/support/operator.ts';
-import { cpuMs, levelBaseline } from './operator.ts';
+import { cpuMs, levelBaseline, mailCycle } from './operator.ts';
 import { percentile, ratio, row, section } from './lib.ts';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
@@ -36,9 +36,7 @@ async function cycles(url: string, pid: number, clients: number, seconds: number
     await client.createMailbox(id, key);
     while (performance.now() < end) {
       try {
-        await client.deposit(id, blob);
-        const { blobs } = await client.fetchBlobs(id, key.privateKey);
-        await client.ack(id, key.privateKey, blobs.map((b) => b.id));
+        await mailCycle(client, id, key, blob);
         requests += 3;
       } catch { errors++; }
     }

@@ -13,6 +13,7 @@ import { KeyPair } from '../protocol/themis.ts';
 import { BLOB_SIZES } from '../protocol/wire.ts';
 import { spawnOperator } from '../test/support/operator.ts';
 import { percentile, row, section } from './lib.ts';
+import { mailCycle } from './operator.ts';
 
 const SECONDS = Number(process.env.BENCH_ENDURANCE_SECONDS ?? 60);
 const CLIENTS = 1000;
@@ -44,9 +45,7 @@ export async function benchEndurance(): Promise<void> {
       while (performance.now() < end) {
         try {
           const s = performance.now();
-          await client.deposit(id, blob);
-          const { blobs } = await client.fetchBlobs(id, key.privateKey);
-          await client.ack(id, key.privateKey, blobs.map((b) => b.id));
+          await mailCycle(client, id, key, blob);
           latencies.push(performance.now() - s);
           served += 3;
         } catch (e) { errors++; const k = e instanceof OperatorError ? `${e.status} ${e.reason}` : `${String((e as Error).message ?? e).slice(0, 60)} (${String(((e as Error).cause as { code?: string; message?: string } | undefined)?.code ?? ((e as Error).cause as Error | undefined)?.message)})`; kinds.set(k, (kinds.get(k) ?? 0) + 1); }

@@ -16,6 +16,7 @@ import { KeyPair } from '../protocol/themis.ts';
 import { BLOB_SIZES } from '../protocol/wire.ts';
 import { spawnOperator } from '../test/support/operator.ts';
 import { row, section } from './lib.ts';
+import { mailCycle } from './operator.ts';
 
 const MINUTES = Number(process.env.BENCH_MEMORY_MINUTES ?? 10);
 const CLIENTS = 50;
@@ -44,9 +45,7 @@ export async function benchMemory(): Promise<void> {
       while (performance.now() < end) {
         const next = performance.now() + 1000;
         try {
-          await client.deposit(id, blob);
-          const { blobs } = await client.fetchBlobs(id, key.privateKey);
-          await client.ack(id, key.privateKey, blobs.map((b) => b.id));
+          await mailCycle(client, id, key, blob);
           served += 3;
         } catch { errors++; }
         await sleep(Math.max(0, next - performance.now()));

@@ -74,6 +74,13 @@ export function cpuMs(pid: number): number | undefined {
   } catch { return undefined; }
 }
 
+/** One deposit → fetch → ack of `blob` on a komrade's own mailbox: the 3 requests every Operator load here repeats. */
+export async function mailCycle(client: OperatorClient, id: string, key: KeyPair, blob: Uint8Array): Promise<void> {
+  await client.deposit(id, blob);
+  const { blobs } = await client.fetchBlobs(id, key.privateKey);
+  await client.ack(id, key.privateKey, blobs.map((b) => b.id));
+}
+
 /** `clients` concurrent komrades, each cycling deposit → fetch → ack on its own mailbox for SECONDS. */
 async function operatorLoad(url: string, clients: number, pid: number) {
   const latencies: number[] = [];

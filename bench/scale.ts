@@ -14,6 +14,7 @@ import { BLOB_SIZES } from '../protocol/wire.ts';
 import { Store } from '../operator/store/index.ts';
 import { spawnOperator } from '../test/support/operator.ts';
 import { interleavedMedians, ratio, row, section } from './lib.ts';
+import { mailCycle } from './operator.ts';
 
 const BIG = Number(process.env.BENCH_MAILBOXES ?? 1_000_000);
 
@@ -42,9 +43,7 @@ async function operations(dir: string) {
   return {
     create: { fn: () => client.createMailbox(b64(randomBytes(16)), key) },
     cycle: { fn: async () => {
-      await client.deposit(id, blob);
-      const { blobs } = await client.fetchBlobs(id, key.privateKey);
-      await client.ack(id, key.privateKey, blobs.map((x) => x.id));
+      await mailCycle(client, id, key, blob);
     } },
     miss: { fn: () => client.deposit(b64(randomBytes(16)), blob).catch(() => undefined) },
     close: async () => { op.child.kill('SIGTERM'); await op.exited; },
