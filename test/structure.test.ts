@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { build } from 'esbuild';
+import { OPERATOR_NODE_FLAGS } from './support/operator.ts';
 
 const ENTRIES = ['extension/background/main.ts', 'operator/main.ts', 'bench/bench.ts', 'protocol/client.ts'];
 
@@ -43,4 +44,9 @@ test('every test file is listed in scripts/tests.sh (what npm test runs)', () =>
     .map((e) => join(e.parentPath, e.name)));
   assert.ok(files.length > 20);
   assert.deepEqual(files.filter((f) => !listed.includes(f)), []);
+});
+
+test('npm start and npm run operator give the Operator the V8 flags the tests and benches run it with', () => {
+  const scripts = (JSON.parse(readFileSync('package.json', 'utf8')) as { scripts: Record<string, string> }).scripts;
+  for (const name of ['operator', 'start']) for (const flag of OPERATOR_NODE_FLAGS) assert.ok(scripts[name]!.includes(`node ${flag} --import tsx operator/main.ts`), `${name}: ${flag}`);
 });

@@ -10,7 +10,7 @@ import { chmodSync, existsSync, mkdtempSync, readFileSync, readdirSync, writeFil
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadThemis } from '../../protocol/themis.ts';
-import { startTestOperator } from '../support/operator.ts';
+import { OPERATOR_NODE_FLAGS, startTestOperator } from '../support/operator.ts';
 import { launchTor } from '../../operator/tor.ts';
 import { startTorNet, freePort, type TorNet } from '../tor/tornet.ts';
 import { startCircuitTap } from '../tor/circuittap.ts';
@@ -34,7 +34,7 @@ function torPids(torrc: string): number[] {
 }
 
 function startCli(data: string, socksPort: number, torArgs = ['--tor', 'launch', '--tor-socks-port', String(socksPort), '--torrc-append', net.clientTorrc]) {
-  const child = spawn(process.execPath, ['--import', 'tsx', MAIN, '--data', data, '--port', '0', ...torArgs,
+  const child = spawn(process.execPath, [...OPERATOR_NODE_FLAGS, '--import', 'tsx', MAIN, '--data', data, '--port', '0', ...torArgs,
     '--tor-timeout-seconds', String(PUBLISH_S)], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stdout.on('data', (d) => { out += d; });
