@@ -3,7 +3,7 @@
  * request reads the few records it needs and writes only those it changed.
  *
  * Logical keys: `account`, `index`, `contact/<name>`, `chunk/<name>/<n>`, `outbox`, `pending`,
- * `seen/<day>`, `request/<name>`, `blocked`, `collective/<name>`, `collective/~keys`, `collective/~counts`
+ * `seen/<day>`, `request/<name>`, `blocked`, `prekeys/<name>` (fresh-prekeys.ts), `collective/<name>`, `collective/~keys`, `collective/~counts`
  * (collective-state.ts) (reserved: `feed/…`).
  */
 import type { CollectiveKey } from '../../../protocol/message.ts';
