@@ -10,7 +10,7 @@
 import { b64, randomBytes, unb64 } from '../../../protocol/bytes.ts';
 import { KeyPair, privateKey, type PrivateKey } from '../../../protocol/themis.ts';
 import { ContactPrekeys, type Contact } from '../state.ts';
-import type { Store } from './store.ts';
+import { K, type Store } from './store.ts';
 
 /** How long a superseded prekey is kept for envelopes already on their way (an hour: a minute's poll and retries many times over). */
 export const PREKEY_IN_FLIGHT_MS = 60 * 60_000;
@@ -21,8 +21,8 @@ export const PREKEY_UNUSED_MAX = 50;
 /** How many erased ids are remembered per contact. */
 const ERASED_IDS = 100;
 
-const key = (name: string) => `prekeys/${name}`;
-const PREFIX = 'prekeys/';
+const key = K.prekeys;
+const PREFIX = K.prekeys('');
 
 async function load(store: Store, name: string): Promise<ContactPrekeys> {
   return (await store.r.get(key(name), ContactPrekeys)) ?? { mine: [], erased: [] };

@@ -27,6 +27,7 @@ export const K = {
   collective: (name: string) => `collective/${foldName(name)}`,
   keysIn: 'collective/~keys', counts: 'collective/~counts',
   request: (name: string) => `request/${name}`, blocked: 'blocked',
+  prekeys: (name: string) => `prekeys/${name}`,
 } as const;
 
 export class Store {
