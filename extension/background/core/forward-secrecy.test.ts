@@ -14,7 +14,7 @@ before(() => loadThemis());
 
 const ROUNDS = 4;
 
-test('a seized device opens none of the blobs it read before the last round trip, and still opens those on their way', { timeout: 120_000 }, async () => {
+test('a seized device opens none of the blobs it read before the last round trip, and still opens those on their way', { timeout: 120_000 }, async (t) => {
   const op = await startTestOperator();
   try {
     const clock = { t: Date.now() };
@@ -90,5 +90,6 @@ test('a seized device opens none of the blobs it read before the last round trip
       assert.equal(seized.raw.includes(k), false, 'nor in the stored bytes');
     }
     for (const k of held) assert.equal(seized.strings.has(k), true, 'the test finds the prekeys that are kept');
+    t.diagnostic(`${toBob.length} blobs recorded for bob; ${seized.keys.length} private keys on his device; ${erased.length} prekeys for alice made and erased, ${held.size} kept`);
   } finally { await op.close(); }
 });
