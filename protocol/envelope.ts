@@ -98,3 +98,8 @@ export function open(blob: Uint8Array, opts: {
   if (opts.seen(payload.id)) throw new EnvelopeError('replay');
   return { from, id: payload.id, t: payload.t, body: payload.body };
 }
+
+/** The id of the prekey a blob is sealed to (in its clear header), or undefined if it is too short to be an envelope. */
+export function prekeyIdOf(blob: Uint8Array): string | undefined {
+  return blob.length >= 9 && blob[0] === VERSION_BYTE ? b64(blob.subarray(1, 9)) : undefined;
+}

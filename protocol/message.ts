@@ -11,7 +11,8 @@ export const MAX_TEXT = 10_000;
 /**
  * A private message. `from` is the sender's name (checked against the directory on first
  * contact, and against the stored key afterwards); `replyTo` the mailbox the sender made for
- * this recipient; `prekey` the sender's current prekey, for the reply. `expire` (seconds, added
+ * this recipient; `prekey` a fresh prekey of the sender's made for this recipient (END-TO-END.md
+ * §6; an older sender gives its weekly prekey), to seal the reply to. `expire` (seconds, added
  * after v1, optional): the sender's disappearing-messages timer for this conversation; the
  * receiver adopts it and both erase the message that long after it was sent. Absent means off.
  */
@@ -29,12 +30,14 @@ export type TextMessage = z.infer<typeof TextMessage>;
  * A delivery receipt (END-TO-END.md, "Delivery receipts"): `from` filed the messages whose
  * envelope ids are `delivered` (ids that travel only inside envelopes, never seen by the
  * Operator). Sent only to a contact, under the key stored for them; a receiver that does not
- * know this kind drops it.
+ * know this kind drops it. `prekey` (added later, optional): a fresh prekey of the sender's for
+ * the receiver, as in a message (END-TO-END.md §6).
  */
 export const Receipt = z.strictObject({
   kind: z.literal('receipt'),
   from: Name,
   delivered: z.array(z.string().regex(/^[A-Za-z0-9_-]{22}$/)).min(1).max(100),
+  prekey: z.strictObject({ id: PrekeyId, key: PublicKeyB64 }).optional(),
 });
 export type Receipt = z.infer<typeof Receipt>;
 

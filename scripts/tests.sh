@@ -38,6 +38,9 @@ FAST=(
   extension/background/core/account.test.ts
   extension/background/core/messaging.test.ts
   extension/background/core/sending.test.ts
+  extension/background/core/forward-secrecy.test.ts
+  extension/background/core/forward-secrecy-grace.test.ts
+  extension/background/core/forward-secrecy-versions.test.ts
   extension/background/core/receipts.test.ts
   extension/background/core/keys.test.ts
   extension/background/core/pending.test.ts

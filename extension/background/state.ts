@@ -25,9 +25,10 @@ export const Message = z.strictObject({
   /**
    * Not a message: a quiet note that envelopes claiming to be this contact, signed by a key the
    * directory does not vouch for, were refused (`text` is empty: the forged text is never kept).
-   * Consecutive refusals share one note; `count` says how many.
+   * Consecutive refusals share one note; `count` says how many. `erased`: a message of this
+   * contact's came sealed to a prekey of ours already erased (END-TO-END.md §6): it cannot be read.
    */
-  notice: z.enum(['forged', 'timer']).optional(),
+  notice: z.enum(['forged', 'timer', 'erased']).optional(),
   count: z.number().int().optional(),
   /** A `timer` notice: the disappearing-messages timer was set to this (seconds; 0 = off), by me (`out`) or them (`in`). */
   seconds: z.number().int().min(0).optional(),
@@ -62,10 +63,25 @@ export const Contact = ContactV1.omit({ unread: true, messages: true }).extend({
   chunks: z.strictObject({ first: z.number().int().min(0), next: z.number().int().min(0) }),
   /** Disappearing messages for this conversation (seconds; 0 = off), as last set by either side. */
   disappear: z.number().int().min(0).default(0),
+  /** The envelope time of the message that gave `prekey` (END-TO-END.md §6): an older one arriving late does not replace it. */
+  prekeyAt: z.number().optional(),
   /** The newest message that is not a notice, for the inbox. */
   last: z.strictObject({ text: z.string(), t: z.number(), dir: z.enum(['in', 'out']) }).optional(),
 });
 export type Contact = z.infer<typeof Contact>;
+
+/**
+ * Record `prekeys/<name>`: our fresh prekeys for one contact (END-TO-END.md §6), oldest first.
+ * `superseded`: when the contact first used a newer one (erased PREKEY_IN_FLIGHT_MS later);
+ * `used`: the id of the newest the contact has used; `erased`: ids erased (newest last, a
+ * bounded list), to say why a message sealed to one cannot be read.
+ */
+export const ContactPrekeys = z.strictObject({
+  mine: z.array(z.strictObject({ id: PrekeyId, ...KeyPairB64.shape, created: z.number(), superseded: z.number().optional() })),
+  used: PrekeyId.optional(),
+  erased: z.array(PrekeyId),
+});
+export type ContactPrekeys = z.infer<typeof ContactPrekeys>;
 
 /** At most this many messages per chunk; the newest chunk takes the appends. */
 export const CHUNK = 50;

@@ -12,6 +12,7 @@ import { KeyPair, privateKey } from '../../../protocol/themis.ts';
 import { UserError, type ContactView, type MeView } from '../../api.ts';
 import type { Account, Contact } from '../state.ts';
 import type { Ctx } from './ctx.ts';
+import { freshPrekey } from './fresh-prekeys.ts';
 import type { Store } from './store.ts';
 
 export const DAY = 86_400_000;
@@ -82,14 +83,13 @@ export async function newContact(ctx: Ctx, store: Store, who: { name: string; id
 }
 
 /**
- * Seal a message for a contact (our reply-to mailbox and current prekey ride along) and queue
- * it in the outbox; empty `text` is a control message that only says where to reply. Returns
- * the envelope's id and time.
+ * Seal a message for a contact (our reply-to mailbox and a fresh prekey made for this contact
+ * ride along, END-TO-END.md §6) and queue it in the outbox; empty `text` is a control message
+ * that only says where to reply. Returns the envelope's id and time.
  */
 export async function sealAndQueue(store: Store, c: Contact, text: string, now: number): Promise<{ id: string; t: number }> {
   const s = await store.account();
-  const current = s.prekeys.at(-1)!;
-  const body: TextMessage = { kind: 'msg', from: s.me.name, text, replyTo: c.inbox, prekey: { id: current.id, key: current.pub } };
+  const body: TextMessage = { kind: 'msg', from: s.me.name, text, replyTo: c.inbox, prekey: await freshPrekey(store, c.name, now) };
   if (c.disappear) body.expire = c.disappear;
   return sealBodyAndQueue(store, c, body, now);
 }

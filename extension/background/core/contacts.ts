@@ -48,6 +48,7 @@ export async function acceptKey(ctx: Ctx, a: { name: string }): Promise<ContactV
   if (!c.pendingKey) throw new UserError('No new key to accept.');
   Object.assign(c, { identityKey: c.pendingKey.identityKey, prekey: c.pendingKey.prekey, sendTo: c.pendingKey.sendTo, verified: false });
   delete c.pendingKey;
+  delete c.prekeyAt;
   await store.putContact(c);
   return viewOf(store, c);
 }

@@ -8,13 +8,14 @@
  */
 import { b64, unb64 } from '../../../protocol/bytes.ts';
 import { OperatorError } from '../../../protocol/client.ts';
-import { open, EnvelopeError } from '../../../protocol/envelope.ts';
+import { open, EnvelopeError, prekeyIdOf } from '../../../protocol/envelope.ts';
 import { CollectiveKey, Receipt, TextMessage } from '../../../protocol/message.ts';
 import { privateKey } from '../../../protocol/themis.ts';
 import type { SignedRecord } from '../../../protocol/wire.ts';
 import { REQUESTS_MAX, type Message } from '../state.ts';
 import { DAY, keyPairOf, lower, transient } from './common.ts';
 import type { Ctx } from './ctx.ts';
+import { adoptPrekey, explainErased, findPrekey, noteUsed } from './fresh-prekeys.ts';
 import type { Store } from './store.ts';
 import { applyReceipt, noteFiled, queueReceipts } from './receipts.ts';
 import { timerNotice } from './threads.ts';
@@ -70,19 +71,26 @@ export async function fetchMailbox(ctx: Ctx, id: string): Promise<number> {
 async function receive(ctx: Ctx, store: Store, blob: Uint8Array, retry?: { id: string }): Promise<Verdict> {
   const s = await store.account();
   const seen = await store.seenCheck(), pending = await store.pending();
+  // our weekly prekey (first contacts), or a fresh one made for a contact (END-TO-END.md §6)
+  const pid = prekeyIdOf(blob);
+  const mine = pid === undefined || s.prekeys.some((k) => k.id === pid) ? undefined : await findPrekey(store, pid);
   let opened;
   try {
     opened = open(blob, {
-      prekey: (id) => { const p = s.prekeys.find((k) => k.id === id); return p ? privateKey(unb64(p.priv)) : undefined; },
+      prekey: (id) => { const p = s.prekeys.find((k) => k.id === id); return p ? privateKey(unb64(p.priv)) : mine?.key; },
       myIdentityKey: unb64(s.me.identity.pub),
       // a blob waiting for the directory counts as seen (a replay of it is dropped), except when it is the one retried
       seen: (id) => id !== retry?.id && (seen(id) || pending.some((p) => p.id === id)),
       now: ctx.now(),
     });
   } catch (e) {
-    if (e instanceof EnvelopeError) return 'dropped'; // undecryptable, forged, replayed or stale
+    // sealed to a prekey we erased: said in the contact's thread; else undecryptable, forged, replayed or stale
+    if (e instanceof EnvelopeError) { if (e.fault === 'unknown-prekey' && pid) await explainErased(store, pid, ctx.now()); return 'dropped'; }
     throw e;
   }
+  // the contact, under its stored key, used a fresh prekey of ours: older ones are superseded
+  const signer = b64(opened.from);
+  const used = async (c: { name: string; identityKey: string }) => { if (mine?.contact === c.name && c.identityKey === signer) await noteUsed(store, c.name, mine.id, ctx.now()); };
   const parsed = TextMessage.safeParse(opened.body);
   if (!parsed.success) {
     await store.addSeen(opened.id, opened.t);
@@ -92,7 +100,11 @@ async function receive(ctx: Ctx, store: Store, blob: Uint8Array, retry?: { id: s
     // a contact's delivery receipt: only under the key stored for them
     const receipt = Receipt.safeParse(opened.body);
     const c = receipt.success ? await store.contact(lower(receipt.data.from)) : undefined;
-    if (c && receipt.success && c.identityKey === b64(opened.from)) await applyReceipt(store, c, receipt.data);
+    if (c && receipt.success && c.identityKey === b64(opened.from)) {
+      await used(c);
+      await applyReceipt(store, c, receipt.data);
+      if (receipt.data.prekey && adoptPrekey(c, receipt.data.prekey, opened.t)) await store.putContact(c);
+    }
     return 'dropped';
   }
   const body = parsed.data;
@@ -130,7 +142,7 @@ async function receive(ctx: Ctx, store: Store, blob: Uint8Array, retry?: { id: s
   if (!body.text) {
     // a control message (no text): the contact's copy moved (restore, "make this the only copy");
     // only where to reply and the prekey change, and only under the stored key
-    if (c && c.identityKey === senderKey) { c.prekey = body.prekey; c.sendTo = body.replyTo; await store.putContact(c); }
+    if (c && c.identityKey === senderKey) { await used(c); adoptPrekey(c, body.prekey, opened.t); c.sendTo = body.replyTo; await store.putContact(c); }
     return 'dropped';
   }
   const msg: Message = { id: opened.id, dir: 'in', text: body.text, t: opened.t, state: 'received' };
@@ -148,7 +160,8 @@ async function receive(ctx: Ctx, store: Store, blob: Uint8Array, retry?: { id: s
     // had: it is filed (marked `oldKey`) and updates where that key wants replies (used if the
     // change is refused), but it never clears or replaces the pending change: only the person's
     // Accept or Refuse does.
-    c.prekey = body.prekey;
+    await used(c);
+    adoptPrekey(c, body.prekey, opened.t);
     c.sendTo = body.replyTo;
     if (c.pendingKey) msg.oldKey = true;
   } else {

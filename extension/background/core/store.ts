@@ -3,7 +3,7 @@
  * request reads the few records it needs and writes only those it changed.
  *
  * Logical keys: `account`, `index`, `contact/<name>`, `chunk/<name>/<n>`, `outbox`, `pending`,
- * `seen/<day>`, `request/<name>`, `blocked`, `collective/<name>`, `collective/~keys`, `collective/~counts`
+ * `seen/<day>`, `request/<name>`, `blocked`, `prekeys/<name>` (fresh-prekeys.ts), `collective/<name>`, `collective/~keys`, `collective/~counts`
  * (collective-state.ts) (reserved: `feed/…`).
  */
 import type { CollectiveKey } from '../../../protocol/message.ts';
@@ -27,6 +27,7 @@ export const K = {
   collective: (name: string) => `collective/${foldName(name)}`,
   keysIn: 'collective/~keys', counts: 'collective/~counts',
   request: (name: string) => `request/${name}`, blocked: 'blocked',
+  prekeys: (name: string) => `prekeys/${name}`,
 } as const;
 
 export class Store {
