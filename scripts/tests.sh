@@ -19,6 +19,7 @@ FAST=(
   protocol/quorum.test.ts
   protocol/client.test.ts
   protocol/padding.test.ts
+  test/schedule-classifier.test.ts
   protocol/canonical.test.ts
   operator/app.test.ts
   operator/names.test.ts

@@ -19,6 +19,7 @@ import * as receive from './core/receive.ts';
 import { makeOnlyCopy } from './core/relocate.ts';
 import * as requests from './core/requests.ts';
 import * as threads from './core/threads.ts';
+import { spreadDelays } from './schedule.ts';
 import type { Vault } from './vault.ts';
 
 export { explain } from './core/common.ts';
@@ -179,8 +180,9 @@ export class Komrade implements Handlers {
     let received = 0;
     await this.flushIfIdle();
     const ids = shuffled(await this.serial(() => receive.mailboxIds(this.ctx)));
+    const pauses = spreadDelays(ids.length, o.spreadMs ?? 0, random);
     for (const [i, id] of ids.entries()) {
-      if (i && o.spreadMs) await (this.ctx.deps.sleep ?? sleep)(random() * 2 * o.spreadMs / ids.length);
+      if (pauses[i]) await (this.ctx.deps.sleep ?? sleep)(pauses[i]!);
       received += await this.serial(() => receive.fetchMailbox(this.ctx, id));
     }
     let logs = new Map<string, Replayed>();
