@@ -22,6 +22,7 @@ FAST=(
   test/schedule-classifier.test.ts
   protocol/canonical.test.ts
   operator/app.test.ts
+  operator/fetch-padding.test.ts
   operator/names.test.ts
   operator/verify.test.ts
   operator/intro.test.ts
@@ -39,6 +40,7 @@ FAST=(
   extension/background/core/account.test.ts
   extension/background/core/messaging.test.ts
   extension/background/core/sending.test.ts
+  extension/background/timers.test.ts
   extension/background/core/receipts.test.ts
   extension/background/core/keys.test.ts
   extension/background/core/pending.test.ts

@@ -62,6 +62,11 @@ export class Schedule {
     if (!this.due.has('lookup')) this.due.set('lookup', now + expDelay(this.rates.fetchMs, this.random));
   }
 
+  /** Every timer and its due time (to keep across a suspended background). */
+  entries(): [TimerKey, number][] { return [...this.due]; }
+  /** Take back timers kept by `entries` (before `keep`, which then adds only what is new). */
+  restore(entries: [TimerKey, number][]): void { for (const [k, t] of entries) this.due.set(k, t); }
+
   /** When the next timer is due (for the alarm), or undefined if none. */
   next(): number | undefined {
     let t: number | undefined;
