@@ -8,6 +8,7 @@
 import { activeVsIdle, pairing } from '../test/support/classifiers.ts';
 import { simulate, type SimOptions } from '../test/support/schedule-sim.ts';
 import { row, section } from './lib.ts';
+import { costRows } from './schedule-cost.ts';
 
 const SEEDS = [1, 2, 3];
 const mean = (xs: number[]) => xs.reduce((s, x) => s + x, 0) / xs.length;
@@ -30,4 +31,6 @@ export async function benchSchedule(): Promise<void> {
     row('  active vs idle, the most telling single circuit (intro, pairwise or loop)', worst * 100, '%', goal ? { text: '≤ 60 %', met: worst <= 0.6 } : undefined);
     row('  mailbox pairing (chance 50 %)', paired * 100, '%', goal ? { text: '≤ 60 %', met: paired <= 0.6 } : undefined);
   }
+  section('What the schedule costs: one komrade with 20 contacts and 3 collectives, default setting');
+  await costRows();
 }
