@@ -85,6 +85,7 @@ export function activeVsIdle(sim: SimResult, view: 'komrade' | 'intro' | 'pairwi
     }
   }
   const half = Math.floor(K / 2);
+  if (!groups.size) return NaN; // nothing of that kind to watch (no loop mailbox before issue #18)
   return logistic(balanced(rows.slice(0, half).flat(), random), balanced(rows.slice(half).flat(), random));
 }
 
