@@ -76,7 +76,7 @@ async function handle(msg: Request): Promise<Reply<unknown>> {
     // only what the person does restarts the auto-lock count, not the popup's own refreshes (komrade.ts, isActivity)
     const value = await komrade.request(msg.type, msg.args as never);
     if (msg.type === 'lock' || msg.type === 'unlock' || msg.type === 'deleteAccount') { const st = await komrade.status(); await badge(st.unread, st.requests, st.feedUnread, st.joinRequests); }
-    if (msg.type === 'unlock' || msg.type === 'create' || msg.type === 'restore' || msg.type === 'saveSettings') await schedule();
+    if (['unlock', 'lock', 'deleteAccount', 'create', 'restore', 'saveSettings'].includes(msg.type)) await schedule();
     return { ok: true, value };
   } catch (e) {
     return { ok: false, error: explain(e) };
@@ -116,7 +116,8 @@ const kept = browser.storage.session.get('schedule').then((v) => timers.plan.res
 async function schedule() {
   await kept;
   const next = await timers.arm().catch(() => undefined);
-  await browser.storage.session.set({ schedule: timers.plan.entries() });
+  if (next === undefined) await browser.storage.session.remove('schedule');
+  else await browser.storage.session.set({ schedule: timers.plan.entries() });
   if (next === undefined) await browser.alarms.clear('tick');
   else await browser.alarms.create('tick', { when: Math.max(next, Date.now() + 1000) });
   await browser.alarms.create('autolock', { periodInMinutes: 1 });
@@ -126,7 +127,7 @@ browser.alarms.onAlarm.addListener(async (alarm) => {
   await ready;
   if (wasmError || (await komrade.status()).phase !== 'unlocked') return;
   if (alarm.name === 'tick') { await kept; await timers.run(); await schedule(); }
-  if (alarm.name === 'autolock' && (await komrade.lockIfIdle())) await badge(0);
+  if (alarm.name === 'autolock' && (await komrade.lockIfIdle())) { await badge(0); await schedule(); }
 });
 
 void ready.then(schedule);

@@ -62,6 +62,9 @@ export class Schedule {
     if (!this.due.has('lookup')) this.due.set('lookup', now + expDelay(this.rates.fetchMs, this.random));
   }
 
+  /** Forget every timer (locked: no mailbox id is kept). */
+  clear(): void { this.due.clear(); }
+
   /** Every timer and its due time (to keep across a suspended background). */
   entries(): [TimerKey, number][] { return [...this.due]; }
   /** Take back timers kept by `entries` (before `keep`, which then adds only what is new). */

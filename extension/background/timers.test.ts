@@ -75,7 +75,7 @@ test('on the schedule: a first contact is looked up at its own time, not with th
   } finally { await op.close(); }
 });
 
-test('the timers: one fetch per mailbox, and the slot; what is due runs when the clock passes it', { timeout: 120_000 }, async () => {
+test('the timers: one fetch per mailbox, and the slot; what is due runs when the clock passes it; none once locked', { timeout: 120_000 }, async () => {
   const op = await startTestOperator();
   try {
     const clock = { t: Date.now() };
@@ -93,6 +93,10 @@ test('the timers: one fetch per mailbox, and the slot; what is due runs when the
     await timers.run();
     assert.equal((await alice.k.inbox())[0]!.unread, unread + 1);
     assert.ok(timers.plan.next()! > clock.t, 'each drawn again');
+    // locked: no timer, and no mailbox id kept
+    await alice.k.lock();
+    assert.equal(await timers.arm(), undefined);
+    assert.deepEqual(timers.plan.entries(), []);
   } finally { await op.close(); }
 });
 

@@ -15,9 +15,9 @@ export class Timers {
     this.plan = new Schedule(ratesFor(FETCH_SECONDS.default), random);
   }
 
-  /** Bring the timers in line with the account (mailboxes, collectives, the setting); the next due time, or undefined when locked. */
+  /** Bring the timers in line with the account (mailboxes, collectives, the setting); the next due time, or undefined (and none kept) when locked. */
   async arm(): Promise<number | undefined> {
-    if ((await this.k.status()).phase !== 'unlocked') return undefined;
+    if ((await this.k.status()).phase !== 'unlocked') { this.plan.clear(); return undefined; }
     const seconds = (await this.k.settings()).pollSeconds;
     if (seconds !== this.seconds) { this.plan.setRates(ratesFor(seconds), this.now()); this.seconds = seconds; }
     const ids = await mailboxIds(this.k.ctx), collectives = (await this.k.collectives()).map((c) => c.name);
