@@ -13,7 +13,7 @@ import { test } from 'node:test';
 import { activeVsIdle, pairing } from './support/classifiers.ts';
 import { simulate } from './support/schedule-sim.ts';
 
-const VIEWS = ['komrade', 'intro', 'pairwise', 'loop'] as const;
+const VIEWS = ['komrade', 'intro', 'pairwise', 'loop', 'collective'] as const;
 
 test('before issue #18: the Operator tells active from idle and pairs mailboxes (the baseline)', () => {
   const sim = simulate({ mode: 'today', seed: 1 });

@@ -1,7 +1,7 @@
 /**
  * The curious Operator's two classifiers over a simulated day (schedule-sim.ts; issue #18):
  * (1) tell a komrade's active 10-minute windows from idle ones, from the requests on its
- * mailboxes' circuits (counts, acks, bytes, deposits into them, bursts, held fetches), each
+ * mailboxes' and collectives' circuits (counts, acks, bytes, deposits into them, bursts, held fetches), each
  * feature taken against that komrade's own median window; (2) tell whether two mailboxes have
  * one owner, from how their fetch times line up. Both are logistic regressions trained on half
  * the komrades and scored on the other half, on balanced classes (chance = 50 %).
@@ -43,13 +43,14 @@ const median = (xs: number[]) => { const s = [...xs].sort((a, b) => a - b); retu
 /**
  * Classifier 1: accuracy at telling a komrade's active windows from idle ones. `view`: what the
  * Operator groups: `komrade` (all of its mailboxes, as if it could pair them: an upper bound),
- * or one circuit, `intro`, `pairwise` or `loop` (the loop mailbox stands out by its many deposits).
+ * or one circuit, `intro`, `pairwise`, `loop` (the loop mailbox stands out by its many deposits) or
+ * `collective` (one collective's reads).
  */
-export function activeVsIdle(sim: SimResult, view: 'komrade' | 'intro' | 'pairwise' | 'loop' = 'komrade', seed = 7): number {
+export function activeVsIdle(sim: SimResult, view: 'komrade' | 'intro' | 'pairwise' | 'loop' | 'collective' = 'komrade', seed = 7): number {
   const random = seeded(seed), n = Math.floor((sim.hours * 3_600_000) / WINDOW), K = sim.sessions.length;
   const rows: Row[][] = Array.from({ length: K }, () => []);
   const groups = new Map<string, { owner: number; seen: SimResult['seen'] }>();
-  const prefix = { intro: 'i:', pairwise: 'p:', loop: 'l:' } as const;
+  const prefix = { intro: 'i:', pairwise: 'p:', loop: 'l:', collective: 'c:' } as const;
   for (const s of sim.seen) {
     if (view !== 'komrade' && !s.box.startsWith(prefix[view])) continue;
     const g = view === 'komrade' ? String(s.owner) : s.box;

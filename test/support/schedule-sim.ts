@@ -5,6 +5,9 @@
  * code (extension/background/schedule.ts), which decides when each mailbox is fetched, when a
  * send leaves and when a look-up or a collective read goes.
  *
+ * Circuits: one per mailbox (fetch, ack, held fetch), one per collective (its reads); deposits
+ * are seen on the mailbox they go into (each rides a circuit of its own).
+ *
  * Modes: `today` (the poll of main.ts before issue #18: every mailbox within 15 s at each
  * 60 s alarm, "Check now" when the popup opens, sends deposited at once, look-ups at once) and
  * `independent` (the Schedule class). `live` adds the held fetches while the popup is open
@@ -15,7 +18,7 @@ import { dummyTarget, expDelay, liveWindow, ratesFor, Schedule, spreadDelays, ty
 import { fetchResponseBucket } from '../../protocol/padding.ts';
 
 /** One request as the Operator sees it. `owner`: whose mailbox it touches (the truth, for scoring only). */
-export interface Seen { t: number; box: string; owner: number; kind: 'fetch' | 'ack' | 'held' | 'deposit-in'; up: number; down: number }
+export interface Seen { t: number; box: string; owner: number; kind: 'fetch' | 'ack' | 'held' | 'deposit-in' | 'read'; up: number; down: number }
 export interface SimOptions {
   mode: 'today' | 'independent'; live?: 'none' | 'together' | 'staggered';
   komrades?: number; contacts?: number; collectives?: number; hours?: number; seed?: number; fetchSeconds?: number; rates?: Rates;
@@ -56,6 +59,7 @@ export function simulate(o: SimOptions): SimResult {
   for (let a = 0; a < K; a++) for (let d = 1; contacts[a]!.length < C && d < K; d++) { const b = (a + d * 7) % K; if (b !== a && !contacts[a]!.includes(b) && contacts[b]!.length < C) { contacts[a]!.push(b); contacts[b]!.push(a); } }
   const own = (k: number) => [`i:${k}`, ...contacts[k]!.map((c) => `p:${k}:${c}`), ...(o.mode === 'independent' ? [`l:${k}`] : [])];
   for (let k = 0; k < K; k++) for (const b of own(k)) { boxes.set(b, k); pending.set(b, []); }
+  for (let k = 0; k < K; k++) for (let c = 0; c < COLL; c++) boxes.set(`c:${k}:${c}`, k);
   const at = (t: number, run: () => void) => { if (t < end) q.push({ t, run }); };
 
   // activity: 1–4 sessions a day (popup open, sending), 10–40 minutes each
@@ -82,7 +86,11 @@ export function simulate(o: SimOptions): SimResult {
     if (box.startsWith('i:')) lookup(k, t);
   };
   const lookup = (k: number, t: number) => { if (o.mode === 'today') extra.lookups++; else schedules[k]!.wantLookup(t); };
-  const read = () => { extra.reads += 5; };
+  // a collective's read: its 5 requests on that collective's circuit (routes.ts isolates by collective)
+  const read = (k: number, c: number, t: number) => {
+    extra.reads += 5;
+    seen.push({ t, box: `c:${k}:${c}`, owner: k, kind: 'read', up: 5 * WIRE.readUp, down: 5 * WIRE.readDown });
+  };
 
   const schedules = Array.from({ length: K }, () => new Schedule(o.rates ?? ratesFor(o.fetchSeconds ?? 600), random));
   for (let k = 0; k < K; k++) {
@@ -93,7 +101,7 @@ export function simulate(o: SimOptions): SimResult {
         let s = t;
         const order = shuffled(mine, random);
         spreadDelays(mine.length, spread, random).forEach((d, i) => { s += d; const ts = s, box = order[i]!; at(ts, () => fetch(ts, box)); });
-        at(s, () => { for (let c = 0; c < COLL; c++) read(); });
+        at(s, () => { for (let c = 0; c < COLL; c++) read(k, c, s); });
       };
       for (let t = random() * 60_000; t < end; t += 60_000) { const tt = t; at(tt, () => poll(tt, 15_000)); }
       // the popup opening runs "Check now"; the person opens it again every few minutes
@@ -107,7 +115,7 @@ export function simulate(o: SimOptions): SimResult {
           for (const key of sch.take(t)) {
             if (key.startsWith('fetch:')) fetch(t, key.slice(6));
             else if (key === 'slot') { const [box, what] = outbox[k]!.shift() ?? [dummyTarget(`l:${k}`, mine.filter((b) => b.startsWith('p:')), random), 'd' as const]; deposit(t, box, what); }
-            else if (key.startsWith('read:')) read();
+            else if (key.startsWith('read:')) read(k, Number(key.slice(5)), t);
             else extra.lookups++;
           }
           tick();
