@@ -25,8 +25,8 @@ export interface SimOptions {
 }
 export interface SimResult { seen: Seen[]; sessions: [number, number][][]; boxes: Map<string, number>; hours: number; extra: { reads: number; lookups: number; deposits: number } }
 
-/** Bytes on the HTTP wire (request line, headers, JSON), as bench/schedule.ts measures them against the real Operator. */
-export const WIRE = { fetchUp: 420, ackUp: 470, depositUp: 1_820, headersDown: 190, blobJson: 1_540, readUp: 300, readDown: 700, lookupUp: 260, lookupDown: 900 } as const;
+/** Bytes on the HTTP wire (request line, headers, JSON) as bench/schedule-cost.ts measured them against the real Operator (a read: as a look-up). */
+export const WIRE = { fetchUp: 593, ackUp: 627, depositUp: 1_829, headersDown: 228, blobJson: 1_540, readUp: 228, readDown: 966 } as const;
 const HELD_MS = 25_000;
 /** What a blob is: a message, a delivery receipt, a dummy. */
 type Blob = 'm' | 'r' | 'd';
