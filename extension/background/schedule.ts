@@ -100,6 +100,9 @@ export class Schedule {
   }
 }
 
+/** How long a scheduled fetch may be held for mail (the policy that keeps the goals with held fetches: every scheduled fetch, popup open or not; see `liveWindow`). */
+export const SCHEDULED_HOLD_MS = 25_000;
+
 /** Mean delays (ms) with which a mailbox's held-fetch loop starts after the popup opens and stops after it closes (see `liveWindow`). */
 export const LIVE_DELAY_MS = { start: 60_000, stop: 300_000 } as const;
 
