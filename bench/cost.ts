@@ -18,6 +18,7 @@ import { OperatorClient } from '../protocol/client.ts';
 import { KeyPair } from '../protocol/themis.ts';
 import { BLOB_SIZES } from '../protocol/wire.ts';
 import { checkAuth } from '../operator/verify.ts';
+import { FETCH_SECONDS, ratesFor } from '../extension/background/schedule.ts';
 import { spawnOperator } from '../test/support/operator.ts';
 import { cpuMs, levelBaseline, mailCycle } from './operator.ts';
 import { percentile, ratio, row, section } from './lib.ts';
@@ -105,12 +106,21 @@ async function openLoop(url: string, rate: number) {
 }
 
 /**
- * Requests per poll of the add-on's default schedule (extension/background: pollSeconds 60;
- * komrade.ts `poll`): one fetch per mailbox (intro + one per contact; an ack only when
- * something arrived), and per collective: getCollective + one log page (collective-log.ts
+ * Requests per day of one komrade on the add-on's schedule (extension/background/schedule.ts
+ * `ratesFor`, at the setting `fetchSeconds`, the default unless given): a fetch of each mailbox
+ * (intro, one per contact, the loop) at its own mean gap; one deposit per slot (a message or a
+ * dummy); an ack after each fetch that found something (a komrade receives about as many blobs
+ * as it deposits, spread over its mailboxes: a fetch finds one with chance 1 − e^(−blobs per
+ * fetch)); per collective at each read: getCollective + one log page (collective-log.ts
  * `replay`), currentEpoch (epochs.ts), currentEpoch + one cursor read (posts.ts).
  */
-export function requestsPerPoll(contacts: number, collectives: number) { return (1 + contacts) + collectives * 5; }
+export function requestsPerDay(contacts: number, collectives: number, fetchSeconds: number = FETCH_SECONDS.default) {
+  const r = ratesFor(fetchSeconds), day = 86_400_000, boxes = 2 + contacts;
+  const fetches = (boxes * day) / r.fetchMs, deposits = day / r.slotMs;
+  const acks = fetches * (1 - Math.exp(-deposits / fetches));
+  const reads = (collectives * 5 * day) / r.readMs;
+  return { fetches, deposits, acks, reads, total: fetches + deposits + acks + reads };
+}
 
 /** Run the section. */
 export async function benchCost(): Promise<void> {
@@ -145,11 +155,11 @@ export async function benchCost(): Promise<void> {
     row('  open loop p99 from scheduled time', percentile(open.latencies, 99), 'ms', { text: '< 25 ms', met: percentile(open.latencies, 99) < 25 });
     if (open.errors) row('  open loop errors', open.errors, 'errors');
 
-    const contacts = 20, collectives = 3, perPoll = requestsPerPoll(contacts, collectives), perHour = perPoll * 60;
-    const perCore = cap.perSecond / (perHour / 3600);
-    console.log(`    a komrade with ${contacts} contacts and ${collectives} collectives, polling every 60 s: (1 + ${contacts}) fetches + ${collectives} × 5 collective reads = ${perPoll} requests a poll, × 60 = ${perHour} requests/hour = ${(perHour / 3600).toFixed(2)} req/s`);
-    row(`  komrades per core of Operator CPU = (1000 ÷ CPU ms per request) ÷ ${perHour} req/h`, 1000 / cap.cpuPerRequest / (perHour / 3600), 'komrades');
-    row(`komrades per core = capacity ÷ ${perHour} req/h (20 contacts, 3 collectives, ${perPoll} req per 60 s poll)`, perCore, 'komrades', { text: '≥ 10,000', met: perCore >= 10_000 });
+    const contacts = 20, collectives = 3, daily = requestsPerDay(contacts, collectives), perDay = Math.round(daily.total), perSecond = daily.total / 86_400;
+    const perCore = cap.perSecond / perSecond;
+    console.log(`    a komrade with ${contacts} contacts and ${collectives} collectives on the default schedule (each mailbox every ${FETCH_SECONDS.default} s on average): ${Math.round(daily.fetches)} fetches + ${Math.round(daily.deposits)} deposits + ${Math.round(daily.acks)} acks + ${Math.round(daily.reads)} collective reads = ${perDay} requests/day = ${perSecond.toFixed(3)} req/s`);
+    row(`  komrades per core of Operator CPU = (1000 ÷ CPU ms per request) ÷ ${perDay} req/day`, 1000 / cap.cpuPerRequest / perSecond, 'komrades');
+    row(`komrades per core = capacity ÷ ${perDay} req/day (20 contacts, 3 collectives, default schedule: fetch ${FETCH_SECONDS.default} s, slot ${FETCH_SECONDS.default / 10} s)`, perCore, 'komrades', { text: '≥ 10,000', met: perCore >= 10_000 });
   } finally {
     op.child.kill('SIGTERM'); await op.exited;
     rmSync(data, { recursive: true, force: true });

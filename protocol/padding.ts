@@ -20,3 +20,11 @@ export function unpad(padded: Uint8Array): Uint8Array | undefined {
   const len = padded.length >= 4 ? new DataView(padded.buffer, padded.byteOffset).getUint32(0) : -1;
   return len < 2 || len + 4 > padded.length ? undefined : padded.subarray(4, 4 + len);
 }
+
+/** The sizes a fetch response's JSON body is padded to (PROTOCOL.md §5.4): 2 KiB holds none or one 1 KiB blob, then × 4. */
+export const FETCH_BUCKETS = [2048, 8192, 32_768, 131_072, 524_288, 2_097_152, 8_388_608] as const;
+
+/** The padded length of a fetch response whose unpadded JSON body is `length` bytes (the length itself past the last bucket). */
+export function fetchResponseBucket(length: number): number {
+  return FETCH_BUCKETS.find((b) => b >= length) ?? length;
+}

@@ -39,7 +39,8 @@ const byCursor = { param: 'id', kind: 'cursor' } as const;
 export const ROUTES = {
   /** §5.1 */ info: { method: 'GET', path: '/info', params: none, response: W.InfoResponse },
   /** §5.2 */ 'create-mailbox': { method: 'POST', path: '/mailboxes', params: none, request: W.CreateMailbox, response: W.OkResponse },
-  /** §5.3 */ deposit: { method: 'POST', path: '/mailboxes/:id/deposit', params: mailbox, request: W.Deposit, response: W.OkResponse, isolate: byMailbox },
+  // a deposit rides a circuit of its own (no `isolate`): never the circuit on which its mailbox's owner fetches, nor another deposit's (PROTOCOL.md §1)
+  /** §5.3 */ deposit: { method: 'POST', path: '/mailboxes/:id/deposit', params: mailbox, request: W.Deposit, response: W.OkResponse },
   /** §5.4 */ fetch: { method: 'POST', path: '/mailboxes/:id/fetch', params: mailbox, request: W.Fetch, response: W.FetchResponse, isolate: byMailbox },
   /** §5.5 */ ack: { method: 'POST', path: '/mailboxes/:id/ack', params: mailbox, request: W.Ack, response: W.AckResponse, isolate: byMailbox },
   /** §5.6 */ 'delete-mailbox': { method: 'POST', path: '/mailboxes/:id/delete', params: mailbox, request: W.DeleteMailbox, response: W.OkResponse, isolate: byMailbox },

@@ -118,9 +118,10 @@ export const InfoResponse = z.strictObject({
   blobSizes: z.array(z.number().int()), maxBlobsPerMailbox: z.number().int(), maxBytesPerMailbox: z.number().int(),
 });
 export type InfoResponse = z.infer<typeof InfoResponse>;
-/** POST /v2/mailboxes/:id/fetch response: blobs in deposit order; `more` if the batch was cut. */
+/** POST /v2/mailboxes/:id/fetch response: blobs in deposit order; `more` if the batch was cut; `pad`, zeros to a FETCH_BUCKETS size (padding.ts). */
 export const FetchResponse = z.strictObject({
   blobs: z.array(z.strictObject({ id: BlobId, blob: z.string().regex(B64) })), more: z.boolean(),
+  pad: z.string().regex(/^0*$/).optional(),
 });
 export type FetchResponse = z.infer<typeof FetchResponse>;
 /** POST /v2/mailboxes/:id/ack response: how many of the ids were deleted now. */

@@ -19,8 +19,10 @@ FAST=(
   protocol/quorum.test.ts
   protocol/client.test.ts
   protocol/padding.test.ts
+  test/schedule-classifier.test.ts
   protocol/canonical.test.ts
   operator/app.test.ts
+  operator/fetch-padding.test.ts
   operator/names.test.ts
   operator/verify.test.ts
   operator/intro.test.ts
@@ -41,6 +43,7 @@ FAST=(
   extension/background/core/forward-secrecy.test.ts
   extension/background/core/forward-secrecy-grace.test.ts
   extension/background/core/forward-secrecy-versions.test.ts
+  extension/background/timers.test.ts
   extension/background/core/receipts.test.ts
   extension/background/core/keys.test.ts
   extension/background/core/pending.test.ts

@@ -22,7 +22,8 @@ test("the SOCKS endpoint is read from the browser's proxy settings, only when it
 
 test('each Operator request is keyed by the one mailbox or name it touches', () => {
   const base = `http://${'a'.repeat(56)}.onion/v2`;
-  for (const op of ['deposit', 'fetch', 'ack', 'delete']) assert.equal(isolationKey(`${base}/mailboxes/AbC-_9/${op}`), 'mailbox:AbC-_9');
+  for (const op of ['fetch', 'ack', 'delete']) assert.equal(isolationKey(`${base}/mailboxes/AbC-_9/${op}`), 'mailbox:AbC-_9');
+  assert.equal(isolationKey(`${base}/mailboxes/AbC-_9/deposit`), undefined, 'a deposit gets a circuit of its own');
   assert.equal(isolationKey(`${base}/names/Alice`), 'name:alice');
   assert.equal(isolationKey(`${base}/names/alice/delete`), 'name:alice');
   assert.equal(isolationKey(`${base}/names/%41lice`), 'name:alice');
@@ -36,6 +37,8 @@ test('credentials: stable per mailbox within a session, different across mailbox
   assert.deepEqual(c.credentials(`${base}/mailboxes/boxA/ack`), fetchA, 'fetch and ack of one mailbox share a circuit');
   assert.notEqual(c.credentials(`${base}/mailboxes/boxB/fetch`).username, fetchA.username);
   assert.notEqual(c.credentials(`${base}/names/alice`).username, fetchA.username);
+  assert.notEqual(c.credentials(`${base}/mailboxes/boxA/deposit`).username, fetchA.username, 'a deposit never rides the circuit its mailbox is fetched on (a dummy into our own mailbox would show)');
+  assert.notEqual(c.credentials(`${base}/mailboxes/boxA/deposit`).username, c.credentials(`${base}/mailboxes/boxA/deposit`).username, 'nor another deposit\'s');
   const once = c.credentials(`${base}/info`);
   assert.notEqual(c.credentials(`${base}/info`).username, once.username, 'unkeyed requests get a circuit each');
   assert.notEqual(new Circuits().credentials(`${base}/mailboxes/boxA/fetch`).username, fetchA.username, 'a new session, new circuits');

@@ -5,7 +5,8 @@
  * isolates by first-party site, and an add-on is one "site"), so the Operator, which can see
  * circuits (HiddenServiceExportCircuitID), could group all of a person's mailboxes and learn
  * who talks to whom. Here the add-on hands each request to its Operator a SOCKS username
- * derived from what the request touches: the mailbox id, the directory name, or nothing
+ * derived from what the request touches: the mailbox id (not for a deposit, which, like a
+ * request that touches nothing, gets a fresh circuit: PROTOCOL.md §1), the directory name, or nothing
  * (a fresh circuit for that request alone). Pure functions; the browser glue is in main.ts.
  */
 import { sha256 } from '@noble/hashes/sha2.js';

@@ -19,6 +19,8 @@ import * as receive from './core/receive.ts';
 import { makeOnlyCopy } from './core/relocate.ts';
 import * as requests from './core/requests.ts';
 import * as threads from './core/threads.ts';
+import { depositDummy } from './core/cover.ts';
+import { spreadDelays } from './schedule.ts';
 import type { Vault } from './vault.ts';
 
 export { explain } from './core/common.ts';
@@ -139,6 +141,7 @@ export class Komrade implements Handlers {
   /** Queue the message, then wait for its deposit at most `sendWaitMs`: a hanging Operator leaves it queued (then sending), and it goes out when it answers. */
   async send(a: { name: string; text: string }): Promise<ThreadView> {
     await this.serial(() => outbox.queue(this.ctx, a));
+    if (this.ctx.deps.scheduled) return this.thread({ name: a.name }); // a deposit slot takes it, or "Send now" (retry)
     let timer: ReturnType<typeof setTimeout> | undefined;
     const waited = new Promise<void>((r) => { timer = setTimeout(r, this.ctx.deps.sendWaitMs ?? 5000); });
     await Promise.race([this.flushOutbox().catch(() => undefined), waited]);
@@ -179,8 +182,9 @@ export class Komrade implements Handlers {
     let received = 0;
     await this.flushIfIdle();
     const ids = shuffled(await this.serial(() => receive.mailboxIds(this.ctx)));
+    const pauses = spreadDelays(ids.length, o.spreadMs ?? 0, random);
     for (const [i, id] of ids.entries()) {
-      if (i && o.spreadMs) await (this.ctx.deps.sleep ?? sleep)(random() * 2 * o.spreadMs / ids.length);
+      if (pauses[i]) await (this.ctx.deps.sleep ?? sleep)(pauses[i]!);
       received += await this.serial(() => receive.fetchMailbox(this.ctx, id));
     }
     let logs = new Map<string, Replayed>();
@@ -204,4 +208,36 @@ export class Komrade implements Handlers {
   }
   /** Epochs and the feed are being synced by a poll (a second poll meanwhile skips them). */
   private background = false;
+
+  // ---- on the schedule (schedule.ts; the background's timers, timers.ts) ----
+  /** One mailbox's scheduled fetch; true if envelopes wait for a look-up (`lookups`). */
+  async fetchOne(id: string): Promise<boolean> {
+    const received = await this.serial(() => receive.fetchMailbox(this.ctx, id));
+    return this.serial(async () => {
+      await maintainPrekeys(this.ctx);
+      await receive.tidy(this.ctx);
+      const store = await this.ctx.store();
+      await this.ctx.changed(store, received);
+      return (await store.pending()).length > 0;
+    });
+  }
+  /** One deposit slot: the first queued envelope if no flush is running, else a dummy (core/cover.ts). */
+  async slot(random: () => number): Promise<void> {
+    const queued = (await this.status()).queued > 0;
+    if (!queued || this.flushing) return depositDummy(this.ctx, random);
+    this.flushing = outbox.flush(this.ctx, { max: 1 }).finally(() => { this.flushing = undefined; });
+    await this.flushing;
+  }
+  /** One collective's scheduled read: its log and keys, its key epoch, its posts. */
+  async readCollective(name: string): Promise<void> {
+    const logs = await this.serial(() => collectiveKeys.sync(this.ctx, name));
+    await epochs.sync(this.ctx, logs).catch(() => undefined);
+    const got = await posts.sync(this.ctx, logs).catch(() => 0);
+    await this.serial(async () => this.ctx.changed(await this.ctx.store(), got));
+  }
+  /** The deferred look-ups: envelopes from unknown senders are decided now. */
+  async lookups(): Promise<void> {
+    const filed = await this.serial(() => receive.retryPending(this.ctx));
+    await this.serial(async () => this.ctx.changed(await this.ctx.store(), filed));
+  }
 }

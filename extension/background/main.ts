@@ -1,6 +1,6 @@
 /**
  * The background script: loads wasm-themis from the packaged .wasm, answers the popup's
- * typed requests, polls the Operator on an alarm, auto-locks after idle minutes, and keeps
+ * typed requests, talks to the Operator on the schedule (timers.ts), auto-locks after idle minutes, and keeps
  * the toolbar badge and (optional, content-free) notifications up to date, and gives each of
  * its mailboxes its own Tor circuit (circuits.ts).
  */
@@ -9,6 +9,7 @@ import { loadThemis } from '../../protocol/themis.ts';
 import { isMethod, type Reply, type Request, type Status } from '../api.ts';
 import { Circuits, socksEndpoint } from './circuits.ts';
 import { Komrade, explain } from './komrade.ts';
+import { Timers } from './timers.ts';
 import type { KV } from './vault.ts';
 
 const area = (a: browser.Storage.StorageArea): KV => ({
@@ -44,6 +45,7 @@ const komrade = new Komrade({
     if (newJoinRequests) void notify('komrade-join', 'Someone asked to join a collective of yours.');
   },
   circuits: () => isolation,
+  scheduled: true,
 });
 
 /**
@@ -74,7 +76,7 @@ async function handle(msg: Request): Promise<Reply<unknown>> {
     // only what the person does restarts the auto-lock count, not the popup's own refreshes (komrade.ts, isActivity)
     const value = await komrade.request(msg.type, msg.args as never);
     if (msg.type === 'lock' || msg.type === 'unlock' || msg.type === 'deleteAccount') { const st = await komrade.status(); await badge(st.unread, st.requests, st.feedUnread, st.joinRequests); }
-    if (msg.type === 'unlock' || msg.type === 'create' || msg.type === 'restore' || msg.type === 'saveSettings') await schedule();
+    if (['unlock', 'lock', 'deleteAccount', 'create', 'restore', 'saveSettings'].includes(msg.type)) await schedule();
     return { ok: true, value };
   } catch (e) {
     return { ok: false, error: explain(e) };
@@ -103,23 +105,29 @@ const onRequest = async (d: browser.Proxy.OnRequestDetailsType): Promise<ProxyIn
 };
 browser.proxy.onRequest.addListener(onRequest as (d: browser.Proxy.OnRequestDetailsType) => void, { urls: ['http://*.onion/*'] });
 
-/** Poll at the interval from settings (alarms: at least every 30 s) and check auto-lock every minute. */
+/**
+ * The schedule (timers.ts, schedule.ts): each mailbox fetched at its own random times, a deposit
+ * slot, each collective read; one alarm at the next due time, the due times kept in session
+ * storage across a suspended background. Auto-lock is checked every minute.
+ */
+const random = () => crypto.getRandomValues(new Uint32Array(1))[0]! / 2 ** 32;
+const timers = new Timers(komrade, random);
+const kept = browser.storage.session.get('schedule').then((v) => timers.plan.restore((v.schedule ?? []) as never)).catch(() => undefined);
 async function schedule() {
-  const settings = await komrade.settings().catch(() => undefined);
-  const minutes = Math.max(0.5, (settings?.pollSeconds ?? 60) / 60);
-  await browser.alarms.create('poll', { periodInMinutes: minutes, delayInMinutes: minutes });
+  await kept;
+  const next = await timers.arm().catch(() => undefined);
+  if (next === undefined) await browser.storage.session.remove('schedule');
+  else await browser.storage.session.set({ schedule: timers.plan.entries() });
+  if (next === undefined) await browser.alarms.clear('tick');
+  else await browser.alarms.create('tick', { when: Math.max(next, Date.now() + 1000) });
   await browser.alarms.create('autolock', { periodInMinutes: 1 });
 }
 
 browser.alarms.onAlarm.addListener(async (alarm) => {
   await ready;
   if (wasmError || (await komrade.status()).phase !== 'unlocked') return;
-  // spread over at most 15 s (an idle MV3 background is suspended after 30 s) and half the interval
-  if (alarm.name === 'poll') {
-    const seconds = (await komrade.settings().catch(() => undefined))?.pollSeconds ?? 60;
-    await komrade.poll({ spreadMs: Math.min(15_000, seconds * 500) }).catch(() => undefined);
-  }
-  if (alarm.name === 'autolock' && (await komrade.lockIfIdle())) await badge(0);
+  if (alarm.name === 'tick') { await kept; await timers.run(); await schedule(); }
+  if (alarm.name === 'autolock' && (await komrade.lockIfIdle())) { await badge(0); await schedule(); }
 });
 
 void ready.then(schedule);

@@ -130,6 +130,7 @@ export const Blocked = z.strictObject({ names: z.record(z.string(), z.number()) 
 
 /** User settings. */
 export const Settings = z.strictObject({
+  /** The mean seconds between two fetches of one mailbox (schedule.ts; saved only within FETCH_SECONDS, older vaults may hold 5–29). */
   pollSeconds: z.number().int().min(5).max(3600),
   notifications: z.boolean(),
   autoLockMinutes: z.number().int().min(0).max(1440),
@@ -139,7 +140,7 @@ export const Settings = z.strictObject({
   receipts: z.boolean().optional(),
 });
 export type Settings = z.infer<typeof Settings>;
-export const DEFAULT_SETTINGS: Settings = { pollSeconds: 60, notifications: false, autoLockMinutes: 15, allowLoopback: false };
+export const DEFAULT_SETTINGS: Settings = { pollSeconds: 600, notifications: false, autoLockMinutes: 15, allowLoopback: false };
 
 const Me = z.strictObject({ name: Name, identity: KeyPairB64, intro: z.strictObject({ id: MailboxId, ...KeyPairB64.shape }), recordTs: z.number() });
 /** Mailboxes we own besides the intro: id → key pair and the contact it is for. */
@@ -150,6 +151,8 @@ export const Account = z.strictObject({
   v: z.literal(2), operator: z.string(), settings: Settings, me: Me, prekeys: z.array(Prekey).min(1), mailboxes: Mailboxes,
   /** 32 random bytes (b64): every Semaphore identity of ours is derived from it, one per collective (COLLECTIVES.md §2); made on first use. */
   collectiveSecret: z.string().regex(/^[A-Za-z0-9_-]{43}$/).optional(),
+  /** Our loop mailbox: dummies from empty deposit slots go to it (core/cover.ts); made on first use. */
+  loop: z.strictObject({ id: MailboxId, ...KeyPairB64.shape }).optional(),
 });
 export type Account = z.infer<typeof Account>;
 

@@ -5,6 +5,7 @@
  */
 import { b64, unb64 } from '../../protocol/bytes.ts';
 import { checkWork, depositPowPrefix, mailboxPowPrefix } from '../../protocol/identity.ts';
+import { fetchResponseBucket } from '../../protocol/padding.ts';
 import * as W from '../../protocol/wire.ts';
 import { fail, type Deps, type Handlers } from '../http.ts';
 import { spendOnce } from './shared.ts';
@@ -17,6 +18,12 @@ async function checkDepositWork(deps: Deps, id: string, blob: Uint8Array, pow: W
   const prefix = depositPowPrefix(id, pow.ts, blob);
   if (!checkWork(prefix, pow.counter, config.depositPowBits)) fail(403, 'insufficient proof of work');
   await spendOnce(deps, prefix + pow.counter, pow.ts + W.LIMITS.replayWindowMs, 403, 'replayed proof of work');
+}
+
+/** A fetch response with `pad` (zeros) making its JSON body exactly a FETCH_BUCKETS size (§5.4): none or one short blob look alike. */
+export function padFetch(body: { blobs: { id: string; blob: string }[]; more: boolean }): W.FetchResponse {
+  const bare = JSON.stringify({ ...body, pad: '' }).length;
+  return { ...body, pad: '0'.repeat(fetchResponseBucket(bare) - bare) };
 }
 
 /** The mailbox routes. */
@@ -50,7 +57,7 @@ export const mailboxRoutes: Handlers<'create-mailbox' | 'deposit' | 'fetch' | 'a
   fetch: async ({ params: { id }, body }, { store, spends, authorize }) => store.mailboxes.with(id, async (meta) => {
     await authorize(meta.key, body.auth, 'fetch', id);
     const { blobs, more } = await store.mailboxes.fetch(id, W.LIMITS.fetchBatch, spends);
-    return { body: { blobs: blobs.map((b) => ({ id: b.id, blob: b64(b.data) })), more } };
+    return { body: padFetch({ blobs: blobs.map((b) => ({ id: b.id, blob: b64(b.data) })), more }) };
   }),
 
   ack: async ({ params: { id }, body }, { store, spends, authorize }) => store.mailboxes.with(id, async (meta) => {

@@ -54,12 +54,16 @@ export async function acceptRequest(page: Page, name: string, timeout = 20_000) 
   await waitFor(page, `#thread[data-name="${name}"]`);
 }
 
-/** Type and send a message in the open thread; it shows at once as "Sending…" (the box stays free): wait until the background has answered for it. */
+/**
+ * Type and send a message in the open thread; it shows at once as "Sending…" (the box stays free): wait until the background has
+ * answered for it (queued for a deposit slot), then press "Send now" so that it leaves at once.
+ */
 export async function send(page: Page, text: string) {
   await fill(page, '#compose', text);
   await click(page, '#send');
   await poll(page, (t: string) => ![...document.querySelectorAll('.msg.out.pending .text')].some((e) => e.textContent === t.trim())
     && [...document.querySelectorAll('.msg.out:not(.pending) .text')].some((e) => e.textContent === t), text, 20_000, 'sent message shown');
+  await page.evaluate(() => (document.querySelector('#retry') as HTMLButtonElement | null)?.click());
 }
 
 /** Wait for the last outgoing message to reach `state`. */

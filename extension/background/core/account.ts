@@ -2,6 +2,7 @@
  * The account: status, creating and restoring it, lock and unlock, auto-lock, settings,
  * backup, deletion.
  */
+import { FETCH_SECONDS } from '../schedule.ts';
 import { b64, randomBytes } from '../../../protocol/bytes.ts';
 import { OperatorError } from '../../../protocol/client.ts';
 import { signRecord, solvePow } from '../../../protocol/identity.ts';
@@ -99,7 +100,7 @@ export async function saveSettings(ctx: Ctx, a: SettingsView): Promise<SettingsV
   const s = await store.account();
   const operator = checkOperatorAddress(a.operator, a.allowLoopback);
   const parsed = Settings.safeParse({ pollSeconds: a.pollSeconds, notifications: a.notifications, autoLockMinutes: a.autoLockMinutes, allowLoopback: a.allowLoopback, receipts: a.receipts ?? true });
-  if (!parsed.success) throw new UserError('Poll every 5–3600 seconds; auto-lock after 0–1440 minutes.');
+  if (!parsed.success || parsed.data.pollSeconds < FETCH_SECONDS.min) throw new UserError(`Fetch each mailbox every ${FETCH_SECONDS.min}–${FETCH_SECONDS.max} seconds on average; auto-lock after 0–1440 minutes. Nothing was saved.`);
   if (operator !== s.operator) await checkOperator(ctx, operator);
   await store.putAccount({ ...s, operator, settings: parsed.data });
   return { operator, ...parsed.data, receipts: parsed.data.receipts ?? true };

@@ -77,8 +77,12 @@ async function acceptKeys(ctx: Ctx, store: Store, s: Account, secret: Uint8Array
   await store.putKeysIn(left);
 }
 
-/** Everything collectives do at a poll. Failures of one collective do not stop the others. Returns the logs replayed (for epochs and posts). */
-export async function sync(ctx: Ctx): Promise<Map<string, Replayed>> {
+/**
+ * Everything collectives do at a poll (or, with `only`, for that one collective at its scheduled
+ * read, schedule.ts). Failures of one collective do not stop the others. Returns the logs
+ * replayed (for epochs and posts).
+ */
+export async function sync(ctx: Ctx, only?: string): Promise<Map<string, Replayed>> {
   const store = await ctx.store();
   const s = await store.account();
   const records = await store.collectives();
@@ -89,6 +93,7 @@ export async function sync(ctx: Ctx): Promise<Map<string, Replayed>> {
   const me = foldName(s.me.name);
   for (const rec of records) {
     const c = foldName(rec.name);
+    if (only !== undefined && c !== foldName(only)) continue;
     try {
       const r = await replay(ctx.client(s.operator), c);
       logs.set(c, r);

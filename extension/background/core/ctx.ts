@@ -38,6 +38,11 @@ export interface Deps {
   client?: (base: string) => OperatorClient;
   /** How long `send` waits for the deposit before it answers with the message still queued (default 5 s). */
   sendWaitMs?: number;
+  /**
+   * On the schedule (schedule.ts, the background): `send` only queues (a deposit slot takes it)
+   * and a first contact's look-up waits for its own random time (`Komrade.lookups`).
+   */
+  scheduled?: boolean;
 }
 
 export type Reach = { reachable: boolean | null; lastCheck: number | null; error?: string };

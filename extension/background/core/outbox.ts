@@ -27,9 +27,10 @@ export async function queue(ctx: Ctx, a: { name: string; text: string }): Promis
  * Deposit queued envelopes, one at a time; a message stays queued while the Operator is
  * unreachable. The state lock is taken only to read the outbox and to note each outcome, never
  * across a deposit: a connection that hangs holds up neither the popup nor the next message.
- * The caller runs one flush at a time (komrade.ts), so nothing is deposited twice.
+ * The caller runs one flush at a time (komrade.ts), so nothing is deposited twice. `max`: at
+ * most that many (a deposit slot takes one, schedule.ts).
  */
-export async function flush(ctx: Ctx): Promise<void> {
+export async function flush(ctx: Ctx, o: { max?: number } = {}): Promise<void> {
   const { items, operator } = await ctx.serial(async () => {
     const store = await ctx.store();
     const items = [];
@@ -38,7 +39,7 @@ export async function flush(ctx: Ctx): Promise<void> {
   });
   if (!items.length) return;
   const client = ctx.client(operator);
-  for (const { item, intro } of items) {
+  for (const { item, intro } of items.slice(0, o.max ?? items.length)) {
     let error: unknown, ok = false;
     ctx.sending.add(item.id);
     try { await client.deposit(item.to, unb64(item.blob), { intro }); ok = true; } catch (e) { error = e; } finally { ctx.sending.delete(item.id); }
