@@ -35,6 +35,8 @@ FAST=(
   operator/collectives.test.ts
   operator/collectives-removal.test.ts
   operator/main.test.ts
+  operator/held.test.ts
+  operator/held-log.test.ts
   extension/background/core/account.test.ts
   extension/background/core/messaging.test.ts
   extension/background/core/sending.test.ts
