@@ -50,6 +50,7 @@ FAST=(
   extension/background/core/requests.test.ts
   extension/background/address.test.ts
   extension/background/circuits.test.ts
+  extension/background/live.test.ts
   test/operator-view.test.ts test/structure.test.ts test/documents.test.ts
 )
 # Tests that make Semaphore proofs (in the add-on's core, or of the protocol itself)
