@@ -27,9 +27,12 @@ export interface LiveOptions {
   rescanMs?: number;
 }
 
-const sleep = (ms: number, signal: AbortSignal) => new Promise<void>((r) => {
-  const t = setTimeout(r, ms);
-  signal.addEventListener('abort', () => { clearTimeout(t); r(); }, { once: true });
+/** Wait `ms`, or less if `signal` aborts or the function given to `wakeWith` is called (the listener is removed either way: no leak over a long session). */
+const sleep = (ms: number, signal: AbortSignal, wakeWith?: (wake: () => void) => void) => new Promise<void>((r) => {
+  const done = () => { clearTimeout(t); signal.removeEventListener('abort', done); r(); };
+  wakeWith?.(done);
+  const t = setTimeout(done, ms);
+  signal.addEventListener('abort', done, { once: true });
 });
 /** The first wait after a failure, and the longest. */
 const BACKOFF_MS = 1_000, BACKOFF_MAX_MS = 60_000;
@@ -82,7 +85,7 @@ export class Live {
         this.loops.set(t.key, c);
         void this.loop(t, c.signal);
       }
-      await new Promise<void>((r) => { this.wake = r; void sleep(this.o.rescanMs ?? 10_000, signal).then(r); });
+      await sleep(this.o.rescanMs ?? 10_000, signal, (wake) => { this.wake = wake; });
     }
   }
 
