@@ -1,8 +1,8 @@
 /**
  * A load process for `npm run bench -- live`: makes `n` mailboxes on the Operator at `url`
  * (argv[2], argv[3]) and keeps one held fetch open on each (wait 25 s, PROTOCOL.md §5.4), each
- * asked again as soon as it returns, as n open popups would. Says `{ type: 'made' }` and then
- * `{ type: 'open', n }` over IPC; stops on `{ type: 'stop' }`.
+ * asked again as soon as it returns, as n open popups would. Says `{ type: 'made' }`, starts on
+ * `{ type: 'go' }`, then says `{ type: 'open', n }` every half second; stops on `{ type: 'stop' }`.
  */
 import { Agent, request } from 'node:http';
 import { b64, randomBytes } from '../protocol/bytes.ts';
@@ -23,6 +23,8 @@ for (let i = 0; i < n; i += 50) {
   }));
 }
 process.send!({ type: 'made' });
+// the parent measures the Operator with the mailboxes made and nothing held, then says `go`
+await new Promise<void>((r) => { const on = (m: { type: string }) => { if (m.type === 'go') { process.off('message', on); r(); } }; process.on('message', on); });
 const agent = new Agent({ keepAlive: true, maxSockets: Infinity });
 const { hostname, port } = new URL(url);
 let stopped = false, open = 0, errors = 0;

@@ -93,6 +93,7 @@ async function holds(): Promise<void> {
     await next(load, 'made');
     await sleep(2000);
     const base = await stats();
+    load.send({ type: 'go' });
     const t0 = performance.now();
     let s = base;
     while (s.holds < HOLDS && performance.now() - t0 < 120_000) { await sleep(250); s = await stats(); }
