@@ -10,6 +10,7 @@ import { bodyParser } from '@koa/bodyparser';
 import type { z } from 'zod';
 import { ROUTES, matchRoute, type Route, type RouteName } from '../protocol/routes.ts';
 import * as W from '../protocol/wire.ts';
+import { Holds, wakes } from './holds.ts';
 import { authorizer, fail, type AppConfig, type Deps, type Handlers } from './http.ts';
 import { collectiveRoutes } from './routes/collectives.ts';
 import { infoRoutes } from './routes/info.ts';
@@ -37,8 +38,8 @@ function parse<S extends z.ZodType>(schema: S, value: unknown): z.infer<S> {
 
 const methodNotAllowed = () => Object.assign(new Error('method not allowed'), { status: 405, expose: true });
 
-/** Build the Koa app over a store. `counters` is filled in as requests arrive. */
-export function createApp(store: Store, config: AppConfig, counters: Counters = {}): Koa {
+/** Build the Koa app over a store. `counters` is filled in as requests arrive; `holds` keeps its held reads (§5.4). */
+export function createApp(store: Store, config: AppConfig, counters: Counters = {}, holds = new Holds()): Koa {
   const app = new Koa();
   app.silent = true; // Koa's default error log would print request details
   const router = new Router({ prefix: W.PREFIX });
@@ -79,10 +80,17 @@ export function createApp(store: Store, config: AppConfig, counters: Counters = 
       const body = 'request' in route ? parse(route.request, ctx.request.body) : undefined;
       // one request's nonces ride with its own write; whatever none carried is written before the answer
       const spends = new Spends();
+      // a client that goes away before its answer ends its held read at once
+      const left = new AbortController();
+      const gone = () => { if (!ctx.res.writableFinished) left.abort(); };
+      ctx.res.once('close', gone);
       let res;
       try {
-        res = await handler({ params, body }, { store, config, now, spends, authorize: authorizer(store, now, spends) });
-      } finally { await store.settle(spends); }
+        res = await handler({ params, body }, { store, config, now, spends, authorize: authorizer(store, now, spends), holds, signal: left.signal });
+      } finally { await store.settle(spends); ctx.res.off('close', gone); }
+      // what this request committed wakes the reads held on it (after its batch is written)
+      const woken = wakes(name, params as Record<string, string>);
+      if (woken) holds.notify(woken);
       count(name);
       ctx.status = res.status ?? 200;
       ctx.body = res.body;

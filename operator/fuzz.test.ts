@@ -172,14 +172,14 @@ test(`fuzz: ${BROKEN_RUNS} times a well-formed request of every route with one f
     const no = () => undefined;
     const sent = await recordRequests(async () => {
       await c.info(); await c.createMailbox(box, owner); await c.deposit(box, randomBytes(BLOB_SIZES[0]!));
-      await c.fetchBlobs(box, owner.privateKey); await c.ack(box, owner.privateKey, ['000000000001']).catch(no);
+      await c.fetchBlobs(box, owner.privateKey); await c.fetchBlobs(box, owner.privateKey, { wait: 1 }); await c.ack(box, owner.privateKey, ['000000000001']).catch(no);
       await c.deleteMailbox(b64(randomBytes(16)), owner.privateKey).catch(no);
       const signed = await founder.register(c, 0); await joiner.register(c, 0);
       await c.lookup('founder'); await c.replace(signed).catch(no); await c.deleteName('joiner', founder.identity.privateKey).catch(no);
       await c.createCollective(founder.identity.privateKey, {
         v: 2, name: 'coop', description: 'fuzzed', quorum: 'one', created: Date.now(), founder: 'founder', founderKey: b64(founder.identity.publicKey), founderCommitment: '12345',
       });
-      await c.getCollective('coop'); await c.tree('coop'); await c.log('coop'); await c.member('coop', 'founder'); await c.vouchCounts('founder');
+      await c.getCollective('coop'); await c.tree('coop'); await c.log('coop'); await c.waitLog('coop', 0, 1); await c.member('coop', 'founder'); await c.vouchCounts('founder');
       await c.requestJoin(joiner.identity.privateKey, {
         v: 2, collective: 'coop', name: 'joiner', identityKey: b64(joiner.identity.publicKey), commitment: '678', prekey: { id: b64(randomBytes(8)), key: b64(joiner.prekey.publicKey) }, ts: Date.now(),
       });

@@ -5,6 +5,7 @@
  */
 import type { ParamsOf, RequestOf, ResponseOf, RouteName } from '../protocol/routes.ts';
 import * as W from '../protocol/wire.ts';
+import type { Holds } from './holds.ts';
 import type { Spends, Store } from './store/index.ts';
 import { checkAuth } from './verify.ts';
 
@@ -29,6 +30,10 @@ export interface Deps {
   spends: Spends;
   /** Check a signed request (§4): signed by `key` over this statement, fresh, nonce never seen (then spent into `spends`). */
   authorize(key: string, auth: W.Auth, action: W.Action, target: string, payload?: string): Promise<void>;
+  /** The Operator's held reads (holds.ts, §5.4). */
+  holds: Holds;
+  /** Aborted when this request's client goes away before its answer. */
+  signal: AbortSignal;
 }
 
 /** A route's handler: validated parameters and body in, the response body (and a status for 201) out. */

@@ -30,6 +30,7 @@ const program = new Command('komrade-operator')
   .addOption(new Option('--max-store-mib <n>', 'pending MiB in all mailboxes together; past it deposits get 507 (0 = no limit)').argParser(int(0)).default(Number(env('MAX_STORE_MIB') ?? 0)))
   .addOption(new Option('--max-blobs <n>', 'pending blobs per mailbox').argParser(int(1)).default(Number(env('MAX_BLOBS') ?? 500)))
   .addOption(new Option('--max-mailbox-mib <n>', 'pending MiB per mailbox').argParser(int(1)).default(Number(env('MAX_MAILBOX_MIB') ?? 16)))
+  .addOption(new Option('--max-holds <n>', 'held fetches and log reads open at once; above it a read with a wait is answered at once (PROTOCOL.md §5.4)').argParser(int(0)).default(Number(env('MAX_HOLDS') ?? 20_000)))
   .addOption(new Option('--sweep-minutes <n>', 'expire and compact every N minutes').argParser(int(1)).default(Number(env('SWEEP_MINUTES') ?? 10)))
   .addOption(new Option('--log-minutes <n>', 'log request counts every N minutes (0 = never)').argParser(int(0)).default(Number(env('LOG_MINUTES') ?? 60)))
   .addOption(new Option('--tor <mode>', 'auto: launch tor if installed, else loopback only; launch: require it; control: use a running tor (--tor-control-port); off')
@@ -44,7 +45,7 @@ const program = new Command('komrade-operator')
 
 program.parse();
 const o = program.opts<{
-  data: string; host: string; port: number; allowPublicBind: boolean; ttlDays: number; powBits: number; mailboxPowBits: number; depositPowBits: number; maxStoreMib: number; maxBlobs: number; maxMailboxMib: number;
+  data: string; host: string; port: number; allowPublicBind: boolean; ttlDays: number; powBits: number; mailboxPowBits: number; depositPowBits: number; maxStoreMib: number; maxBlobs: number; maxMailboxMib: number; maxHolds: number;
   sweepMinutes: number; logMinutes: number; tor: 'auto' | 'launch' | 'control' | 'off'; torBinary: string; torSocksPort: number; torrcAppend?: string;
   torControlPort?: number; torControlPassword?: string; onion?: string; torTimeoutSeconds: number;
 }>();
@@ -71,7 +72,7 @@ try {
   const op = await startOperator({
     dataDir: resolve(o.data), host: o.host, port: o.port, allowPublicBind: o.allowPublicBind,
     ttlMs: o.ttlDays * 86_400_000, powBits: o.powBits, mailboxPowBits: o.mailboxPowBits, depositPowBits: o.depositPowBits,
-    maxStoreBytes: o.maxStoreMib * 1024 * 1024, maxBlobsPerMailbox: o.maxBlobs,
+    maxStoreBytes: o.maxStoreMib * 1024 * 1024, maxBlobsPerMailbox: o.maxBlobs, maxHolds: o.maxHolds,
     maxBytesPerMailbox: o.maxMailboxMib * 1024 * 1024, sweepMs: o.sweepMinutes * 60_000, logMs: o.logMinutes * 60_000,
   });
   let onion: Onion | undefined;

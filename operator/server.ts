@@ -8,6 +8,7 @@ import { loadThemis } from '../protocol/themis.ts';
 import { shutdownCurve } from '../protocol/vouch.ts';
 import { createApp, type AppConfig, type Counters } from './app.ts';
 import { answerFramingErrors } from './framing.ts';
+import { Holds, MAX_HOLDS } from './holds.ts';
 import { forgetCurve } from './routes/shared.ts';
 import { Store } from './store/index.ts';
 
@@ -20,6 +21,8 @@ export interface OperatorOptions extends AppConfig {
   sweepMs: number;
   /** All pending blob bytes together, at most (0 = no limit). */
   maxStoreBytes?: number;
+  /** Held reads open at once, at most (§5.4; default MAX_HOLDS); above it a read is answered at once. */
+  maxHolds?: number;
   /** Log a line of counters this often (ms); 0 = never. */
   logMs: number;
   now?: () => number;
@@ -27,7 +30,7 @@ export interface OperatorOptions extends AppConfig {
 }
 
 /** A running Operator. */
-export interface RunningOperator { url: string; port: number; server: Server; store: Store; counters: Counters; sweep(): Promise<void>; close(): Promise<void> }
+export interface RunningOperator { url: string; port: number; server: Server; store: Store; counters: Counters; holds: Holds; sweep(): Promise<void>; close(): Promise<void> }
 
 /** True for 127.0.0.0/8, ::1 and localhost. */
 export function isLoopback(host: string): boolean {
@@ -45,7 +48,8 @@ export async function startOperator(o: OperatorOptions): Promise<RunningOperator
   await loadThemis();
   const store = await Store.open(o.dataDir, { ttlMs: o.ttlMs, maxBlobsPerMailbox: o.maxBlobsPerMailbox, maxBytesPerMailbox: o.maxBytesPerMailbox, maxStoreBytes: o.maxStoreBytes, now: o.now ?? Date.now });
   const counters: Counters = {};
-  const app = createApp(store, o, counters);
+  const holds = new Holds(o.maxHolds ?? MAX_HOLDS);
+  const app = createApp(store, o, counters, holds);
   const server: Server = await new Promise((resolve, reject) => {
     const s = app.listen(o.port, o.host, () => resolve(s)).on('error', reject);
   });
@@ -74,10 +78,11 @@ export async function startOperator(o: OperatorOptions): Promise<RunningOperator
 
   const host = o.host.includes(':') && !o.host.startsWith('[') ? `[${o.host}]` : o.host;
   return {
-    url: `http://${host}:${port}`, port, server, store, counters,
+    url: `http://${host}:${port}`, port, server, store, counters, holds,
     sweep: () => (sweeping = sweeping.then(sweep)),
     async close() {
       clearInterval(sweepTimer); if (logTimer) clearInterval(logTimer);
+      holds.closeAll(); // held reads end now, answered with what they had
       await new Promise<void>((r) => { server.close(() => r()); server.closeAllConnections(); });
       await sweeping.catch(() => undefined);
       await store.close();

@@ -32,7 +32,7 @@ export class OperatorClient {
   }
 
   /** Call route `name` (protocol/routes.ts) with its path parameters and body; the answer is checked against the route's schema. */
-  private async call<N extends RouteName>(name: N, params: ParamsIn<N>, body?: RequestOf<N>): Promise<ResponseOf<N>> {
+  private async call<N extends RouteName>(name: N, params: ParamsIn<N>, body?: RequestOf<N>, signal?: AbortSignal): Promise<ResponseOf<N>> {
     const route: Route = ROUTES[name];
     let res: Response;
     try {
@@ -40,7 +40,7 @@ export class OperatorClient {
         method: route.method,
         headers: body === undefined ? {} : { 'content-type': 'application/json' },
         body: body === undefined ? undefined : JSON.stringify(body),
-        signal: AbortSignal.timeout(this.timeoutMs),
+        signal: signal ? AbortSignal.any([signal, AbortSignal.timeout(this.timeoutMs)]) : AbortSignal.timeout(this.timeoutMs),
         credentials: 'omit', cache: 'no-store', referrerPolicy: 'no-referrer',
       });
     } catch (e) {
@@ -77,8 +77,9 @@ export class OperatorClient {
   }
 
   /** Fetch pending blobs of mailbox `id`, proving the mailbox key. */
-  async fetchBlobs(id: string, key: PrivateKey) {
-    const r = await this.call('fetch', { id }, { auth: signAuth(key, 'fetch', id) });
+  async fetchBlobs(id: string, key: PrivateKey, o: { wait?: number; signal?: AbortSignal } = {}) {
+    const auth = signAuth(key, 'fetch', id, W.fetchPayload(o.wait));
+    const r = await this.call('fetch', { id }, o.wait === undefined ? { auth } : { auth, wait: o.wait }, o.signal);
     return { more: r.more, blobs: r.blobs.map((b) => ({ id: b.id, blob: unb64(b.blob) })) };
   }
 
@@ -135,6 +136,8 @@ export class OperatorClient {
 
   /** Up to 100 log entries from `from`. */
   log(collective: string, from = 0) { return this.call('log', { collective, from: String(from) }); }
+  /** The log from `from`, held up to `wait` seconds while it has nothing there (COLLECTIVES.md §10). */
+  waitLog(collective: string, from: number, wait: number, signal?: AbortSignal) { return this.call('wait-log', { collective, from: String(from) }, { wait }, signal); }
 
   /** A current member: leaf, commitment, vouches, and the epochs a vouch or an expel vote about them must name. */
   member(collective: string, name: string) { return this.call('member', { collective, name }); }

@@ -145,6 +145,8 @@ export type TreeResponse = z.infer<typeof TreeResponse>;
 
 /** GET /v2/collectives/:collective/log/:from: up to LOG_BATCH entries from `from`. */
 export const LogResponse = z.strictObject({ entries: z.array(LogEntry).max(LOG_BATCH), more: z.boolean() });
+/** POST /v2/collectives/:collective/log/:from/wait: the log read, held up to `wait` seconds while it has no entry from `from` (§10). */
+export const WaitLog = z.strictObject({ wait: W.Wait });
 
 /** GET /v2/collectives/:collective/members/:name: a current member, the vouches counted for them, and the epochs proofs about them must name. */
 export const MemberInfo = z.strictObject({

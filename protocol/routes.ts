@@ -54,6 +54,7 @@ export const ROUTES = {
   'get-collective': { method: 'GET', path: '/collectives/:collective', params: collective, response: C.CollectiveInfo, isolate: byCollective },
   tree: { method: 'GET', path: '/collectives/:collective/tree', params: collective, response: C.TreeResponse, isolate: byCollective },
   log: { method: 'GET', path: '/collectives/:collective/log/:from', params: logFrom, response: C.LogResponse, isolate: byCollective },
+  'wait-log': { method: 'POST', path: '/collectives/:collective/log/:from/wait', params: logFrom, request: C.WaitLog, response: C.LogResponse, isolate: byCollective },
   'list-requests': { method: 'GET', path: '/collectives/:collective/requests', params: collective, response: C.RequestsResponse, isolate: byCollective },
   member: { method: 'GET', path: '/collectives/:collective/members/:name', params: collectiveAndName, response: C.MemberInfo, isolate: byCollective },
   join: { method: 'POST', path: '/collectives/:collective/requests', params: collective, request: C.Join, response: C.JoinResponse, isolate: byCollective },

@@ -26,6 +26,8 @@ export const LIMITS = {
   ackBatch: 100,
   /** How far a signed request's timestamp may be from the Operator's clock (ms). */
   replayWindowMs: 5 * 60 * 1000,
+  /** Longest a held fetch or log read may wait for something new, in seconds (§5.4). */
+  maxWaitSeconds: 25,
 } as const;
 
 /** Blob sizes the Operator accepts: exactly one padded bucket each. */
@@ -91,8 +93,13 @@ export const Deposit = z.strictObject({
     .refine((s) => s.length % 4 !== 1 && BLOB_SIZES.includes(Math.floor((s.length * 3) / 4)), 'blob is not a padded envelope size'),
   pow: DepositPow.optional(),
 });
-/** POST /v2/mailboxes/:id/fetch — the owner asks for pending blobs. */
-export const Fetch = z.strictObject({ auth: Auth });
+/** How long a held read may wait for something new: whole seconds, 0..LIMITS.maxWaitSeconds (§5.4). */
+export const Wait = z.number().int('wait must be whole seconds').min(0, 'wait must be 0..25 seconds').max(LIMITS.maxWaitSeconds, 'wait must be 0..25 seconds');
+/**
+ * POST /v2/mailboxes/:id/fetch — the owner asks for pending blobs; with `wait` (signed, see
+ * `fetchPayload`) an empty mailbox holds the answer until a blob arrives or `wait` seconds pass (§5.4).
+ */
+export const Fetch = z.strictObject({ auth: Auth, wait: Wait.optional() });
 /** POST /v2/mailboxes/:id/ack — the owner acknowledges (and so deletes) blobs. */
 export const Ack = z.strictObject({ ids: z.array(BlobId).min(1).max(LIMITS.ackBatch), auth: Auth });
 /** POST /v2/mailboxes/:id/delete — the owner deletes the mailbox and all it holds. */
@@ -143,6 +150,9 @@ export type Action = 'create-mailbox' | 'fetch' | 'ack' | 'delete-mailbox' | 'de
 export function statement(action: Action, target: string, ts: number, nonce: string, payload = ''): Uint8Array {
   return utf8(`komrade/v${VERSION}\n${action}\n${target}\n${ts}\n${nonce}\n${payload}`);
 }
+
+/** Payload string a fetch signs: empty without a wait, `wait=<seconds>` with one (so it cannot be altered). */
+export const fetchPayload = (wait?: number): string => (wait === undefined ? '' : `wait=${wait}`);
 
 /** Payload string an ack signs: its ids, in order. */
 export const ackPayload = (ids: readonly string[]): string => ids.join(',');

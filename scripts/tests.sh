@@ -37,6 +37,8 @@ FAST=(
   operator/collectives.test.ts
   operator/collectives-removal.test.ts
   operator/main.test.ts
+  operator/held.test.ts
+  operator/held-log.test.ts
   extension/background/core/account.test.ts
   extension/background/core/messaging.test.ts
   extension/background/core/sending.test.ts
@@ -54,6 +56,7 @@ FAST=(
   extension/background/core/requests.test.ts
   extension/background/address.test.ts
   extension/background/circuits.test.ts
+  extension/background/live.test.ts
   test/operator-view.test.ts test/structure.test.ts test/documents.test.ts
 )
 # Tests that make Semaphore proofs (in the add-on's core, or of the protocol itself)

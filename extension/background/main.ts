@@ -8,7 +8,8 @@ import browser from 'webextension-polyfill';
 import { loadThemis } from '../../protocol/themis.ts';
 import { isMethod, type Reply, type Request, type Status } from '../api.ts';
 import { Circuits, socksEndpoint } from './circuits.ts';
-import { Komrade, explain } from './komrade.ts';
+import { Komrade, explain, isActivity } from './komrade.ts';
+import { Live } from './live.ts';
 import { Timers } from './timers.ts';
 import type { KV } from './vault.ts';
 
@@ -48,6 +49,18 @@ const komrade = new Komrade({
   scheduled: true,
 });
 
+// While a popup is open (it connects a port named `live`), one held fetch per mailbox and one
+// held log read per collective (live.ts); an arrival is polled for and the popup told at once.
+const popups = new Set<browser.Runtime.Port>();
+const live = new Live(komrade, { onArrival: () => { for (const p of popups) p.postMessage({ changed: true }); } });
+browser.runtime.onConnect.addListener((port) => {
+  if (port.name !== 'live' || port.sender?.id !== browser.runtime.id || !port.sender.url?.startsWith(browser.runtime.getURL(''))) { port.disconnect(); return; }
+  popups.add(port);
+  let started = false;
+  port.onDisconnect.addListener(() => { popups.delete(port); if (started) live.stop(); });
+  void ready.then(() => { if (popups.has(port) && !wasmError) { started = true; live.start(); } });
+});
+
 /**
  * Unread messages and posts together, then requests (message requests and join requests) apart:
  * "3", "3+1", "+1"; the title tells them apart.
@@ -77,6 +90,8 @@ async function handle(msg: Request): Promise<Reply<unknown>> {
     const value = await komrade.request(msg.type, msg.args as never);
     if (msg.type === 'lock' || msg.type === 'unlock' || msg.type === 'deleteAccount') { const st = await komrade.status(); await badge(st.unread, st.requests, st.feedUnread, st.joinRequests); }
     if (['unlock', 'lock', 'deleteAccount', 'create', 'restore', 'saveSettings'].includes(msg.type)) await schedule();
+    // a new contact, collective or unlocked vault may mean new mailboxes or logs to hold
+    if (isActivity(msg.type)) live.rescan();
     return { ok: true, value };
   } catch (e) {
     return { ok: false, error: explain(e) };

@@ -26,6 +26,17 @@ export async function inboxNow(): Promise<Result<'inbox'>> {
   return (p && (await p)) ?? call('inbox');
 }
 
+/**
+ * Tell the background that this popup is open (a port named `live`: it then keeps held fetches
+ * open, background/live.ts) and call `changed` whenever something arrived. Closing the popup
+ * closes the port. Returns a function that closes it sooner.
+ */
+export function liveUpdates(changed: () => void): () => void {
+  const port = browser.runtime.connect({ name: 'live' });
+  port.onMessage.addListener(() => changed());
+  return () => port.disconnect();
+}
+
 /** A rough passphrase strength hint: bits from length and character classes. */
 export function strength(p: string): { label: 'empty' | 'weak' | 'fair' | 'strong'; bits: number } {
   if (!p) return { label: 'empty', bits: 0 };

@@ -12,6 +12,7 @@ import { foldName, skeleton, type FoldedName } from '../../protocol/names.ts';
 import { expelQuorum, quorum } from '../../protocol/quorum.ts';
 import type { VouchProof } from '../../protocol/vouch-wire.ts';
 import * as W from '../../protocol/wire.ts';
+import { heldRead } from '../holds.ts';
 import { fail, type Deps, type Handlers } from '../http.ts';
 import { collectiveLock, nameLock } from '../lock-keys.ts';
 import { checkProof, collectiveOr404, spendOnce, withCollective } from './shared.ts';
@@ -25,7 +26,7 @@ async function checkVote({ store }: Deps, c: FoldedName, kind: 'vouch' | 'expel'
 }
 
 /** The collective routes. */
-export const collectiveRoutes: Handlers<'create-collective' | 'get-collective' | 'tree' | 'log' | 'list-requests' | 'member' | 'join' | 'vouch' | 'expel' | 'leave' | 'vouch-counts'> = {
+export const collectiveRoutes: Handlers<'create-collective' | 'get-collective' | 'tree' | 'log' | 'wait-log' | 'list-requests' | 'member' | 'join' | 'vouch' | 'expel' | 'leave' | 'vouch-counts'> = {
   'create-collective': async ({ body }, { store, config, now }) => {
     const { charter } = body, c = foldName(charter.name), founder = foldName(charter.founder);
     if (Math.abs(now() - charter.created) > W.LIMITS.replayWindowMs) fail(403, 'stale charter time');
@@ -61,6 +62,13 @@ export const collectiveRoutes: Handlers<'create-collective' | 'get-collective' |
   log: async ({ params: { collective: c, from } }, deps) => {
     await collectiveOr404(deps, c);
     return { body: await deps.store.collectives.log(c, Number(from), LOG_BATCH) };
+  },
+
+  // the same read, held while there is nothing from `from` (§10; holds.ts): many may wait on one log
+  'wait-log': async ({ params: { collective: c, from }, body }, deps) => {
+    await collectiveOr404(deps, c);
+    const read = () => deps.store.collectives.log(c, Number(from), LOG_BATCH);
+    return { body: await heldRead(deps.holds, deps.signal, `log:${c}`, body.wait, false, await read(), read, (r) => !r.entries.length) };
   },
 
   'list-requests': async ({ params: { collective: c } }, deps) => {

@@ -7,6 +7,7 @@ import { b64, unb64 } from '../../protocol/bytes.ts';
 import { checkWork, depositPowPrefix, mailboxPowPrefix } from '../../protocol/identity.ts';
 import { fetchResponseBucket } from '../../protocol/padding.ts';
 import * as W from '../../protocol/wire.ts';
+import { heldRead } from '../holds.ts';
 import { fail, type Deps, type Handlers } from '../http.ts';
 import { spendOnce } from './shared.ts';
 
@@ -54,11 +55,23 @@ export const mailboxRoutes: Handlers<'create-mailbox' | 'deposit' | 'fetch' | 'a
     return { status: 201, body: { ok: true } };
   },
 
-  fetch: async ({ params: { id }, body }, { store, spends, authorize }) => store.mailboxes.with(id, async (meta) => {
-    await authorize(meta.key, body.auth, 'fetch', id);
-    const { blobs, more } = await store.mailboxes.fetch(id, W.LIMITS.fetchBatch, spends);
-    return { body: padFetch({ blobs: blobs.map((b) => ({ id: b.id, blob: b64(b.data) })), more }) };
-  }),
+  // with a wait, an empty mailbox holds the answer until a deposit or the wait's end (§5.4; holds.ts)
+  fetch: async ({ params: { id }, body }, deps) => {
+    const { store, spends, authorize } = deps;
+    const read = async (s?: typeof spends) => {
+      const { blobs, more } = await store.mailboxes.fetch(id, W.LIMITS.fetchBatch, s);
+      return { blobs: blobs.map((b) => ({ id: b.id, blob: b64(b.data) })), more };
+    };
+    const first = await store.mailboxes.with(id, async (meta) => {
+      await authorize(meta.key, body.auth, 'fetch', id, W.fetchPayload(body.wait));
+      return read(spends);
+    });
+    if (!body.wait || first.blobs.length) return { body: padFetch(first) };
+    await store.settle(spends); // the nonce is on disk before the request is held
+    // a mailbox deleted meanwhile answers empty (its blobs are gone with it)
+    const again = () => store.mailboxes.with(id, () => read()).catch(() => ({ blobs: [], more: false }));
+    return { body: padFetch(await heldRead(deps.holds, deps.signal, `mailbox:${id}`, body.wait, true, first, again, (r) => !r.blobs.length)) };
+  },
 
   ack: async ({ params: { id }, body }, { store, spends, authorize }) => store.mailboxes.with(id, async (meta) => {
     await authorize(meta.key, body.auth, 'ack', id, W.ackPayload(body.ids));

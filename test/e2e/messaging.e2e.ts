@@ -280,6 +280,12 @@ for (const [browserName, executablePath] of Object.entries(FIREFOXES)) {
           assert.deepEqual(await notes(a), ['You set messages to disappear after 1 day', 'You turned disappearing messages off']);
         });
 
+        await step('with bob\'s popup open, alice\'s message appears without "Check now" (held fetches, well before the one-minute poll)', async () => {
+          await send(a, 'arrives by itself');
+          await lastOutState(a, 'sent');
+          await received(b, 'arrives by itself', 15_000);
+        });
+
         await step('after both have read, the Operator holds nothing of the conversation', async () => {
           assert.equal(await pendingBlobs(op), 0);
         });
