@@ -42,6 +42,13 @@ test('with the popup open a message arrives by itself, on one held fetch per mai
     await bob.k.acceptRequest({ name: 'carol' });
     live.rescan();
     await until(() => live.running === 3 && op.holds.size === 3, 'the new mailbox is held as well');
+    // the setting off ("Arrivals in seconds while Komrade is open"): nothing is held, and on again, all are
+    await bob.k.saveSettings({ ...(await bob.k.settings()), live: false });
+    live.rescan();
+    await until(() => live.running === 0 && op.holds.size === 0, 'the setting off: no hold');
+    await bob.k.saveSettings({ ...(await bob.k.settings()), live: true });
+    live.rescan();
+    await until(() => live.running === 3 && op.holds.size === 3, 'on again: every mailbox held');
     live.stop();
     assert.equal(live.running, 3, 'one popup is still open');
     live.stop();

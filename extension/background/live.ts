@@ -6,7 +6,9 @@
  * When one returns with something, a poll (as "Check now") files it and the popup is told.
  * Errors, and answers that come back empty at once (an Operator at its cap of holds), back off
  * (1 s doubling to a minute), so an Operator that is down sees no hot loop. Closed popup: nothing
- * here runs; the scheduled poll (main.ts) goes on as before.
+ * here runs; the scheduled poll (main.ts) goes on as before. Held reads that start when the
+ * popup opens tell a watching Operator when it is open (PROTOCOL.md §1): the setting `live`
+ * (on unless turned off) says so, and off, nothing is held.
  */
 import { unb64 } from '../../protocol/bytes.ts';
 import { foldName } from '../../protocol/names.ts';
@@ -126,6 +128,7 @@ export class Live {
     if ((await this.komrade.status()).phase !== 'unlocked') return [];
     const store = await ctx.store();
     const s = await store.account();
+    if (s.settings.live === false) return []; // the setting "Arrivals in seconds while Komrade is open" is off
     const client = ctx.client(s.operator), wait = this.o.wait ?? LIMITS.maxWaitSeconds;
     const boxes = [s.me.intro, ...Object.entries(s.mailboxes).map(([id, b]) => ({ ...b, id }))];
     const out: Target[] = boxes.map((box) => ({

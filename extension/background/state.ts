@@ -138,6 +138,8 @@ export const Settings = z.strictObject({
   allowLoopback: z.boolean(),
   /** Send delivery receipts, and show those of others (absent: on). */
   receipts: z.boolean().optional(),
+  /** Hold a fetch open per mailbox while the popup is open, for arrivals in seconds (absent: on). */
+  live: z.boolean().optional(),
 });
 export type Settings = z.infer<typeof Settings>;
 export const DEFAULT_SETTINGS: Settings = { pollSeconds: 600, notifications: false, autoLockMinutes: 15, allowLoopback: false };

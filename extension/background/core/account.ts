@@ -92,18 +92,18 @@ export async function exportBackup(ctx: Ctx): Promise<string> {
 
 export async function settings(ctx: Ctx): Promise<SettingsView> {
   const s = await (await ctx.store()).account();
-  return { operator: s.operator, ...s.settings, receipts: s.settings.receipts ?? true };
+  return { operator: s.operator, ...s.settings, receipts: s.settings.receipts ?? true, live: s.settings.live ?? true };
 }
 
 export async function saveSettings(ctx: Ctx, a: SettingsView): Promise<SettingsView> {
   const store = await ctx.store();
   const s = await store.account();
   const operator = checkOperatorAddress(a.operator, a.allowLoopback);
-  const parsed = Settings.safeParse({ pollSeconds: a.pollSeconds, notifications: a.notifications, autoLockMinutes: a.autoLockMinutes, allowLoopback: a.allowLoopback, receipts: a.receipts ?? true });
+  const parsed = Settings.safeParse({ pollSeconds: a.pollSeconds, notifications: a.notifications, autoLockMinutes: a.autoLockMinutes, allowLoopback: a.allowLoopback, receipts: a.receipts ?? true, live: a.live ?? true });
   if (!parsed.success || parsed.data.pollSeconds < FETCH_SECONDS.min) throw new UserError(`Fetch each mailbox every ${FETCH_SECONDS.min}–${FETCH_SECONDS.max} seconds on average; auto-lock after 0–1440 minutes. Nothing was saved.`);
   if (operator !== s.operator) await checkOperator(ctx, operator);
   await store.putAccount({ ...s, operator, settings: parsed.data });
-  return { operator, ...parsed.data, receipts: parsed.data.receipts ?? true };
+  return { operator, ...parsed.data, receipts: parsed.data.receipts ?? true, live: parsed.data.live ?? true };
 }
 
 /**
