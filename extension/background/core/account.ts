@@ -11,7 +11,7 @@ import { UserError, type SettingsView, type Status } from '../../api.ts';
 import { checkOperatorAddress } from '../address.ts';
 import { Account, DEFAULT_SETTINGS, Settings } from '../state.ts';
 import { WrongPassphrase } from '../vault.ts';
-import { keyPairOf, pair } from './common.ts';
+import { keyPairOf, nameRefused, pair } from './common.ts';
 import type { Ctx } from './ctx.ts';
 import { feedUnread } from './feed-store.ts';
 import { joinRequests } from './join-requests.ts';
@@ -28,6 +28,7 @@ export async function status(ctx: Ctx): Promise<Status> {
   };
 }
 
+/** Create the account: check the name is free, make the keys and the intro mailbox, register with proof of work. */
 export async function create(ctx: Ctx, a: { operator: string; name: string; passphrase: string; allowLoopback?: boolean }): Promise<void> {
   if (await ctx.vault.exists()) throw new UserError('An account already exists on this device.');
   const operator = checkOperatorAddress(a.operator, !!a.allowLoopback);
@@ -37,8 +38,9 @@ export async function create(ctx: Ctx, a: { operator: string; name: string; pass
   if (a.passphrase.length < 10) throw new UserError('Use a passphrase of at least 10 characters (several words are best).');
   const client = ctx.client(operator);
   const info = await client.info();
-  const taken = await client.lookup(name).then(() => true, (e) => { if (e instanceof OperatorError && e.status === 404) return false; throw e; });
-  if (taken) throw new UserError(`The name @${name} is taken.`);
+  // asked before the proof of work, so a refusal comes at once (PROTOCOL.md §5.11)
+  const free = await client.available(name);
+  if (!free.available) throw nameRefused(name, free.reason);
   const identity = pair(), intro = { id: b64(randomBytes(16)), ...pair() }, prekey = { id: b64(randomBytes(8)), ...pair(), created: ctx.now() };
   await client.createMailbox(intro.id, keyPairOf(intro));
   const record: NameRecord = { v: 1, name, identityKey: identity.pub, intro: intro.id, prekey: { id: prekey.id, key: prekey.pub }, ts: ctx.now() };
@@ -47,7 +49,7 @@ export async function create(ctx: Ctx, a: { operator: string; name: string; pass
     await client.register(signed, await solvePow(name, identity.pub, info.powBits), keyPairOf(intro).privateKey);
   } catch (e) {
     await client.deleteMailbox(intro.id, keyPairOf(intro).privateKey).catch(() => undefined);
-    if (e instanceof OperatorError && e.status === 409) throw new UserError(`The name @${name} is taken.`);
+    if (e instanceof OperatorError && e.status === 409) throw nameRefused(name, /similar/.test(e.reason) ? 'look-alike' : 'taken');
     throw e;
   }
   const account: Account = {
