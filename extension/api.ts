@@ -120,6 +120,8 @@ const passive = { passive: true };
 export const API = {
   status: method<[], Status>(passive),
   create: method<[a: { operator: string; name: string; passphrase: string; allowLoopback?: boolean }], Status>(),
+  /** Cancel `create` while it has not sent the name (connecting, proof of work); false if it is too late or none runs. */
+  cancelCreate: method<[], boolean>(),
   restore: method<[a: { backup: string; passphrase: string }], Status>(),
   /**
    * After a restore the old copy still receives too. Make this copy the only one that gets
