@@ -15,6 +15,7 @@ FAST=(
   protocol/envelope.test.ts
   protocol/identity.test.ts
   protocol/names.test.ts
+  protocol/invite.test.ts
   protocol/posts.test.ts
   protocol/quorum.test.ts
   protocol/client.test.ts
@@ -22,6 +23,7 @@ FAST=(
   protocol/canonical.test.ts
   operator/app.test.ts
   operator/names.test.ts
+  operator/root-page.test.ts
   operator/verify.test.ts
   operator/intro.test.ts
   operator/limits.test.ts
