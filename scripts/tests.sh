@@ -38,6 +38,7 @@ FAST=(
   operator/collectives-removal.test.ts
   operator/main.test.ts
   extension/background/core/account.test.ts
+  extension/background/core/invite.test.ts
   extension/background/core/messaging.test.ts
   extension/background/core/sending.test.ts
   extension/background/core/receipts.test.ts

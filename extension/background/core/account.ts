@@ -5,6 +5,7 @@
 import { b64, randomBytes } from '../../../protocol/bytes.ts';
 import { OperatorError } from '../../../protocol/client.ts';
 import { signRecord, solvePow } from '../../../protocol/identity.ts';
+import { INVITE_VERSION, fingerprint, formatInvite } from '../../../protocol/invite.ts';
 import { foldName } from '../../../protocol/names.ts';
 import { Name, type NameRecord } from '../../../protocol/wire.ts';
 import { UserError, type SettingsView, type Status } from '../../api.ts';
@@ -72,6 +73,12 @@ export async function create(ctx: Ctx, a: { operator: string; name: string; pass
     me: { name, identity, intro, recordTs: record.ts }, prekeys: [prekey], mailboxes: {},
   };
   await ctx.vault.create(a.passphrase, { account, index: { contacts: {} } });
+}
+
+/** Our invite (PROTOCOL.md §10): this Operator, our name and our identity key's fingerprint, one line. */
+export async function myInvite(ctx: Ctx): Promise<string> {
+  const a = await (await ctx.store()).account();
+  return formatInvite({ v: INVITE_VERSION, operator: a.operator, from: { name: foldName(a.me.name), key: fingerprint(a.me.identity.pub) } });
 }
 
 /** What a cancelled onboarding says. */
