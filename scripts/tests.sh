@@ -39,6 +39,7 @@ FAST=(
   operator/main.test.ts
   extension/background/core/account.test.ts
   extension/background/core/invite.test.ts
+  extension/background/core/availability.test.ts
   extension/background/core/messaging.test.ts
   extension/background/core/sending.test.ts
   extension/background/core/receipts.test.ts
