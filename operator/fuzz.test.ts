@@ -125,6 +125,8 @@ test(`fuzz: ${RUNS} property-based requests on every route never crash, never 5x
         return Object.keys(body).length === 1 && typeof body.error === 'string' && /json/.test(res.headers.get('content-type') ?? '');
       }
       if (method === 'OPTIONS') return text === ''; // the Allow header answers it
+      // the onion root is a page without script (PROTOCOL.md §10)
+      if (r.target.path === '/') return /^text\/html/.test(res.headers.get('content-type') ?? '') && !/<script/i.test(text);
       JSON.parse(text);
       return true;
     }), { numRuns: RUNS, seed });
