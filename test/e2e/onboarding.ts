@@ -39,7 +39,7 @@ export async function cancelStuckOnboarding(c: Profile, onion: string, route: { 
   try {
     await onboard(c.page, onion, 'carol');
     const wait = await poll(c.page, () => document.querySelector('#pow-progress[role="status"]')?.textContent, null, 10_000, 'the wait explained');
-    assert.match(wait ?? '', /Registering @carol: connecting to the Operator through Tor, then your computer solves/);
+    assert.match(wait ?? '', /Registering @carol: connecting to the Operator through Tor, then your computer solves\s+its proof of work/);
     assert.match(await poll(c.page, () => document.querySelector('#pow-progress .elapsed')?.textContent, null, 10_000, 'seconds so far') ?? '', /^\(\d+ s\)$/);
     // past twice the usual time (15 s) it says so, and that cancelling is possible
     const slow = await poll(c.page, () => document.querySelector('#pow-progress[data-slow="true"] .slow')?.textContent, null, 60_000, 'slower than usual');
