@@ -120,7 +120,13 @@ const passive = { passive: true };
 export const API = {
   status: method<[], Status>(passive),
   create: method<[a: { operator: string; name: string; passphrase: string; allowLoopback?: boolean }], Status>(),
+  /** Cancel `create` while it has not sent the name (connecting, proof of work); false if it is too late or none runs. */
+  cancelCreate: method<[], boolean>(),
   restore: method<[a: { backup: string; passphrase: string }], Status>(),
+  /** Our invite, one line (PROTOCOL.md §10). */
+  myInvite: method<[], string>(passive),
+  /** Add who invited us, only if the directory's key for the name is the one the invite names. */
+  addInviter: method<[a: { name: string; key: string }], ContactView>(),
   /**
    * After a restore the old copy still receives too. Make this copy the only one that gets
    * replies: new pairwise mailboxes for every contact, a new prekey (published), and a control

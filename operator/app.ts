@@ -16,6 +16,7 @@ import { collectiveRoutes } from './routes/collectives.ts';
 import { infoRoutes } from './routes/info.ts';
 import { mailboxRoutes } from './routes/mailboxes.ts';
 import { nameRoutes } from './routes/names.ts';
+import { rootRoute } from './root-page.ts';
 import { postRoutes } from './routes/posts.ts';
 import { Missing, Spends, type Store } from './store/index.ts';
 
@@ -64,6 +65,8 @@ export function createApp(store: Store, config: AppConfig, counters: Counters = 
     ctx.set('Cache-Control', 'no-store');
     ctx.set('Referrer-Policy', 'no-referrer');
   });
+  // the onion root: a page without script saying what this is and how to join (PROTOCOL.md §10)
+  app.use(rootRoute);
   // the body limit is the route's own (protocol/routes.ts `bodyLimit`), else the global one
   const parser = (limit: number) => bodyParser({ enableTypes: ['json'], jsonLimit: limit, encoding: 'utf-8', onError: (err) => {
     const status = (err as { status?: number }).status;

@@ -125,6 +125,8 @@ test(`fuzz: ${RUNS} property-based requests on every route never crash, never 5x
         return Object.keys(body).length === 1 && typeof body.error === 'string' && /json/.test(res.headers.get('content-type') ?? '');
       }
       if (method === 'OPTIONS') return text === ''; // the Allow header answers it
+      // the onion root is a page without script (PROTOCOL.md §10)
+      if (r.target.path === '/') return /^text\/html/.test(res.headers.get('content-type') ?? '') && !/<script/i.test(text);
       JSON.parse(text);
       return true;
     }), { numRuns: RUNS, seed });
@@ -175,7 +177,7 @@ test(`fuzz: ${BROKEN_RUNS} times a well-formed request of every route with one f
       await c.fetchBlobs(box, owner.privateKey); await c.fetchBlobs(box, owner.privateKey, { wait: 1 }); await c.ack(box, owner.privateKey, ['000000000001']).catch(no);
       await c.deleteMailbox(b64(randomBytes(16)), owner.privateKey).catch(no);
       const signed = await founder.register(c, 0); await joiner.register(c, 0);
-      await c.lookup('founder'); await c.replace(signed).catch(no); await c.deleteName('joiner', founder.identity.privateKey).catch(no);
+      await c.lookup('founder'); await c.available('founder'); await c.replace(signed).catch(no); await c.deleteName('joiner', founder.identity.privateKey).catch(no);
       await c.createCollective(founder.identity.privateKey, {
         v: 2, name: 'coop', description: 'fuzzed', quorum: 'one', created: Date.now(), founder: 'founder', founderKey: b64(founder.identity.publicKey), founderCommitment: '12345',
       });

@@ -68,3 +68,19 @@ test('registration needs proof of work, a valid signature and an existing intro 
     await op.client.register(signed, pow, bob.mailbox.privateKey);
   } finally { await op.close(); }
 });
+
+test('availability (§5.11): free, taken, look-alike of a komrade or a collective, asked without proof of work; it changes nothing', async () => {
+  const op = await startTestOperator();
+  try {
+    await komrade('alice').register(op.client);
+    const before = await snapshot(op);
+    assert.deepEqual(await op.client.available('bob'), { available: true });
+    assert.deepEqual(await op.client.available('alice'), { available: false, reason: 'taken' });
+    assert.deepEqual(await op.client.available('ALICE'), { available: false, reason: 'taken' });
+    for (const like of ['a1ice', 'aIice', '_alice']) assert.deepEqual(await op.client.available(like), { available: false, reason: 'look-alike' }, like);
+    assert.deepEqual(await snapshot(op), before, 'asking changes nothing');
+    // and registering the look-alike says why, not "taken"
+    await assert.rejects(komrade('a1ice').register(op.client), (e) => e instanceof OperatorError && e.status === 409 && /too similar/.test(e.reason));
+    await assert.rejects(op.client.available('x'), rejects(400));
+  } finally { await op.close(); }
+});

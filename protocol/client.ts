@@ -106,6 +106,9 @@ export class OperatorClient {
     return rec;
   }
 
+  /** Whether a name (a komrade's or a collective's) is free, taken, or a look-alike of one held (§5.11); costs no proof of work. */
+  available(name: string) { return this.call('available', { name }); }
+
   /** Replace one's record (prekey rotation). */
   replace(signed: W.SignedRecord) { return this.call('replace', { name: signed.record.name }, signed); }
 

@@ -48,6 +48,7 @@ export const ROUTES = {
   /** §5.8 */ lookup: { method: 'GET', path: '/names/:name', params: name, response: W.SignedRecord, isolate: byName },
   /** §5.9 */ replace: { method: 'PUT', path: '/names/:name', params: name, request: W.Replace, response: W.OkResponse, isolate: byName },
   /** §5.10 */ 'delete-name': { method: 'POST', path: '/names/:name/delete', params: name, request: W.DeleteName, response: W.OkResponse, isolate: byName },
+  /** §5.11 */ available: { method: 'GET', path: '/names/:name/available', params: name, response: W.AvailableResponse, isolate: byName },
   // collectives (COLLECTIVES.md §10); vouches and expel votes carry no isolation key: each rides a circuit of its own
   'vouch-counts': { method: 'GET', path: '/names/:name/vouches', params: name, response: C.VouchCounts, isolate: byName },
   'create-collective': { method: 'POST', path: '/collectives', params: none, request: C.CreateCollective, response: C.CreateCollectiveResponse },

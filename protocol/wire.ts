@@ -133,6 +133,15 @@ export const FetchResponse = z.strictObject({
 export type FetchResponse = z.infer<typeof FetchResponse>;
 /** POST /v2/mailboxes/:id/ack response: how many of the ids were deleted now. */
 export const AckResponse = z.strictObject({ deleted: z.number().int() });
+/**
+ * GET /v2/names/:name/available (§5.11): whether a komrade or collective could take this name
+ * now; `taken` if it is held, `look-alike` if another name with the same skeleton (§5.7) is.
+ */
+export const AvailableResponse = z.discriminatedUnion('available', [
+  z.strictObject({ available: z.literal(true) }),
+  z.strictObject({ available: z.literal(false), reason: z.enum(['taken', 'look-alike']) }),
+]);
+export type AvailableResponse = z.infer<typeof AvailableResponse>;
 /** Success without data. */
 export const OkResponse = z.strictObject({ ok: z.literal(true) });
 /** Every error: a 4xx status and a short reason. */

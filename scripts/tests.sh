@@ -15,6 +15,7 @@ FAST=(
   protocol/envelope.test.ts
   protocol/identity.test.ts
   protocol/names.test.ts
+  protocol/invite.test.ts
   protocol/posts.test.ts
   protocol/quorum.test.ts
   protocol/client.test.ts
@@ -24,6 +25,7 @@ FAST=(
   operator/app.test.ts
   operator/fetch-padding.test.ts
   operator/names.test.ts
+  operator/root-page.test.ts
   operator/verify.test.ts
   operator/intro.test.ts
   operator/limits.test.ts
@@ -40,6 +42,8 @@ FAST=(
   operator/held.test.ts
   operator/held-log.test.ts
   extension/background/core/account.test.ts
+  extension/background/core/invite.test.ts
+  extension/background/core/availability.test.ts
   extension/background/core/messaging.test.ts
   extension/background/core/sending.test.ts
   extension/background/core/forward-secrecy.test.ts

@@ -70,6 +70,10 @@ export class Komrade implements Handlers {
   // ---- account ----
   status(): Promise<Status> { return account.status(this.ctx); }
   create(a: Args<'create'>[0]): Promise<Status> { return this.change(() => account.create(this.ctx, a)); }
+  /** Not serial: it must reach a `create` that holds the state lock. */
+  async cancelCreate(): Promise<boolean> { return account.cancelCreate(this.ctx); }
+  myInvite(): Promise<string> { return account.myInvite(this.ctx); }
+  addInviter(a: Args<'addInviter'>[0]): Promise<ContactView> { return this.serial(() => contacts.addInviter(this.ctx, a)); }
   restore(a: Args<'restore'>[0]): Promise<Status> { return this.change(() => account.restore(this.ctx, a)); }
   /** New mailboxes and prekey for this copy (core/relocate.ts), then the control messages go out. */
   async makeOnlyCopy(): Promise<Status> { await this.serial(() => makeOnlyCopy(this.ctx)); return this.retry(); }

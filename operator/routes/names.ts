@@ -10,7 +10,7 @@ import { nameLock } from '../lock-keys.ts';
 import { checkAuth } from '../verify.ts';
 
 /** The directory routes. */
-export const nameRoutes: Handlers<'register' | 'lookup' | 'replace' | 'delete-name'> = {
+export const nameRoutes: Handlers<'register' | 'lookup' | 'available' | 'replace' | 'delete-name'> = {
   register: async ({ body }, { store, config, now, spends, authorize }) => {
     const lower = foldName(body.record.name), skel = skeleton(lower), intro = body.record.intro;
     if (Math.abs(now() - body.record.ts) > W.LIMITS.replayWindowMs) fail(403, 'stale record time');
@@ -32,6 +32,13 @@ export const nameRoutes: Handlers<'register' | 'lookup' | 'replace' | 'delete-na
     const rec = await store.names.get(params.name);
     if (!rec) fail(404, 'no such name');
     return { body: rec };
+  },
+
+  // the same checks, in the same order, as register and create-collective make before they write
+  available: async ({ params: { name } }, { store }) => {
+    if ((await store.names.get(name)) || (await store.collectives.get(name))) return { body: { available: false, reason: 'taken' } };
+    if (await store.names.bySkeleton(skeleton(name))) return { body: { available: false, reason: 'look-alike' } };
+    return { body: { available: true } };
   },
 
   replace: async ({ params, body }, { store }) => {

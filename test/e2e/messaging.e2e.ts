@@ -105,7 +105,7 @@ for (const [browserName, executablePath] of Object.entries(FIREFOXES)) {
         await step('onboarding explains the Operator, checks its address as typed, keeps the developer option under Advanced', async () => {
           await waitPhase(a, 'new');
           assert.equal(await poll(a, () => document.activeElement?.id, null), 'operator', 'the first field has the focus');
-          assert.match(await a.evaluate(() => document.querySelector('#operator-explained')?.textContent ?? ''), /Operator is the server.*QR code or a link/s);
+          assert.match(await a.evaluate(() => document.querySelector('#operator-explained')?.textContent ?? ''), /Operator is the server.*invite a komrade sent you/s);
           assert.equal(await a.evaluate(() => !!document.querySelector('details#advanced:not([open]) #dev-loopback') && !(document.querySelector('#dev-loopback') as HTMLElement).checkVisibility()), true, 'loopback option hidden under Advanced');
           const check = (v: string): Promise<string> => fill(a, '#operator', v).then(() => poll(a, () => { const c = document.querySelector('#operator-check'); return c && `${c.getAttribute('data-valid')}|${document.querySelector('#operator')?.getAttribute('aria-invalid')}|${c.textContent}`; }, null) as Promise<string>);
           assert.match(await check('http://abc'), /^false\|true\|.*56 characters.*3/);

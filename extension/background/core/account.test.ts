@@ -1,10 +1,11 @@
 // The account in Node against a real Operator: onboarding, locking, backups, auto-lock, names.
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
+import { createServer } from 'node:net';
 import { loadThemis } from '../../../protocol/themis.ts';
 import { Komrade, isActivity } from '../komrade.ts';
 import { memoryKV } from '../vault.ts';
-import { komrade as rawKomrade, startTestOperator } from '../../../test/support/operator.ts';
+import { komrade as rawKomrade, snapshot, startTestOperator } from '../../../test/support/operator.ts';
 import { PASS, account, device, userError } from '../../../test/support/addon.ts';
 
 before(() => loadThemis());
@@ -29,6 +30,9 @@ test('onboarding: clear errors for a bad address, weak passphrase, taken name, u
     assert.equal((await d.k.status()).phase, 'new', 'failed attempts leave no account');
     await account(op.url, 'Alice');
     await assert.rejects(d.k.create({ operator: op.url, name: 'alice', passphrase: PASS, allowLoopback: true }), userError(/taken/));
+    // a look-alike is refused as one, before any proof of work (PROTOCOL.md §5.11)
+    for (const like of ['a1ice', 'ALlCE']) await assert.rejects(d.k.create({ operator: op.url, name: like, passphrase: PASS, allowLoopback: true }), userError(/looks like an existing name/));
+    assert.equal((await d.k.status()).phase, 'new', 'a refused look-alike leaves no account');
     const s = await (await account(op.url, 'bob')).k.status();
     assert.equal(s.phase, 'unlocked');
     assert.equal(s.name, 'bob');
@@ -156,4 +160,31 @@ test('names are case-folded: the folded name is registered and every view shows 
     assert.deepEqual((await dana.k.inbox()).map((c) => c.name), ['erin_d']);
     assert.equal((await dana.k.send({ name: 'Erin_D', text: 'hi' })).contact.name, 'erin_d');
   } finally { await op.close(); }
+});
+
+test('onboarding can be cancelled while it waits (a connection that never answers, the proof of work); nothing stays', async () => {
+  // an "Operator" that accepts the connection and never answers: without a cancel this waits 90 s
+  const hung = createServer(() => undefined).listen(0, '127.0.0.1');
+  await new Promise((r) => hung.once('listening', r));
+  const op = await startTestOperator({ powBits: 40 }); // work that would never finish
+  try {
+    const d = device();
+    assert.equal(await d.k.cancelCreate(), false, 'nothing to cancel');
+    const port = (hung.address() as { port: number }).port;
+    const stuck = d.k.create({ operator: `http://127.0.0.1:${port}`, name: 'stuck', passphrase: PASS, allowLoopback: true });
+    while (!(await d.k.cancelCreate())) await new Promise((r) => setTimeout(r, 10));
+    await assert.rejects(stuck, userError(/Cancelled: nothing was registered/));
+    assert.equal((await d.k.status()).phase, 'new');
+
+    // cancelled during the proof of work: its intro mailbox (made just before) is deleted again
+    const mailboxes = async () => (await snapshot(op)).filter((kv) => kv.startsWith('!m!')).length;
+    const working = d.k.create({ operator: op.url, name: 'patient', passphrase: PASS, allowLoopback: true });
+    while ((await mailboxes()) === 0) await new Promise((r) => setTimeout(r, 20));
+    assert.equal(await d.k.cancelCreate(), true);
+    await assert.rejects(working, userError(/Cancelled/));
+    while ((await mailboxes()) > 0) await new Promise((r) => setTimeout(r, 20));
+    assert.deepEqual(await op.client.available('patient'), { available: true }, 'the name was not registered');
+    assert.equal((await d.k.status()).phase, 'new');
+    assert.equal(await d.k.cancelCreate(), false, 'a finished onboarding leaves nothing to cancel');
+  } finally { hung.close(); await op.close(); }
 });

@@ -6,13 +6,14 @@ import { FETCH_SECONDS } from '../schedule.ts';
 import { b64, randomBytes } from '../../../protocol/bytes.ts';
 import { OperatorError } from '../../../protocol/client.ts';
 import { signRecord, solvePow } from '../../../protocol/identity.ts';
+import { INVITE_VERSION, fingerprint, formatInvite } from '../../../protocol/invite.ts';
 import { foldName } from '../../../protocol/names.ts';
 import { Name, type NameRecord } from '../../../protocol/wire.ts';
 import { UserError, type SettingsView, type Status } from '../../api.ts';
 import { checkOperatorAddress } from '../address.ts';
 import { Account, DEFAULT_SETTINGS, Settings } from '../state.ts';
 import { WrongPassphrase } from '../vault.ts';
-import { keyPairOf, pair } from './common.ts';
+import { keyPairOf, nameRefused, pair } from './common.ts';
 import type { Ctx } from './ctx.ts';
 import { feedUnread } from './feed-store.ts';
 import { joinRequests } from './join-requests.ts';
@@ -29,6 +30,7 @@ export async function status(ctx: Ctx): Promise<Status> {
   };
 }
 
+/** Create the account: check the name is free, make the keys and the intro mailbox, register with proof of work. */
 export async function create(ctx: Ctx, a: { operator: string; name: string; passphrase: string; allowLoopback?: boolean }): Promise<void> {
   if (await ctx.vault.exists()) throw new UserError('An account already exists on this device.');
   const operator = checkOperatorAddress(a.operator, !!a.allowLoopback);
@@ -37,18 +39,34 @@ export async function create(ctx: Ctx, a: { operator: string; name: string; pass
   if (!Name.safeParse(name).success) throw new UserError('A name is 3 to 32 letters a–z, digits or _.');
   if (a.passphrase.length < 10) throw new UserError('Use a passphrase of at least 10 characters (several words are best).');
   const client = ctx.client(operator);
-  const info = await client.info();
-  const taken = await client.lookup(name).then(() => true, (e) => { if (e instanceof OperatorError && e.status === 404) return false; throw e; });
-  if (taken) throw new UserError(`The name @${name} is taken.`);
+  // until the name is sent it can be cancelled (cancelCreate): a hung step is abandoned at once
+  const ac = new AbortController();
+  ctx.creating?.abort(); ctx.creating = ac;
+  const cancelled = new Promise<never>((_, reject) => ac.signal.addEventListener('abort', () => reject(new UserError(CANCELLED)), { once: true }));
+  cancelled.catch(() => undefined);
+  const step = <T>(p: Promise<T>): Promise<T> => Promise.race([p, cancelled]);
   const identity = pair(), intro = { id: b64(randomBytes(16)), ...pair() }, prekey = { id: b64(randomBytes(8)), ...pair(), created: ctx.now() };
-  await client.createMailbox(intro.id, keyPairOf(intro));
   const record: NameRecord = { v: 1, name, identityKey: identity.pub, intro: intro.id, prekey: { id: prekey.id, key: prekey.pub }, ts: ctx.now() };
   const signed = signRecord(keyPairOf(identity).privateKey, record);
+  let pow: string, made: Promise<unknown> | undefined;
   try {
-    await client.register(signed, await solvePow(name, identity.pub, info.powBits), keyPairOf(intro).privateKey);
+    const info = await step(client.info());
+    // asked before the proof of work, so a refusal comes at once (PROTOCOL.md §5.11)
+    const free = await step(client.available(name));
+    if (!free.available) throw nameRefused(name, free.reason);
+    made = client.createMailbox(intro.id, keyPairOf(intro));
+    await step(made);
+    pow = await step(solvePow(name, identity.pub, info.powBits, () => ac.signal.throwIfAborted())); // stops the work too
+  } catch (e) {
+    // a cancelled mailbox that was (or is being) made is deleted again; it would idle out anyway
+    if (made) void made.then(() => client.deleteMailbox(intro.id, keyPairOf(intro).privateKey)).catch(() => undefined);
+    throw e;
+  } finally { if (ctx.creating === ac) ctx.creating = undefined; }
+  try {
+    await client.register(signed, pow, keyPairOf(intro).privateKey);
   } catch (e) {
     await client.deleteMailbox(intro.id, keyPairOf(intro).privateKey).catch(() => undefined);
-    if (e instanceof OperatorError && e.status === 409) throw new UserError(`The name @${name} is taken.`);
+    if (e instanceof OperatorError && e.status === 409) throw nameRefused(name, /similar/.test(e.reason) ? 'look-alike' : 'taken');
     throw e;
   }
   const account: Account = {
@@ -56,6 +74,22 @@ export async function create(ctx: Ctx, a: { operator: string; name: string; pass
     me: { name, identity, intro, recordTs: record.ts }, prekeys: [prekey], mailboxes: {},
   };
   await ctx.vault.create(a.passphrase, { account, index: { contacts: {} } });
+}
+
+/** Our invite (PROTOCOL.md §10): this Operator, our name and our identity key's fingerprint, one line. */
+export async function myInvite(ctx: Ctx): Promise<string> {
+  const a = await (await ctx.store()).account();
+  return formatInvite({ v: INVITE_VERSION, operator: a.operator, from: { name: foldName(a.me.name), key: fingerprint(a.me.identity.pub) } });
+}
+
+/** What a cancelled onboarding says. */
+export const CANCELLED = 'Cancelled: nothing was registered. You can try again.';
+
+/** Cancel the onboarding under way if it has not sent the name yet; false if there is none, or it is too late. */
+export function cancelCreate(ctx: Ctx): boolean {
+  if (!ctx.creating) return false;
+  ctx.creating.abort();
+  return true;
 }
 
 /** Restore from a backup file of any version (a v1 backup is migrated as it is opened). */

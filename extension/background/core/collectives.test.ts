@@ -64,6 +64,7 @@ test('found, ask, vouch to quorum, key hand-over, counts without vouchers, doubl
   assert.equal(aliceKey.epoch, 1);
   assert.ok((await (await alice.k.ctx.store()).account()).collectiveSecret, 'the secret is made lazily and kept in the account record');
   await assert.rejects(alice.k.createCollective({ name: 'portland', description: '', rule: 'log2' }), userError(/taken/));
+  await assert.rejects(alice.k.createCollective({ name: 'p0rtland', description: '', rule: 'log2' }), userError(/looks like an existing name/));
   await assert.rejects(alice.k.createCollective({ name: 'nope_rule', description: '', rule: 'fixed:0' }), userError(/rule/));
 
   // bob asks; alice (the only member) vouches: quorum 1, admitted

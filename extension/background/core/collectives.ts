@@ -11,7 +11,7 @@ import { newEpochBundle } from '../../../protocol/posts.ts';
 import { QuorumRule } from '../../../protocol/quorum.ts';
 import { artifactPaths, memberIdentity, proveVouch, type ProofKind } from '../../../protocol/vouch.ts';
 import { UserError, type CollectiveSummary, type CollectiveView, type ContactView, type MeView, type VouchCountsView } from '../../api.ts';
-import { keyPairOf } from './common.ts';
+import { keyPairOf, nameRefused } from './common.ts';
 import { collectiveName, commitmentIn, newRecord, refresh, replay, secretOf, standing } from './collective-log.ts';
 import type { Ctx } from './ctx.ts';
 
@@ -79,8 +79,12 @@ export async function createCollective(ctx: Ctx, a: { name: string; description:
     v: 2, name, description: a.description, quorum: rule.data, created: ctx.now(), founder: foldName(s.me.name),
     founderKey: s.me.identity.pub, founderCommitment: commitmentIn(secret, name),
   };
-  const created = await ctx.client(s.operator).createCollective(keyPairOf(s.me.identity).privateKey, charter).catch((e: unknown) => {
-    if (e instanceof OperatorError && e.status === 409) throw new UserError(`The name @${name} is taken (by a komrade or a collective, or one that looks like it).`);
+  const client = ctx.client(s.operator);
+  // asked before the proof of work, so a refusal comes at once (PROTOCOL.md §5.11)
+  const free = await client.available(foldName(name));
+  if (!free.available) throw nameRefused(name, free.reason);
+  const created = await client.createCollective(keyPairOf(s.me.identity).privateKey, charter).catch((e: unknown) => {
+    if (e instanceof OperatorError && e.status === 409) throw nameRefused(name, /similar/.test(e.reason) ? 'look-alike' : 'taken');
     throw e;
   });
   const rec = newRecord(name, 'member');

@@ -16,6 +16,12 @@ import { freshPrekey } from './fresh-prekeys.ts';
 import type { Store } from './store.ts';
 
 export const DAY = 86_400_000;
+
+/** Why a name (a komrade's or a collective's) cannot be had, in words: held, or too like one that is (PROTOCOL.md §5.7). */
+export function nameRefused(name: string, reason: 'taken' | 'look-alike'): UserError {
+  return new UserError(reason === 'taken' ? `The name @${name} is taken.`
+    : `@${name} looks like an existing name (look-alikes such as 1 for l, 0 for o, rn for m cannot both exist). Choose another.`);
+}
 export const lower = foldName;
 
 export const pair = () => { const k = new KeyPair(); return { priv: b64(k.privateKey), pub: b64(k.publicKey) }; };

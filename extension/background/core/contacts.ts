@@ -1,5 +1,6 @@
 /** Contacts: the list, adding one from the directory, verification, accepting or refusing a changed key. */
 import { OperatorError } from '../../../protocol/client.ts';
+import { Fingerprint, fingerprint } from '../../../protocol/invite.ts';
 import { foldName } from '../../../protocol/names.ts';
 import { Name } from '../../../protocol/wire.ts';
 import { UserError, type ContactView, type MeView } from '../../api.ts';
@@ -29,6 +30,28 @@ export async function addContact(ctx: Ctx, a: { name: string }): Promise<Contact
     if (e instanceof OperatorError && e.status === 404) throw new UserError(`Nobody is called @${name}.`);
     throw e;
   });
+  return viewOf(store, await newContact(ctx, store, rec.record, rec.record.prekey, rec.record.intro));
+}
+
+/**
+ * Add the komrade who invited us (PROTOCOL.md §10). The invite is a stranger's claim: the
+ * directory's record (signature checked) must carry the identity key the invite names, or
+ * nothing is added and the error says so loudly.
+ */
+export async function addInviter(ctx: Ctx, a: { name: string; key: string }): Promise<ContactView> {
+  const name = foldName(a.name);
+  if (!Name.safeParse(name).success || !Fingerprint.safeParse(a.key).success) throw new UserError('That invite is damaged: no contact was added.');
+  const store = await ctx.store();
+  const s = await store.account();
+  const rec = await ctx.client(s.operator).lookup(name).catch((e) => {
+    if (e instanceof OperatorError && e.status === 404) throw new UserError(`Nobody is called @${name} on this Operator: the invite may be forged. No contact was added.`);
+    throw e;
+  });
+  const known = await store.contact(lower(name));
+  if (fingerprint(rec.record.identityKey) !== a.key || (known && known.identityKey !== rec.record.identityKey)) {
+    throw new UserError(`Warning: the Operator's directory has a different key for @${name} than your invite names. The invite may have been altered, or the directory may lie, or the name changed hands. @${name} was NOT added; ask them in person.`);
+  }
+  if (known) return viewOf(store, known);
   return viewOf(store, await newContact(ctx, store, rec.record, rec.record.prekey, rec.record.intro));
 }
 

@@ -55,6 +55,8 @@ export class Ctx {
   readonly sending = new Set<string>();
   /** Messages filed from contacts whose receipts are not queued yet (receipts.ts). */
   delivered: { contact: string; id: string }[] = [];
+  /** The onboarding under way, while it can still be cancelled (before the name is sent: account.ts). */
+  creating?: AbortController;
   private readonly lock = new KeyedLock();
   private readonly opened = new WeakMap<Records, Promise<Store>>();
 

@@ -73,6 +73,20 @@ export async function dropPost(store: Store, id: string, segments = Infinity): P
   return true;
 }
 
+/** Drop every post of collective `c` from every segment (after leaving it, POSTS.md §9); its unread count and read mark go too. */
+export async function dropCollectivePosts(store: Store, c: string): Promise<void> {
+  const i = await feedIndex(store);
+  for (let n = i.first; n < i.next; n++) {
+    const seg = await segment(store, n);
+    const kept = seg.posts.filter((p) => lc(p.collective) !== lc(c));
+    if (kept.length !== seg.posts.length) await putSegment(store, n, { ...seg, posts: kept });
+  }
+  const keys = await store.r.keys();
+  while (i.first < i.next && !keys.has(FK.segment(i.first))) i.first++;
+  delete i.unread[lc(c)]; delete i.readUpTo[lc(c)];
+  await store.r.put(FK.index, i);
+}
+
 /**
  * Posts newest first by the time they were posted (not by arrival: a post that comes late takes
  * its place among the page's posts), before segment `before` (default: from the newest),

@@ -113,7 +113,11 @@ test('three members post and read each other\'s posts exactly once; a forged aut
 test('carol leaves: two members rotate at once and do not fork; carol reads nothing of epoch 2; a newcomer gets epoch 2', { timeout: 150_000 }, async () => {
   const carolB1: EpochBundle = (await record(carol))!.bundles.at(-1)!;
   const carolPrekey = (await (await carol.k.ctx.store()).account()).prekeys.at(-1)!.id;
+  assert.ok((await texts(carol)).length > 0, 'carol holds posts of the commune before she leaves');
   await carol.k.leaveCollective({ name: C });
+  // a post deleted later could never be dropped here (the tombstone is sealed without her): she keeps none (POSTS.md §9)
+  assert.deepEqual(await texts(carol), [], 'a leaver keeps no post of the collective');
+  assert.equal((await carol.k.feed({})).unread, 0);
 
   // alice's add-on notices the leave and waits its random delay: posting waits for the new keys meanwhile
   alice.k.ctx.deps.rotationDelayMs = 10 * 60_000;

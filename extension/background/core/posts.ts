@@ -19,7 +19,7 @@ import { FK, type FeedCollective, type FeedIndex, type FeedPost } from '../feed-
 import { keyPairOf } from './common.ts';
 import { collectiveName, commitmentIn, proveMember, secretOf, standing, treeAt, type Replayed } from './collective-log.ts';
 import type { Ctx } from './ctx.ts';
-import { appendPost, dropPost, feedIndex, feedOf, findPost, isUnread, markRead, pagePosts, putFeedOf } from './feed-store.ts';
+import { appendPost, dropCollectivePosts, dropPost, feedIndex, feedOf, findPost, isUnread, markRead, pagePosts, putFeedOf } from './feed-store.ts';
 import type { Store } from './store.ts';
 
 /** Cursor reads per epoch per poll at most (50 posts each). */
@@ -220,9 +220,13 @@ export async function sync(ctx: Ctx, logs: Map<string, Replayed>): Promise<numbe
   return got;
 }
 
-/** After leaving a collective: its cursors are forgotten and its posts marked read (they stay in the feed). */
+/**
+ * After leaving a collective: its cursors and its posts are forgotten here (POSTS.md §9). A
+ * leaver gets no tombstone (it is sealed under keys renewed without them), so a post kept here
+ * could outlive its deletion for everyone else.
+ */
 export async function forget(ctx: Ctx, c: string): Promise<void> {
   const store = await ctx.store();
-  await markRead(store, c);
+  await dropCollectivePosts(store, c);
   await store.r.remove(FK.collective(c));
 }
