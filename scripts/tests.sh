@@ -20,6 +20,7 @@ FAST=(
   protocol/client.test.ts
   protocol/padding.test.ts
   protocol/canonical.test.ts
+  protocol/transparency/merkle.test.ts
   operator/app.test.ts
   operator/names.test.ts
   operator/verify.test.ts
