@@ -13,6 +13,7 @@ import * as W from '../protocol/wire.ts';
 import { authorizer, fail, type AppConfig, type Deps, type Handlers } from './http.ts';
 import { collectiveRoutes } from './routes/collectives.ts';
 import { infoRoutes } from './routes/info.ts';
+import { logRoutes } from './routes/log.ts';
 import { mailboxRoutes } from './routes/mailboxes.ts';
 import { nameRoutes } from './routes/names.ts';
 import { postRoutes } from './routes/posts.ts';
@@ -24,7 +25,7 @@ export type { AppConfig } from './http.ts';
 export type Counters = Record<string, number>;
 
 /** Every route's handler, one file per resource. */
-const HANDLERS: Handlers<RouteName> = { ...infoRoutes, ...mailboxRoutes, ...nameRoutes, ...collectiveRoutes, ...postRoutes };
+const HANDLERS: Handlers<RouteName> = { ...infoRoutes, ...mailboxRoutes, ...nameRoutes, ...logRoutes, ...collectiveRoutes, ...postRoutes };
 
 function parse<S extends z.ZodType>(schema: S, value: unknown): z.infer<S> {
   const r = schema.safeParse(value);

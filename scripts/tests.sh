@@ -23,6 +23,7 @@ FAST=(
   protocol/transparency/merkle.test.ts
   operator/app.test.ts
   operator/names.test.ts
+  operator/log.test.ts
   operator/verify.test.ts
   operator/intro.test.ts
   operator/limits.test.ts
