@@ -29,6 +29,7 @@ FAST=(
   operator/limits.test.ts
   operator/store.test.ts
   operator/forget.test.ts
+  operator/log-forget.test.ts
   operator/posts.test.ts
   operator/posts-life.test.ts
   operator/fuzz.test.ts
