@@ -8,7 +8,7 @@ import { unb64 } from '../protocol/bytes.ts';
 import { OperatorError } from '../protocol/client.ts';
 import { loadThemis } from '../protocol/themis.ts';
 import { openCheckpoint, parseVkey } from '../protocol/transparency/checkpoint.ts';
-import { logLeaf, LogProofError, verifyExtends, verifyLookup } from '../protocol/transparency/verify.ts';
+import { charterKey, logLeaf, LogProofError, verifyExtends, verifyLookup } from '../protocol/transparency/verify.ts';
 import { startTestOperator, komrade, raw } from '../test/support/operator.ts';
 
 before(() => loadThemis());
@@ -71,5 +71,20 @@ test('register, look up with proof, delete, re-register: each change a leaf, eve
     assert.equal((await op.client.info()).checkpointKey, info.checkpointKey);
     verifyExtends(cp4, await openCheckpoint(await op.client.checkpoint(), key), []);
     await verifyLookup(await op.client.lookupWithProof('alice_k'), key);
+  } finally { await op.close(); }
+});
+
+test('founding a collective appends its charter\'s leaf, opened while the collective lives', async () => {
+  const op = await startTestOperator();
+  try {
+    const founder = komrade('founder_f');
+    await founder.register(op.client);
+    const charter = { v: 2 as const, name: 'KtCollective', description: 'a collective', quorum: 'open' as const, created: Date.now(), founder: 'founder_f', founderKey: founder.record().identityKey, founderCommitment: '12345' };
+    await op.client.createCollective(founder.identity.privateKey, charter);
+    const signed = await op.client.getCollective('ktcollective');
+    const { entries } = await op.client.logEntries(0);
+    assert.equal(entries.length, 2);
+    assert.deepEqual(entries[1]!.live && { name: entries[1]!.live.name, key: entries[1]!.live.key }, { name: 'ktcollective', key: charterKey({ charter: signed.charter, sig: signed.sig }) });
+    assert.deepEqual(logLeaf(unb64(entries[1]!.live!.opening), 'ktcollective', entries[1]!.live!.key, 1), unb64(entries[1]!.leaf));
   } finally { await op.close(); }
 });

@@ -18,7 +18,7 @@ export class Names {
   /** Skeleton → the name (or collective) holding it; collectives.ts claims skeletons too. */
   readonly skeletons: Table<string>;
 
-  constructor(private readonly core: Core, private readonly mailboxes: Mailboxes, private readonly log: Log) {
+  constructor(private readonly core: Core, private readonly mailboxes: Mailboxes, readonly log: Log) {
     this.names = core.table('n', 'json');
     this.skeletons = core.table('k', 'utf8');
   }

@@ -3,7 +3,9 @@
  * (name, key, seq), a look-up's inclusion proof in its signed checkpoint, and the consistency
  * of a newer checkpoint with an older one. Every failure is an error that says what failed.
  */
-import { bytesEqual, canonicalJson, concat, unb64, utf8 } from '../bytes.ts';
+import { sha256 } from '@noble/hashes/sha2.js';
+import { b64, bytesEqual, canonicalJson, concat, unb64, utf8 } from '../bytes.ts';
+import type { SignedCharter } from '../collective.ts';
 import { foldName } from '../names.ts';
 import type { SignedRecord } from '../wire.ts';
 import { openCheckpoint, type NoteKey, type SignedCheckpoint } from './checkpoint.ts';
@@ -13,6 +15,11 @@ import type { LogProof } from './wire.ts';
 /** The leaf hash committing to (name, key, seq) under a random `opening`: SHA-256(0x00 ‖ opening ‖ canonical JSON). */
 export function logLeaf(opening: Uint8Array, name: string, key: string, seq: number): Uint8Array {
   return leafHash(concat(opening, utf8(canonicalJson({ name, key, seq }))));
+}
+
+/** The `key` a collective's charter leaf commits to: `charter:` and the base64url SHA-256 of the canonical signed charter. */
+export function charterKey(signed: SignedCharter): string {
+  return `charter:${b64(sha256(utf8(canonicalJson(signed))))}`;
 }
 
 /** A log proof that does not hold: `kind` says which check failed (for the warning shown). */
