@@ -1,4 +1,4 @@
-// The key-transparency log does not defeat forgetting (PROTOCOL.md §5.13, §6.1): after a name is
+// The key-transparency log does not defeat forgetting (PROTOCOL.md §5.11, §6.1): after a name is
 // deleted and one sweep runs, no file of the data directory holds its name, its identity key
 // (raw or base64url) or its leaf's opening (raw or base64url); its leaf stays as an opaque hash,
 // and the log still proves the names that live.

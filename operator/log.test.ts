@@ -1,4 +1,4 @@
-// The key-transparency log over HTTP on a real LevelDB (PROTOCOL.md §5.13): every register,
+// The key-transparency log over HTTP on a real LevelDB (PROTOCOL.md §5.11): every register,
 // delete and re-register appends a leaf; a look-up carries an inclusion proof in a checkpoint
 // signed by the key /v2/info announces; checkpoints chain by consistency proofs; the entries
 // route opens live leaves only; bad sizes are refused; the log survives a restart.

@@ -105,20 +105,20 @@ export class OperatorClient {
     return { record, sig };
   }
 
-  /** Look a name up with its log proof (§5.13), unchecked (protocol/transparency/verify.ts checks it); the record's signature is checked. */
+  /** Look a name up with its log proof (§5.11), unchecked (protocol/transparency/verify.ts checks it); the record's signature is checked. */
   async lookupWithProof(name: string): Promise<LookupResponse> {
     const rec = await this.call('lookup', { name });
     if (rec.record.name.toLowerCase() !== name.toLowerCase() || !verifyRecord(rec)) throw new OperatorError(200, 'record signature does not verify');
     return rec;
   }
 
-  /** The log's newest signed checkpoint (§5.13). */
+  /** The log's newest signed checkpoint (§5.11). */
   async checkpoint(): Promise<string> { return (await this.call('log-checkpoint', {})).checkpoint; }
 
-  /** The consistency proof between two tree sizes (§5.13). */
+  /** The consistency proof between two tree sizes (§5.11). */
   async consistency(from: number, to: number): Promise<string[]> { return (await this.call('log-consistency', { from: String(from), to: String(to) })).proof; }
 
-  /** Log entries from index `from` (§5.13). */
+  /** Log entries from index `from` (§5.11). */
   logEntries(from: number) { return this.call('log-entries', { from: String(from) }); }
 
   /** Replace one's record (prekey rotation). */

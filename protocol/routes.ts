@@ -48,7 +48,7 @@ export const ROUTES = {
   /** §5.8 */ lookup: { method: 'GET', path: '/names/:name', params: name, response: T.LookupResponse, isolate: byName },
   /** §5.9 */ replace: { method: 'PUT', path: '/names/:name', params: name, request: W.Replace, response: W.OkResponse, isolate: byName },
   /** §5.10 */ 'delete-name': { method: 'POST', path: '/names/:name/delete', params: name, request: W.DeleteName, response: W.OkResponse, isolate: byName },
-  // the key-transparency log (§5.13): no isolation key, each rides a circuit of its own
+  // the key-transparency log (§5.11): no isolation key, each rides a circuit of its own
   'log-checkpoint': { method: 'GET', path: '/log/checkpoint', params: none, response: T.CheckpointResponse },
   'log-consistency': { method: 'GET', path: '/log/consistency/:from/:to', params: T.ConsistencyParams, response: T.ConsistencyResponse },
   'log-entries': { method: 'GET', path: '/log/entries/:from', params: T.EntriesParams, response: T.EntriesResponse },

@@ -116,7 +116,7 @@ export const DeleteName = z.strictObject({ auth: Auth, introAuth: Auth.optional(
 export const InfoResponse = z.strictObject({
   v: z.literal(VERSION), powBits: z.number().int(), mailboxPowBits: z.number().int(), depositPowBits: z.number().int(), ttlDays: z.number(),
   blobSizes: z.array(z.number().int()), maxBlobsPerMailbox: z.number().int(), maxBytesPerMailbox: z.number().int(),
-  /** The key-transparency log's checkpoint key, as a C2SP signed-note vkey (§5.13). */
+  /** The key-transparency log's checkpoint key, as a C2SP signed-note vkey (§5.11). */
   checkpointKey: z.string().max(200),
 });
 export type InfoResponse = z.infer<typeof InfoResponse>;

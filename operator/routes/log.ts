@@ -1,5 +1,5 @@
 /**
- * Key-transparency routes (PROTOCOL.md §5.13): the newest signed checkpoint, a consistency proof
+ * Key-transparency routes (PROTOCOL.md §5.11): the newest signed checkpoint, a consistency proof
  * between two tree sizes, and the log's entries from an index (for monitors and witnesses).
  * The look-up's own proof is answered by the directory route (names.ts).
  */

@@ -32,7 +32,7 @@ export const nameRoutes: Handlers<'register' | 'lookup' | 'replace' | 'delete-na
   lookup: async ({ params }, { store }) => {
     const rec = await store.names.get(params.name);
     if (!rec) fail(404, 'no such name');
-    // the record and its log proof (§5.13); a name registered before the log has no leaf: it is refused
+    // the record and its log proof (§5.11); a name registered before the log has no leaf: it is refused
     const log = await store.log.lookup(params.name);
     if (!log) fail(404, 'no such name');
     return { body: { ...rec, log: { index: log.leaf.index, opening: log.leaf.opening, proof: log.proof.map(b64), checkpoint: log.head.note } } };

@@ -89,7 +89,7 @@ export class Collectives extends CollectiveRecords {
   /**
    * Found a collective: its charter, its name's skeleton (shared with komrade names, so the two
    * conflict both ways), leaf 0 (the founder), the first root and the `found` log entry, and the
-   * charter's leaf in the key-transparency log (PROTOCOL.md §5.13). Call under the name's
+   * charter's leaf in the key-transparency log (PROTOCOL.md §5.11). Call under the name's
    * skeleton lock and the collective's lock, after checking both are free.
    */
   create(c: FoldedName, skel: string, founder: FoldedName, signed: SignedCharter): Promise<{ root: string }> {

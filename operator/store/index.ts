@@ -27,7 +27,7 @@ export class Store {
   readonly mailboxes: Mailboxes;
   /** Registered names and their confusable skeletons. */
   readonly names: Names;
-  /** The key-transparency log of name keys (PROTOCOL.md §5.13). */
+  /** The key-transparency log of name keys (PROTOCOL.md §5.11). */
   readonly log: Log;
   /** Collectives: trees, roots, logs, requests, members, proofs. */
   readonly collectives: Collectives;

@@ -1,5 +1,5 @@
 /**
- * The key-transparency log (PROTOCOL.md §5.13, §6): an append-only Merkle tree (RFC 9162 §2.1)
+ * The key-transparency log (PROTOCOL.md §5.11, §6): an append-only Merkle tree (RFC 9162 §2.1)
  * of every change of a name's identity key. A leaf is SHA-256(0x00 ‖ opening ‖ canonical JSON
  * {name, key, seq}) with a random 32-byte opening and seq its own index; the opening is kept
  * with the live name only and erased with it, so a deleted name's leaf is an opaque hash.

@@ -1,5 +1,5 @@
 /**
- * The Operator's checkpoint key (PROTOCOL.md §5.13): an Ed25519 key whose 32-byte seed the log
+ * The Operator's checkpoint key (PROTOCOL.md §5.11): an Ed25519 key whose 32-byte seed the log
  * keeps in the store, and the signed-note signature it puts under each checkpoint (C2SP
  * tlog-checkpoint, signed-note). Parsing and verifying are protocol/transparency/checkpoint.ts.
  */

@@ -1,5 +1,5 @@
 /**
- * Checkpoints of the key-transparency log (PROTOCOL.md §5.13): the C2SP tlog-checkpoint text
+ * Checkpoints of the key-transparency log (PROTOCOL.md §5.11): the C2SP tlog-checkpoint text
  * format (origin line, tree size in decimal, standard base64 root hash, each line ending in a
  * newline) as the body of a C2SP signed note, whose signature lines are `— <key name>
  * <base64(key id ‖ signature)>`, the key id being the first 4 bytes of SHA-256(name ‖ "\n" ‖

@@ -1,5 +1,5 @@
 /**
- * The Merkle tree of the key-transparency log (PROTOCOL.md §5.13; RFC 9162 §2.1): SHA-256 with
+ * The Merkle tree of the key-transparency log (PROTOCOL.md §5.11; RFC 9162 §2.1): SHA-256 with
  * domain-separated leaf (0x00) and node (0x01) hashes, the tree hash of n leaves, inclusion and
  * consistency proofs — generated from a source of perfect-subtree hashes (so a stored tree
  * answers with O(log n) reads) and verified as RFC 9162 §2.1.3.2 and §2.1.4.2 describe.

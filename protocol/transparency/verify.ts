@@ -1,5 +1,5 @@
 /**
- * Checking what the key-transparency log serves (PROTOCOL.md §5.13): a leaf's commitment to
+ * Checking what the key-transparency log serves (PROTOCOL.md §5.11): a leaf's commitment to
  * (name, key, seq), a look-up's inclusion proof in its signed checkpoint, and the consistency
  * of a newer checkpoint with an older one. Every failure is an error that says what failed.
  */

@@ -1,5 +1,5 @@
 /**
- * Wire shapes of the key-transparency log (PROTOCOL.md §5.13): the proof a look-up carries,
+ * Wire shapes of the key-transparency log (PROTOCOL.md §5.11): the proof a look-up carries,
  * the consistency route's and the entries route's answers. Hashes and openings are base64url
  * (as everywhere in the protocol); the checkpoint is the signed note's text (standard base64
  * inside, as C2SP has it).
