@@ -19,6 +19,7 @@ import * as receive from './core/receive.ts';
 import { makeOnlyCopy } from './core/relocate.ts';
 import * as requests from './core/requests.ts';
 import * as threads from './core/threads.ts';
+import * as transparency from './core/transparency.ts';
 import type { Vault } from './vault.ts';
 
 export { explain } from './core/common.ts';
@@ -188,6 +189,8 @@ export class Komrade implements Handlers {
       received += await receive.retryPending(this.ctx);
       logs = await collectiveKeys.sync(this.ctx).catch(() => logs);
       await maintainPrekeys(this.ctx);
+      // the key-transparency monitor (PROTOCOL.md §5.11.4): an alarm is kept and shown, never thrown out of the poll
+      await transparency.monitorPoll(this.ctx).catch(() => 0);
       await receive.tidy(this.ctx);
     });
     // key epochs and the feed prove and seal for seconds: they take the lock only for short writes

@@ -130,7 +130,7 @@ export class Log {
       for (let i = from; i < end; i++) {
         const leaf = (await this.nodes.get(nodeKey(0, i)))!, name = await this.indexes.get(hex(i, 12));
         const live = name ? await this.openings.get(name) : undefined;
-        out.push(live && name ? { index: i, leaf, live: { name, key: live.key, opening: live.opening } } : { index: i, leaf });
+        out.push(live && name && live.index === i ? { index: i, leaf, live: { name, key: live.key, opening: live.opening } } : { index: i, leaf });
       }
       return out;
     });

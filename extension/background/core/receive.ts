@@ -18,6 +18,7 @@ import type { Ctx } from './ctx.ts';
 import type { Store } from './store.ts';
 import { applyReceipt, noteFiled, queueReceipts } from './receipts.ts';
 import { timerNotice } from './threads.ts';
+import { LogAlarmError, verifiedLookup } from './transparency.ts';
 
 /** How long an envelope waits for the directory to vouch for its sender (the mail TTL) before it is dropped. */
 export const PENDING_TTL_MS = 14 * DAY;
@@ -105,13 +106,14 @@ async function receive(ctx: Ctx, store: Store, blob: Uint8Array, retry?: { id: s
   if (!c || (c.identityKey !== senderKey && c.pendingKey?.identityKey !== senderKey)) {
     let found: SignedRecord | undefined;
     try {
-      found = await ctx.client(s.operator).lookup(body.from);
+      found = await verifiedLookup(ctx, store, ctx.client(s.operator), body.from);
     } catch (e) {
       if (transient(e)) {
         if (!retry && pending.length < PENDING_MAX) await store.putPending([...pending, { id: opened.id, blob: b64(blob), received: ctx.now() }]);
         return 'later';
       }
-      if (!(e instanceof OperatorError)) throw e; // 404 or a record that does not verify: nobody vouches
+      // 404, a record that does not verify, or a log proof that fails (kept as an alarm): nobody vouches
+      if (!(e instanceof OperatorError) && !(e instanceof LogAlarmError)) throw e;
     }
     if (!found || found.record.identityKey !== senderKey) {
       // a key the directory does not carry for that name: a forgery. Dropped; a known contact's
