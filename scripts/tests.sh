@@ -41,6 +41,7 @@ FAST=(
   extension/background/core/account.test.ts
   extension/background/core/messaging.test.ts
   extension/background/core/sending.test.ts
+  extension/background/core/transparency.test.ts
   extension/background/core/receipts.test.ts
   extension/background/core/keys.test.ts
   extension/background/core/pending.test.ts

@@ -1,0 +1,85 @@
+// Key transparency in the add-on (PROTOCOL.md §5.11) against real Operators that lie: bob's own
+// monitor catches a key entered under his name within one poll; alice's add-on refuses a
+// look-up whose proof does not hold, and catches a forked log through the checkpoint it kept;
+// each failure is a specific alarm, shown in the status, and no contact is added.
+import { test, before } from 'node:test';
+import assert from 'node:assert/strict';
+import { b64 } from '../../../protocol/bytes.ts';
+import { signRecord } from '../../../protocol/identity.ts';
+import { KeyPair, loadThemis } from '../../../protocol/themis.ts';
+import { account, userError } from '../../../test/support/addon.ts';
+import { forgeLeaf, forkedOperators, splitProxy } from '../../../test/support/equivocate.ts';
+import { startTestOperator } from '../../../test/support/operator.ts';
+
+before(() => loadThemis());
+
+test("bob's monitor alarms within one poll when the Operator enters another key under his name", async () => {
+  const op = await startTestOperator();
+  try {
+    const bob = await account(op.url, 'bob');
+    await bob.k.poll();
+    assert.deepEqual((await bob.k.status()).logAlarms, [], 'an honest log raises nothing');
+    await forgeLeaf(op, 'bob', b64(new KeyPair().publicKey));
+    await bob.k.poll();
+    const alarms = (await bob.k.status()).logAlarms!;
+    assert.equal(alarms.length, 1);
+    assert.equal(alarms[0]!.kind, 'monitor');
+    assert.match(alarms[0]!.message, /someone else's key was entered in the log under your name @bob/);
+  } finally { await op.close(); }
+});
+
+test("alice refuses bob's record when the key is not the one in the log (inclusion proof fails)", async () => {
+  const op = await startTestOperator();
+  const mallory = new KeyPair();
+  // a proxy that swaps bob's key in alice's look-ups for one the Operator holds, keeping bob's log proof
+  const swap = await startSwapper(op.url, mallory);
+  try {
+    await account(op.url, 'bob');
+    const alice = await account(swap.url, 'alice');
+    await assert.rejects(alice.k.addContact({ name: 'bob' }), userError(/Key transparency: @bob: the key of @bob is not in the Operator's log/));
+    const alarms = (await alice.k.status()).logAlarms!;
+    assert.equal(alarms.at(-1)!.kind, 'inclusion');
+    assert.equal((await alice.k.contacts()).contacts.length, 0, 'no contact added');
+  } finally { await swap.close(); await op.close(); }
+});
+
+test('alice catches a forked log: a look-up proved in a checkpoint that does not extend the one she kept', async () => {
+  const first = await startTestOperator();
+  await account(first.url, 'carol');
+  const { honest, fork } = await forkedOperators(first);
+  // from here the two logs diverge: bob registers at the honest Operator, a "bob" of the Operator's making in the fork
+  let target = honest.url;
+  const proxy = await splitProxy(() => target);
+  try {
+    const alice = await account(proxy.url, 'alice');
+    await alice.k.addContact({ name: 'carol' }); // alice keeps the honest checkpoint
+    await account(fork.url, 'bob');
+    await account(honest.url, 'dave');
+    target = fork.url; // the Operator now answers alice from its fork
+    await assert.rejects(alice.k.addContact({ name: 'bob' }), userError(/Key transparency: .*does not extend the one seen at/));
+    const alarm = (await alice.k.status()).logAlarms!.at(-1)!;
+    assert.equal(alarm.kind, 'consistency');
+    assert.equal(alarm.evidence?.length, 2, 'both signed checkpoints are kept as proof');
+    assert.equal((await alice.k.contacts()).contacts.some((c) => c.name === 'bob'), false);
+  } finally { await proxy.close(); await honest.close(); await fork.close(); }
+});
+
+/** A proxy whose look-ups answer bob's record re-signed with `mallory`'s key (the log proof untouched). */
+async function startSwapper(upstream: string, mallory: KeyPair) {
+  const { createServer } = await import('node:http');
+  const server = createServer(async (req, res) => {
+    const chunks: Buffer[] = [];
+    for await (const c of req) chunks.push(c as Buffer);
+    const r = await fetch(upstream + req.url, { method: req.method, headers: { 'content-type': 'application/json' }, body: chunks.length ? Buffer.concat(chunks) : undefined });
+    let body = await r.text();
+    if (req.method === 'GET' && req.url === '/v2/names/bob' && r.status === 200) {
+      const rec = JSON.parse(body);
+      const forged = signRecord(mallory.privateKey, { ...rec.record, identityKey: b64(mallory.publicKey) });
+      body = JSON.stringify({ ...forged, log: rec.log });
+    }
+    res.writeHead(r.status, { 'content-type': 'application/json' }).end(body);
+  });
+  await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
+  const { port } = server.address() as { port: number };
+  return { url: `http://127.0.0.1:${port}`, close: () => new Promise<void>((ok) => { server.close(() => ok()); server.closeAllConnections(); }) };
+}
