@@ -4,7 +4,7 @@
  */
 import { b64, randomBytes, unb64 } from '../../../protocol/bytes.ts';
 import { OperatorError } from '../../../protocol/client.ts';
-import { seal } from '../../../protocol/envelope.ts';
+import { EnvelopeError, seal } from '../../../protocol/envelope.ts';
 import type { Receipt, TextMessage } from '../../../protocol/message.ts';
 import { safetyNumber, safetyWords } from '../../../protocol/identity.ts';
 import { foldName } from '../../../protocol/names.ts';
@@ -13,6 +13,7 @@ import { UserError, type ContactView, type MeView } from '../../api.ts';
 import type { Account, Contact } from '../state.ts';
 import type { Ctx } from './ctx.ts';
 import type { Store } from './store.ts';
+import { newestCheckpoint } from './transparency.ts';
 
 export const DAY = 86_400_000;
 export const lower = foldName;
@@ -91,7 +92,14 @@ export async function sealAndQueue(store: Store, c: Contact, text: string, now: 
   const current = s.prekeys.at(-1)!;
   const body: TextMessage = { kind: 'msg', from: s.me.name, text, replyTo: c.inbox, prekey: { id: current.id, key: current.pub } };
   if (c.disappear) body.expire = c.disappear;
-  return sealBodyAndQueue(store, c, body, now);
+  // gossip: the newest checkpoint we have seen rides along, unless it would not fit the largest envelope
+  const checkpoint = await newestCheckpoint(store);
+  if (checkpoint) body.checkpoint = checkpoint;
+  try { return await sealBodyAndQueue(store, c, body, now); } catch (e) {
+    if (!checkpoint || !(e instanceof EnvelopeError) || e.fault !== 'too-large') throw e;
+    delete body.checkpoint;
+    return sealBodyAndQueue(store, c, body, now);
+  }
 }
 
 /** Seal any body (a message, a receipt) for a contact and queue it in the outbox. */

@@ -18,7 +18,7 @@ import type { Ctx } from './ctx.ts';
 import type { Store } from './store.ts';
 import { applyReceipt, noteFiled, queueReceipts } from './receipts.ts';
 import { timerNotice } from './threads.ts';
-import { LogAlarmError, verifiedLookup } from './transparency.ts';
+import { checkForeign, LogAlarmError, verifiedLookup } from './transparency.ts';
 
 /** How long an envelope waits for the directory to vouch for its sender (the mail TTL) before it is dropped. */
 export const PENDING_TTL_MS = 14 * DAY;
@@ -99,6 +99,9 @@ async function receive(ctx: Ctx, store: Store, blob: Uint8Array, retry?: { id: s
   const body = parsed.data;
   // a blocked name: dropped once the envelope is known good, acknowledged, never stored
   if (await store.isBlocked(lower(body.from))) return 'dropped';
+  // gossip (PROTOCOL.md §5.11.4): a checkpoint the sender saw must chain with ours. It is the
+  // Operator's own signed statement, so it counts whoever carried it; a fork is kept as an alarm
+  if (body.checkpoint) await checkForeign(ctx, store, ctx.client(s.operator), body.checkpoint, `@${lower(body.from)}`).catch(() => undefined);
   const senderKey = b64(opened.from);
   let c = await store.contact(lower(body.from));
   let rec: SignedRecord | undefined;

@@ -83,3 +83,25 @@ async function startSwapper(upstream: string, mallory: KeyPair) {
   const { port } = server.address() as { port: number };
   return { url: `http://127.0.0.1:${port}`, close: () => new Promise<void>((ok) => { server.close(() => ok()); server.closeAllConnections(); }) };
 }
+
+test('alice catches a forked log through gossip: the checkpoint in bob\'s message does not chain with hers', async () => {
+  const first = await startTestOperator();
+  await account(first.url, 'carol');
+  const { honest, fork } = await forkedOperators(first);
+  // alice reads the directory and the log from the fork, everything else (mail) from the honest Operator
+  const proxy = await splitProxy((method, path) => (method === 'GET' && (path.startsWith('/v2/names/bob') || path.startsWith('/v2/log/')) ? fork.url : honest.url));
+  try {
+    await account(fork.url, 'bob'); // the Operator's own "bob", in the fork only
+    const bob = await account(honest.url, 'bob');
+    const alice = await account(proxy.url, 'alice');
+    await alice.k.addContact({ name: 'bob' }); // proved in the fork: alice cannot tell yet
+    assert.deepEqual((await alice.k.status()).logAlarms, []);
+    await bob.k.addContact({ name: 'alice' });
+    await bob.k.send({ name: 'alice', text: 'is this really you?' });
+    await alice.k.poll();
+    const alarm = (await alice.k.status()).logAlarms!.at(-1);
+    assert.equal(alarm?.kind, 'consistency', 'the checkpoint bob carried does not chain with the fork alice was shown');
+    assert.equal(alarm?.name, '@bob');
+    assert.equal(alarm?.evidence?.length, 2, 'both signed checkpoints are kept as proof');
+  } finally { await proxy.close(); await honest.close(); await fork.close(); }
+});

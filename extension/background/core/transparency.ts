@@ -7,7 +7,7 @@
  */
 import { z } from 'zod';
 import { bytesEqual, unb64 } from '../../../protocol/bytes.ts';
-import type { OperatorClient } from '../../../protocol/client.ts';
+import { OperatorError, type OperatorClient } from '../../../protocol/client.ts';
 import { openCheckpoint, parseVkey, type NoteKey, type SignedCheckpoint } from '../../../protocol/transparency/checkpoint.ts';
 import { charterKey, logLeaf, LogProofError, verifyExtends, verifyLookup } from '../../../protocol/transparency/verify.ts';
 import type { SignedRecord } from '../../../protocol/wire.ts';
@@ -65,8 +65,11 @@ async function advance(ctx: Ctx, store: Store, client: OperatorClient, s: LogSta
     const proof = older.size > 0 && older.size < newer.size ? await client.consistency(older.size, newer.size) : [];
     verifyExtends(older, newer, proof);
   } catch (e) {
-    if (!(e instanceof LogProofError)) throw e;
-    await raise(ctx, store, s, { kind: 'consistency', message: e.message, name, evidence: [older.note, newer.note] });
+    // a refusal to prove a size it has signed is as telling as a bad proof; an unreachable Operator is not
+    const refused = e instanceof OperatorError && e.status >= 400 && e.status < 500;
+    if (!(e instanceof LogProofError) && !refused) throw e;
+    const message = refused ? `the Operator will not show that its log at ${newer.size} entries extends the one seen at ${older.size}` : (e as Error).message;
+    await raise(ctx, store, s, { kind: 'consistency', message, name, evidence: [older.note, newer.note] });
   }
   if (newer === cp && cp.size > kept.size) { s.checkpoint = cp.note; await save(store, s); }
 }
