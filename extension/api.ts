@@ -26,7 +26,7 @@ export interface Status {
   /** One Tor circuit per mailbox, or one shared by all (the browser's proxy is not Tor's SOCKS5); unknown before a request. */
   circuits?: 'per-mailbox' | 'shared';
   /** Key-transparency alarms (PROTOCOL.md §5.11), oldest first: each says what failed; `evidence` are signed checkpoints that do not chain. */
-  logAlarms?: { kind: string; message: string; t: number; evidence?: string[] }[];
+  logAlarms?: { kind: string; message: string; t: number; name?: string; evidence?: string[] }[];
 }
 
 /** One's own identity, as shown for comparison. */

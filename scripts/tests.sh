@@ -30,6 +30,7 @@ FAST=(
   operator/store.test.ts
   operator/forget.test.ts
   operator/log-forget.test.ts
+  operator/witness.test.ts
   operator/posts.test.ts
   operator/posts-life.test.ts
   operator/fuzz.test.ts
