@@ -72,3 +72,17 @@ test('the witness replays and cosigns, replays on, and refuses a forked log with
     assert.equal(readFileSync(join(data, 'cosigned'), 'utf8'), note, 'nothing more was cosigned');
   } finally { await honest.close(); await fork.close(); }
 });
+
+test('the witness refuses to cosign a log whose entries do not hash to its signed root', async () => {
+  const op = await startTestOperator();
+  const data = mkdtempSync(join(tmpdir(), 'komrade-witness-'));
+  try {
+    await komrade('carol_x').register(op.client);
+    await komrade('dave_x').register(op.client);
+    // the Operator serves another leaf at index 1 than the one its checkpoint signed
+    await op.store.db.sublevel<string, Uint8Array>('H', { valueEncoding: 'view' }).put('00!000000000001', new Uint8Array(32).fill(9));
+    const run = await witness(op.url, data);
+    assert.equal(run.code, 2, run.out);
+    assert.match(JSON.parse(readFileSync(join(data, 'alarm'), 'utf8')).message, /do not hash to its checkpoint's root/);
+  } finally { await op.close(); }
+});
