@@ -78,7 +78,9 @@ test('the witness refuses to cosign a log whose entries do not hash to its signe
   const data = mkdtempSync(join(tmpdir(), 'komrade-witness-'));
   try {
     await komrade('carol_x').register(op.client);
-    await komrade('dave_x').register(op.client);
+    const dave = komrade('dave_x');
+    await dave.register(op.client);
+    await op.client.deleteName('dave_x', dave.identity.privateKey); // leaf 1 is now opaque: only the root can show a change
     // the Operator serves another leaf at index 1 than the one its checkpoint signed
     await op.store.db.sublevel<string, Uint8Array>('H', { valueEncoding: 'view' }).put('00!000000000001', new Uint8Array(32).fill(9));
     const run = await witness(op.url, data);
