@@ -15,7 +15,7 @@ import { keyPairOf, pair } from './common.ts';
 import type { Ctx } from './ctx.ts';
 import { feedUnread } from './feed-store.ts';
 import { joinRequests } from './join-requests.ts';
-import { alarms } from './transparency.ts';
+import { alarms, checkWitnesses } from './transparency.ts';
 
 /** The status line: reads the account, the index and the outbox, never a message. */
 export async function status(ctx: Ctx): Promise<Status> {
@@ -99,8 +99,9 @@ export async function saveSettings(ctx: Ctx, a: SettingsView): Promise<SettingsV
   const store = await ctx.store();
   const s = await store.account();
   const operator = checkOperatorAddress(a.operator, a.allowLoopback);
-  const parsed = Settings.safeParse({ pollSeconds: a.pollSeconds, notifications: a.notifications, autoLockMinutes: a.autoLockMinutes, allowLoopback: a.allowLoopback, receipts: a.receipts ?? true });
-  if (!parsed.success) throw new UserError('Poll every 5–3600 seconds; auto-lock after 0–1440 minutes.');
+  const witnesses = checkWitnesses(a.witnesses ?? [], a.allowLoopback);
+  const parsed = Settings.safeParse({ pollSeconds: a.pollSeconds, notifications: a.notifications, autoLockMinutes: a.autoLockMinutes, allowLoopback: a.allowLoopback, receipts: a.receipts ?? true, ...(witnesses.length ? { witnesses } : {}) });
+  if (!parsed.success) throw new UserError('Poll every 5–3600 seconds; auto-lock after 0–1440 minutes; at most 8 witnesses.');
   if (operator !== s.operator) await checkOperator(ctx, operator);
   await store.putAccount({ ...s, operator, settings: parsed.data });
   return { operator, ...parsed.data, receipts: parsed.data.receipts ?? true };

@@ -105,3 +105,38 @@ test('alice catches a forked log through gossip: the checkpoint in bob\'s messag
     assert.equal(alarm?.evidence?.length, 2, 'both signed checkpoints are kept as proof');
   } finally { await proxy.close(); await honest.close(); await fork.close(); }
 });
+
+test("alice catches a forked log through a witness her settings name: its cosigned checkpoint does not chain with hers", async () => {
+  const first = await startTestOperator();
+  await account(first.url, 'carol');
+  const { honest, fork } = await forkedOperators(first);
+  const proxy = await splitProxy((method, path) => (method === 'GET' && (path.startsWith('/v2/names/') || path.startsWith('/v2/log/')) ? fork.url : honest.url));
+  await account(honest.url, 'bob');
+  const w = await startWitness(honest.url);
+  try {
+    await account(fork.url, 'mallory'); // the fork goes its own way
+    const alice = await account(proxy.url, 'alice');
+    await alice.k.addContact({ name: 'carol' }); // alice keeps the fork's checkpoint
+    await assert.rejects(alice.k.saveSettings({ ...(await alice.k.settings()), witnesses: [{ url: w.url, vkey: 'not a key' }] }), userError(/not a witness key/));
+    await alice.k.saveSettings({ ...(await alice.k.settings()), witnesses: [{ url: w.url, vkey: w.vkey }] });
+    await alice.k.poll();
+    const alarm = (await alice.k.status()).logAlarms!.at(-1);
+    assert.equal(alarm?.kind, 'consistency');
+    assert.equal(alarm?.name, 'witness komrade-witness');
+    assert.equal(alarm?.evidence?.length, 2);
+  } finally { w.stop(); await proxy.close(); await honest.close(); await fork.close(); }
+});
+
+/** The witness command, serving on a free port; resolves once it has cosigned and listens. */
+async function startWitness(operator: string) {
+  const { spawn } = await import('node:child_process');
+  const { mkdtempSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const main = new URL('../../../operator/witness/main.ts', import.meta.url).pathname;
+  const child = spawn(process.execPath, ['--import', 'tsx', main, '--operator', operator, '--data', mkdtempSync(join(tmpdir(), 'komrade-w-')), '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout!.on('data', (d) => { out += d; }); child.stderr!.on('data', (d) => { out += d; });
+  for (let i = 0; !/serving on (\S+)/.test(out); i++) { assert.ok(i < 3000 && child.exitCode === null, `witness did not start: ${out}`); await new Promise((r) => setTimeout(r, 10)); }
+  return { url: /serving on (\S+)/.exec(out)![1]!, vkey: /witness (\S+)/.exec(out)![1]!, stop: () => child.kill() };
+}

@@ -9,6 +9,7 @@ import { z } from 'zod';
 import { bytesEqual, unb64 } from '../../../protocol/bytes.ts';
 import { OperatorError, type OperatorClient } from '../../../protocol/client.ts';
 import { openCheckpoint, parseVkey, type NoteKey, type SignedCheckpoint } from '../../../protocol/transparency/checkpoint.ts';
+import { parseWitnessVkey, verifyCosignature } from '../../../protocol/transparency/cosignature.ts';
 import { charterKey, logLeaf, LogProofError, verifyExtends, verifyLookup } from '../../../protocol/transparency/verify.ts';
 import type { SignedRecord } from '../../../protocol/wire.ts';
 import { UserError } from '../../api.ts';
@@ -146,8 +147,37 @@ export async function monitor(ctx: Ctx, store: Store, client: OperatorClient): P
   }
 }
 
-/** The monitor over the account's Operator (komrade.ts runs it on each poll, under the state lock). */
+/** The monitor and the witnesses over the account's Operator (komrade.ts runs them on each poll, under the state lock). */
 export async function monitorPoll(ctx: Ctx): Promise<number> {
-  const store = await ctx.store();
-  return monitor(ctx, store, ctx.client((await store.account()).operator));
+  const store = await ctx.store(), acct = await store.account(), client = ctx.client(acct.operator);
+  const seen = await monitor(ctx, store, client).catch((e: unknown) => { if (e instanceof LogAlarmError) return 0; throw e; });
+  for (const w of acct.settings.witnesses ?? []) await checkWitness(ctx, store, client, w).catch(() => undefined);
+  return seen;
+}
+
+/** Validate witnesses as settings name them (an `http(s)://` address and a cosignature vkey); throws a UserError. */
+export function checkWitnesses(list: { url: string; vkey: string }[], allowLoopback: boolean): { url: string; vkey: string }[] {
+  return list.map(({ url, vkey }) => {
+    const u = url.trim().replace(/\/$/, '');
+    const ok = /^http:\/\/[a-z2-7]{56}\.onion(:\d+)?$/.test(u) || (allowLoopback && /^http:\/\/(127\.0\.0\.1|localhost)(:\d+)?$/.test(u));
+    if (!ok) throw new UserError(`A witness address is an http://…onion address (${url}).`);
+    try { parseWitnessVkey(vkey.trim()); } catch { throw new UserError(`That is not a witness key: ${vkey}`); }
+    return { url: u, vkey: vkey.trim() };
+  });
+}
+
+/**
+ * A witness's newest cosigned checkpoint (GET <url>/checkpoint) must carry its valid
+ * cosignature and chain with ours; an unreachable witness is tried again next poll.
+ */
+export async function checkWitness(ctx: Ctx, store: Store, client: OperatorClient, w: { url: string; vkey: string }): Promise<void> {
+  const key = parseWitnessVkey(w.vkey);
+  const res = await fetch(`${w.url}/checkpoint`, { cache: 'no-store' });
+  if (!res.ok) return;
+  const note = await res.text();
+  try { await verifyCosignature(note, key); } catch (e) {
+    const s = await state(store, client);
+    return raise(ctx, store, s, { kind: 'witness', message: `witness ${key.name}: ${(e as Error).message}`, name: key.name });
+  }
+  await checkForeign(ctx, store, client, note, `witness ${key.name}`);
 }
