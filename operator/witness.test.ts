@@ -1,4 +1,4 @@
-// The witness (PROTOCOL.md §5.11.5): `npm run witness -- --operator <url> --once` replays a real
+// The witness (PROTOCOL.md §5.11.4): `npm run witness -- --operator <url> --once` replays a real
 // Operator's log, cosigns its checkpoint (a valid C2SP cosignature under the vkey it prints),
 // replays on from where it stopped, and when the Operator forks its log the witness refuses to
 // cosign, exits 2 and keeps both signed checkpoints as proof.

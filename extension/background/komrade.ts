@@ -189,7 +189,7 @@ export class Komrade implements Handlers {
       received += await receive.retryPending(this.ctx);
       logs = await collectiveKeys.sync(this.ctx).catch(() => logs);
       await maintainPrekeys(this.ctx);
-      // the key-transparency monitor (PROTOCOL.md §5.11.4): an alarm is kept and shown, never thrown out of the poll
+      // the key-transparency monitor (PROTOCOL.md §5.11.5): an alarm is kept and shown, never thrown out of the poll
       await transparency.monitorPoll(this.ctx).catch(() => 0);
       await receive.tidy(this.ctx);
     });

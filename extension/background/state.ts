@@ -121,7 +121,7 @@ export const Settings = z.strictObject({
   allowLoopback: z.boolean(),
   /** Send delivery receipts, and show those of others (absent: on). */
   receipts: z.boolean().optional(),
-  /** Key-transparency witnesses (PROTOCOL.md §5.11.5) whose cosigned checkpoint must chain with ours at every poll. */
+  /** Key-transparency witnesses (PROTOCOL.md §5.11.4) whose cosigned checkpoint must chain with ours at every poll. */
   witnesses: z.array(z.strictObject({ url: z.string().max(300), vkey: z.string().max(300) })).max(8).optional(),
 });
 export type Settings = z.infer<typeof Settings>;

@@ -1,5 +1,5 @@
 /**
- * The witness command (`npm run witness -- --operator <url>`, PROTOCOL.md §5.11.5, README
+ * The witness command (`npm run witness -- --operator <url>`, PROTOCOL.md §5.11.4, README
  * "Running a witness"): replays an Operator's key-transparency log every `--every` seconds,
  * checks every checkpoint's consistency, and cosigns it with its own key. It writes the newest
  * cosigned checkpoint to `<data>/cosigned` and, with `--port`, serves it at `GET /checkpoint`

@@ -1,5 +1,5 @@
 /**
- * The witness's check (PROTOCOL.md §5.11.5): replay an Operator's key-transparency log from
+ * The witness's check (PROTOCOL.md §5.11.4): replay an Operator's key-transparency log from
  * where it last stopped — every leaf hash, every live entry's opening — into a compact range
  * (the perfect subtrees along the right edge, RFC 9162 §2.1), check that the leaves hash to
  * the newest checkpoint's root and that this checkpoint extends the last one it cosigned (also

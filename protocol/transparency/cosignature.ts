@@ -1,5 +1,5 @@
 /**
- * Witness cosignatures on checkpoints (PROTOCOL.md §5.11.5; C2SP tlog-cosignature): a witness
+ * Witness cosignatures on checkpoints (PROTOCOL.md §5.11.4; C2SP tlog-cosignature): a witness
  * that has checked a checkpoint's consistency signs `cosignature/v1\ntime <t>\n` followed by the
  * checkpoint body with its Ed25519 key, and adds the line `— <witness name>
  * <base64(key id ‖ t as 8 bytes big-endian ‖ signature)>` to the note; its key id is the first 4

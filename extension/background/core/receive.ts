@@ -99,7 +99,7 @@ async function receive(ctx: Ctx, store: Store, blob: Uint8Array, retry?: { id: s
   const body = parsed.data;
   // a blocked name: dropped once the envelope is known good, acknowledged, never stored
   if (await store.isBlocked(lower(body.from))) return 'dropped';
-  // gossip (PROTOCOL.md §5.11.4): a checkpoint the sender saw must chain with ours. It is the
+  // gossip (PROTOCOL.md §5.11.5): a checkpoint the sender saw must chain with ours. It is the
   // Operator's own signed statement, so it counts whoever carried it; a fork is kept as an alarm
   if (body.checkpoint) await checkForeign(ctx, store, ctx.client(s.operator), body.checkpoint, `@${lower(body.from)}`).catch(() => undefined);
   const senderKey = b64(opened.from);

@@ -109,7 +109,7 @@ export async function alarms(store: Store): Promise<LogAlarm[]> {
 }
 
 /**
- * The monitor (PROTOCOL.md §5.11.4), run on each poll: read every log entry since the last
+ * The monitor (PROTOCOL.md §5.11.5), run on each poll: read every log entry since the last
  * poll; each live entry must open its leaf; one for my name must carry my identity key, one for
  * a collective of mine its charter. Raises on the first that does not.
  */
