@@ -22,6 +22,7 @@ const SECTIONS: Record<string, () => Promise<unknown>> = {
   browser: async () => (await import('./browser.ts')).benchBrowser(),
   cost: async () => (await import('./cost.ts')).benchCost(),
   memory: async () => (await import('./memory.ts')).benchMemory(),
+  transparency: async () => (await import('./transparency.ts')).benchTransparency(),
 };
 const chosen = process.argv.slice(2).filter((a) => a in SECTIONS);
 for (const name of chosen.length ? chosen : Object.keys(SECTIONS)) await SECTIONS[name]!();

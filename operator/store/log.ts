@@ -29,6 +29,9 @@ export interface LogEntry { index: number; leaf: Uint8Array; live?: { name: stri
 
 const hex = (n: number, w: number) => n.toString(16).padStart(w, '0');
 const nodeKey = (level: number, index: number) => `${hex(level, 2)}!${hex(index, 12)}`;
+/** Nodes at this level and up (one per 2^HIGH leaves) stay in memory once read. */
+const HIGH = 6;
+const DUMMY = new Uint8Array(32);
 
 /** The Operator's key-transparency log, over the store's tables. */
 export class Log {
@@ -39,6 +42,7 @@ export class Log {
   private readonly appending = new KeyedLock();
   private signer_: CheckpointSigner | undefined;
   private head_: Head = { size: 0, note: '' };
+  private readonly high = new Map<string, Uint8Array>();
 
   constructor(private readonly core: Core) {
     this.nodes = core.table('H', 'view');
@@ -65,14 +69,24 @@ export class Log {
   /** The newest signed checkpoint. */
   get head(): Head { return this.head_; }
 
-  /** Perfect-subtree hashes from the live database, with `extra` (this batch's) first. */
+  /** Perfect-subtree hashes from the live database, with `extra` (this batch's) first; high nodes are kept in memory (they never change). */
   private source(extra?: Map<string, Uint8Array>): NodeSource {
     return async (level, index) => {
       const key = nodeKey(level, index);
-      const h = extra?.get(key) ?? (await this.nodes.get(key));
+      const h = extra?.get(key) ?? this.high.get(key) ?? (await this.nodes.get(key));
       if (!h) throw new Error(`log node ${key} is missing`);
+      if (level >= HIGH) this.high.set(key, h);
       return h;
     };
+  }
+
+  /** A proof made by `make` over nodes read in one LevelDB call: a dry run names them, then they are read together. */
+  private async batched<T>(make: (node: NodeSource) => Promise<T>): Promise<T> {
+    const wanted = new Set<string>();
+    await make((level, index) => { const k = nodeKey(level, index); if (!this.high.has(k)) wanted.add(k); return DUMMY; });
+    const keys = [...wanted], values = keys.length ? await this.nodes.sub.getMany(keys) : [];
+    const got = new Map(keys.map((k, i) => [k, values[i]!]).filter(([, v]) => v) as [string, Uint8Array][]);
+    return make(this.source(got));
   }
 
   /**
@@ -114,13 +128,18 @@ export class Log {
     return this.core.gate.shared(async () => {
       const head = this.head_, leaf = await this.openings.get(name);
       if (!leaf || leaf.index >= head.size) return undefined;
-      return { leaf, proof: await inclusionProof(this.source(), leaf.index, head.size), head };
+      return { leaf, proof: await this.batched((node) => inclusionProof(node, leaf.index, head.size)), head };
     });
+  }
+
+  /** The inclusion proof of leaf `index` in the newest checkpoint's tree. */
+  inclusion(index: number): Promise<Uint8Array[]> {
+    return this.core.gate.shared(() => this.batched((node) => inclusionProof(node, index, this.head_.size)));
   }
 
   /** The consistency proof between the trees of `size1` and `size2` leaves (both within the newest checkpoint). */
   consistency(size1: number, size2: number): Promise<Uint8Array[]> {
-    return this.core.gate.shared(() => consistencyProof(this.source(), size1, size2));
+    return this.core.gate.shared(() => this.batched((node) => consistencyProof(node, size1, size2)));
   }
 
   /** Up to `limit` entries from index `from`, within the newest checkpoint. */

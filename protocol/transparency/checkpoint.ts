@@ -89,6 +89,9 @@ export async function ed25519Verify(key: Uint8Array, sig: Uint8Array, message: U
   } catch { return false; }
 }
 
+/** Notes (with their key) whose signature has been checked: the same text needs no second check. */
+const verified = new Set<string>();
+
 /**
  * Open a signed checkpoint: parse it and check that the log's key signed it and that its origin
  * is the key's name. Throws a specific error otherwise.
@@ -99,6 +102,11 @@ export async function openCheckpoint(note: string, key: NoteKey): Promise<Signed
   if (c.origin !== key.name) throw new Error(`checkpoint is for another log (${c.origin})`);
   const mine = sigs.find((s) => s.name === key.name && bytesEqual(s.id, key.id));
   if (!mine) throw new Error('checkpoint carries no signature by the Operator\'s checkpoint key');
-  if (!(await ed25519Verify(key.key, mine.sig, utf8(body)))) throw new Error('checkpoint signature is invalid');
+  const memo = `${base64.encode(key.key)}\n${note}`;
+  if (!verified.has(memo)) {
+    if (!(await ed25519Verify(key.key, mine.sig, utf8(body)))) throw new Error('checkpoint signature is invalid');
+    verified.add(memo);
+    if (verified.size > 64) verified.delete(verified.values().next().value!);
+  }
   return { ...c, note };
 }
