@@ -188,9 +188,9 @@ export class Komrade implements Handlers {
     await this.serial(async () => {
       received += await receive.retryPending(this.ctx);
       logs = await collectiveKeys.sync(this.ctx).catch(() => logs);
-      await maintainPrekeys(this.ctx);
       // the key-transparency monitor (PROTOCOL.md §5.11.5): an alarm is kept and shown, never thrown out of the poll
       await transparency.monitorPoll(this.ctx).catch(() => 0);
+      await maintainPrekeys(this.ctx);
       await receive.tidy(this.ctx);
     });
     // key epochs and the feed prove and seal for seconds: they take the lock only for short writes

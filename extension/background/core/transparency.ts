@@ -142,7 +142,7 @@ export async function monitor(ctx: Ctx, store: Store, client: OperatorClient): P
       }
       s.next++; seen++;
     }
-    await save(store, s);
+    if (entries.length) await save(store, s);
     if (!entries.length || s.next >= cp.size) return seen;
   }
 }
