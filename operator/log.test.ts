@@ -88,3 +88,20 @@ test('founding a collective appends its charter\'s leaf, opened while the collec
     assert.deepEqual(logLeaf(unb64(entries[1]!.live!.opening), 'ktcollective', entries[1]!.live!.key, 1), unb64(entries[1]!.leaf));
   } finally { await op.close(); }
 });
+
+test('names registered before the log existed get their leaves when the store opens', async () => {
+  let op = await startTestOperator();
+  try {
+    const old = komrade('old_timer');
+    await old.register(op.client);
+    // as a data directory from before the log: the name without its log rows
+    for (const sub of ['O', 'I']) await op.store.db.sublevel(sub).clear();
+    await assert.rejects(op.client.lookupWithProof('old_timer'), (e) => e instanceof OperatorError && e.status === 404);
+    const dataDir = op.dataDir;
+    await op.close();
+    op = await startTestOperator({ dataDir });
+    const rec = await op.client.lookupWithProof('old_timer');
+    await verifyLookup(rec, parseVkey((await op.client.info()).checkpointKey));
+    assert.equal(rec.log.index, 1, 'a new leaf after the one whose opening was lost');
+  } finally { await op.close(); }
+});

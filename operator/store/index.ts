@@ -48,6 +48,7 @@ export class Store {
     await store.core.open();
     await store.mailboxes.load();
     await store.log.load();
+    await store.names.backfill();
     return store;
   }
 

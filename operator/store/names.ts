@@ -26,6 +26,17 @@ export class Names {
   /** The signed record for a folded name, if any. */
   get(lower: FoldedName): Promise<SignedRecord | undefined> { return this.core.gate.shared(() => this.names.get(lower)); }
 
+  /** Give every name registered before the key-transparency log its leaf (PROTOCOL.md §5.11); run once at open, before requests. */
+  async backfill(): Promise<number> {
+    let n = 0;
+    for await (const [lower, rec] of this.names.sub.iterator()) {
+      if (await this.log.live(lower)) continue;
+      await this.log.append(lower, rec.record.identityKey, (ops) => this.core.write(ops));
+      n++;
+    }
+    return n;
+  }
+
   /** The folded name registered under a confusable skeleton, if any. */
   bySkeleton(skeleton: string): Promise<string | undefined> { return this.core.gate.shared(() => this.skeletons.get(skeleton)); }
 
