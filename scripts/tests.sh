@@ -21,6 +21,7 @@ FAST=(
   protocol/padding.test.ts
   protocol/canonical.test.ts
   protocol/transparency/merkle.test.ts
+  protocol/transparency/checkpoint.test.ts
   operator/app.test.ts
   operator/names.test.ts
   operator/log.test.ts

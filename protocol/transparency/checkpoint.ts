@@ -7,6 +7,7 @@
  * them); signing is the Operator's (operator/transparency/signer.ts).
  */
 import { base64 } from '@scure/base';
+import { ed25519 } from '@noble/curves/ed25519';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { bytesEqual, concat, utf8 } from '../bytes.ts';
 import { HASH_BYTES } from './merkle.ts';
@@ -80,13 +81,17 @@ export function parseCheckpoint(body: string): Checkpoint {
   return { origin, size: Number(size), root: hash };
 }
 
-/** Whether `sig` is `key`'s Ed25519 signature of `message` (WebCrypto: Firefox and Node both have it). */
+/**
+ * Whether `sig` is `key`'s Ed25519 signature of `message`: WebCrypto where it has Ed25519 (Node,
+ * Firefox ≥ 129), else @noble/curves (Tor Browser 14.5's Firefox 128 has no Ed25519 in WebCrypto).
+ */
 export async function ed25519Verify(key: Uint8Array, sig: Uint8Array, message: Uint8Array): Promise<boolean> {
   if (sig.length !== 64 || key.length !== 32) return false;
-  try {
-    const k = await crypto.subtle.importKey('raw', key as BufferSource, { name: 'Ed25519' }, false, ['verify']);
-    return await crypto.subtle.verify({ name: 'Ed25519' }, k, sig as BufferSource, message as BufferSource);
-  } catch { return false; }
+  let k: CryptoKey;
+  try { k = await crypto.subtle.importKey('raw', key as BufferSource, { name: 'Ed25519' }, false, ['verify']); } catch {
+    try { return ed25519.verify(sig, message, key); } catch { return false; }
+  }
+  try { return await crypto.subtle.verify({ name: 'Ed25519' }, k, sig as BufferSource, message as BufferSource); } catch { return false; }
 }
 
 /** Notes (with their key) whose signature has been checked: the same text needs no second check. */
