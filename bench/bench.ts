@@ -24,6 +24,7 @@ const SECTIONS: Record<string, () => Promise<unknown>> = {
   memory: async () => (await import('./memory.ts')).benchMemory(),
   schedule: async () => (await import('./schedule.ts')).benchSchedule(),
   live: async () => (await import('./live.ts')).benchLive(),
+  transparency: async () => (await import('./transparency.ts')).benchTransparency(),
 };
 const chosen = process.argv.slice(2).filter((a) => a in SECTIONS);
 for (const name of chosen.length ? chosen : Object.keys(SECTIONS)) await SECTIONS[name]!();

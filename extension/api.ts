@@ -25,6 +25,8 @@ export interface Status {
   queued: number;
   /** One Tor circuit per mailbox, or one shared by all (the browser's proxy is not Tor's SOCKS5); unknown before a request. */
   circuits?: 'per-mailbox' | 'shared';
+  /** Key-transparency alarms (PROTOCOL.md §5.11), oldest first: each says what failed; `evidence` are signed checkpoints that do not chain. */
+  logAlarms?: { kind: string; message: string; t: number; name?: string; evidence?: string[] }[];
 }
 
 /** One's own identity, as shown for comparison. */
@@ -102,7 +104,7 @@ export interface PostView { id: string; collective: string; author: string; text
 export interface FeedView { posts: PostView[]; older?: number; unread: number; rotating: string[]; open: string[] }
 
 /** Settings as edited in the popup. */
-export interface SettingsView { operator: string; pollSeconds: number; notifications: boolean; autoLockMinutes: number; allowLoopback: boolean; /** Send delivery receipts and show others'. */ receipts: boolean; /** Held fetches while the popup is open. */ live: boolean }
+export interface SettingsView { operator: string; pollSeconds: number; notifications: boolean; autoLockMinutes: number; allowLoopback: boolean; /** Send delivery receipts and show others'. */ receipts: boolean; /** Held fetches while the popup is open. */ live: boolean; /** Key-transparency witnesses whose cosignature is required (PROTOCOL.md §5.11.4). */ witnesses?: { url: string; vkey: string }[] }
 
 /**
  * A request's declaration: its argument and result types (types only), and whether the popup

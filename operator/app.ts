@@ -14,6 +14,7 @@ import { Holds, wakes } from './holds.ts';
 import { authorizer, fail, type AppConfig, type Deps, type Handlers } from './http.ts';
 import { collectiveRoutes } from './routes/collectives.ts';
 import { infoRoutes } from './routes/info.ts';
+import { logRoutes } from './routes/log.ts';
 import { mailboxRoutes } from './routes/mailboxes.ts';
 import { nameRoutes } from './routes/names.ts';
 import { rootRoute } from './root-page.ts';
@@ -26,7 +27,7 @@ export type { AppConfig } from './http.ts';
 export type Counters = Record<string, number>;
 
 /** Every route's handler, one file per resource. */
-const HANDLERS: Handlers<RouteName> = { ...infoRoutes, ...mailboxRoutes, ...nameRoutes, ...collectiveRoutes, ...postRoutes };
+const HANDLERS: Handlers<RouteName> = { ...infoRoutes, ...mailboxRoutes, ...nameRoutes, ...logRoutes, ...collectiveRoutes, ...postRoutes };
 
 function parse<S extends z.ZodType>(schema: S, value: unknown): z.infer<S> {
   const r = schema.safeParse(value);

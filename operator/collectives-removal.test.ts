@@ -175,6 +175,7 @@ test('the store, its files and its logs tie no vouch or expel vote to the member
       for (const v of [undefined, ...valuesOf(n)]) {
         if (!holds(key, value, n, v)) continue;
         const about = sub === 'n' || sub === 'k' || sub === 'm' || sub === 'T' // directory and public tree
+          || sub === 'O' || sub === 'I' // the key-transparency log's live entries (PROTOCOL.md §5.11), part of the directory
           || (sub === 'L' && (JSON.parse(value) as LogEntry).name === n)
           || (sub === 'C' && (JSON.parse(value) as { charter: Charter }).charter.founder === n)
           || (sub === 'A' && rest[1] === v) // a one-leaf tree's root is that leaf: the founder's commitment

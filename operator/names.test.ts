@@ -69,7 +69,7 @@ test('registration needs proof of work, a valid signature and an existing intro 
   } finally { await op.close(); }
 });
 
-test('availability (§5.11): free, taken, look-alike of a komrade or a collective, asked without proof of work; it changes nothing', async () => {
+test('availability (§5.12): free, taken, look-alike of a komrade or a collective, asked without proof of work; it changes nothing', async () => {
   const op = await startTestOperator();
   try {
     await komrade('alice').register(op.client);

@@ -8,6 +8,7 @@ import { leavePayload, signCharter, signJoin, verifyCharter, type Charter, type 
 import { depositPowPrefix, mailboxPowPrefix, signAuth, solvePow, solveWork, verifyRecord } from './identity.ts';
 import type { PrivateKey } from './themis.ts';
 import { ROUTES, pathOf, type ParamsIn, type RequestOf, type ResponseOf, type Route, type RouteName } from './routes.ts';
+import type { LookupResponse } from './transparency/wire.ts';
 import type { VouchProof } from './vouch-wire.ts';
 import { ackPostsPayload, keysStatement, postStatement, signPosting } from './posts-wire.ts';
 import * as W from './wire.ts';
@@ -101,13 +102,28 @@ export class OperatorClient {
 
   /** Look a name up; the record is returned only if its signature and name check out. */
   async lookup(name: string): Promise<W.SignedRecord> {
+    const { record, sig } = await this.lookupWithProof(name);
+    return { record, sig };
+  }
+
+  /** Look a name up with its log proof (§5.11), unchecked (protocol/transparency/verify.ts checks it); the record's signature is checked. */
+  async lookupWithProof(name: string): Promise<LookupResponse> {
     const rec = await this.call('lookup', { name });
     if (rec.record.name.toLowerCase() !== name.toLowerCase() || !verifyRecord(rec)) throw new OperatorError(200, 'record signature does not verify');
     return rec;
   }
 
-  /** Whether a name (a komrade's or a collective's) is free, taken, or a look-alike of one held (§5.11); costs no proof of work. */
+  /** Whether a name (a komrade's or a collective's) is free, taken, or a look-alike of one held (§5.12); costs no proof of work. */
   available(name: string) { return this.call('available', { name }); }
+
+  /** The log's newest signed checkpoint (§5.11). */
+  async checkpoint(): Promise<string> { return (await this.call('log-checkpoint', {})).checkpoint; }
+
+  /** The consistency proof between two tree sizes (§5.11). */
+  async consistency(from: number, to: number): Promise<string[]> { return (await this.call('log-consistency', { from: String(from), to: String(to) })).proof; }
+
+  /** Log entries from index `from` (§5.11). */
+  logEntries(from: number) { return this.call('log-entries', { from: String(from) }); }
 
   /** Replace one's record (prekey rotation). */
   replace(signed: W.SignedRecord) { return this.call('replace', { name: signed.record.name }, signed); }

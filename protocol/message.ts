@@ -23,6 +23,8 @@ export const TextMessage = z.strictObject({
   replyTo: MailboxId,
   prekey: z.strictObject({ id: PrekeyId, key: PublicKeyB64 }),
   expire: z.number().int().min(1).max(365 * 86_400).optional(),
+  /** Gossip (PROTOCOL.md §5.11.5, added after v1, optional): the newest signed checkpoint of the Operator's log the sender has seen; the receiver checks it extends (or is extended by) its own. */
+  checkpoint: z.string().max(1000).optional(),
 });
 export type TextMessage = z.infer<typeof TextMessage>;
 

@@ -7,6 +7,7 @@
 import { z } from 'zod';
 import * as C from './collective.ts';
 import * as P from './posts-wire.ts';
+import * as T from './transparency/wire.ts';
 import * as W from './wire.ts';
 
 /** One route of the API. `isolate` names the path parameter that says which mailbox or name a request touches. */
@@ -45,10 +46,14 @@ export const ROUTES = {
   /** §5.5 */ ack: { method: 'POST', path: '/mailboxes/:id/ack', params: mailbox, request: W.Ack, response: W.AckResponse, isolate: byMailbox },
   /** §5.6 */ 'delete-mailbox': { method: 'POST', path: '/mailboxes/:id/delete', params: mailbox, request: W.DeleteMailbox, response: W.OkResponse, isolate: byMailbox },
   /** §5.7 */ register: { method: 'POST', path: '/names', params: none, request: W.Register, response: W.OkResponse },
-  /** §5.8 */ lookup: { method: 'GET', path: '/names/:name', params: name, response: W.SignedRecord, isolate: byName },
+  /** §5.8 */ lookup: { method: 'GET', path: '/names/:name', params: name, response: T.LookupResponse, isolate: byName },
   /** §5.9 */ replace: { method: 'PUT', path: '/names/:name', params: name, request: W.Replace, response: W.OkResponse, isolate: byName },
   /** §5.10 */ 'delete-name': { method: 'POST', path: '/names/:name/delete', params: name, request: W.DeleteName, response: W.OkResponse, isolate: byName },
-  /** §5.11 */ available: { method: 'GET', path: '/names/:name/available', params: name, response: W.AvailableResponse, isolate: byName },
+  /** §5.12 */ available: { method: 'GET', path: '/names/:name/available', params: name, response: W.AvailableResponse, isolate: byName },
+  // the key-transparency log (§5.11): no isolation key, each rides a circuit of its own
+  'log-checkpoint': { method: 'GET', path: '/log/checkpoint', params: none, response: T.CheckpointResponse },
+  'log-consistency': { method: 'GET', path: '/log/consistency/:from/:to', params: T.ConsistencyParams, response: T.ConsistencyResponse },
+  'log-entries': { method: 'GET', path: '/log/entries/:from', params: T.EntriesParams, response: T.EntriesResponse },
   // collectives (COLLECTIVES.md §10); vouches and expel votes carry no isolation key: each rides a circuit of its own
   'vouch-counts': { method: 'GET', path: '/names/:name/vouches', params: name, response: C.VouchCounts, isolate: byName },
   'create-collective': { method: 'POST', path: '/collectives', params: none, request: C.CreateCollective, response: C.CreateCollectiveResponse },

@@ -123,6 +123,8 @@ export const DeleteName = z.strictObject({ auth: Auth, introAuth: Auth.optional(
 export const InfoResponse = z.strictObject({
   v: z.literal(VERSION), powBits: z.number().int(), mailboxPowBits: z.number().int(), depositPowBits: z.number().int(), ttlDays: z.number(),
   blobSizes: z.array(z.number().int()), maxBlobsPerMailbox: z.number().int(), maxBytesPerMailbox: z.number().int(),
+  /** The key-transparency log's checkpoint key, as a C2SP signed-note vkey (§5.11). */
+  checkpointKey: z.string().max(200),
 });
 export type InfoResponse = z.infer<typeof InfoResponse>;
 /** POST /v2/mailboxes/:id/fetch response: blobs in deposit order; `more` if the batch was cut; `pad`, zeros to a FETCH_BUCKETS size (padding.ts). */
@@ -134,7 +136,7 @@ export type FetchResponse = z.infer<typeof FetchResponse>;
 /** POST /v2/mailboxes/:id/ack response: how many of the ids were deleted now. */
 export const AckResponse = z.strictObject({ deleted: z.number().int() });
 /**
- * GET /v2/names/:name/available (§5.11): whether a komrade or collective could take this name
+ * GET /v2/names/:name/available (§5.12): whether a komrade or collective could take this name
  * now; `taken` if it is held, `look-alike` if another name with the same skeleton (§5.7) is.
  */
 export const AvailableResponse = z.discriminatedUnion('available', [

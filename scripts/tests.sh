@@ -22,15 +22,20 @@ FAST=(
   protocol/padding.test.ts
   test/schedule-classifier.test.ts
   protocol/canonical.test.ts
+  protocol/transparency/merkle.test.ts
+  protocol/transparency/checkpoint.test.ts
   operator/app.test.ts
   operator/fetch-padding.test.ts
   operator/names.test.ts
   operator/root-page.test.ts
+  operator/log.test.ts
   operator/verify.test.ts
   operator/intro.test.ts
   operator/limits.test.ts
   operator/store.test.ts
   operator/forget.test.ts
+  operator/log-forget.test.ts
+  operator/witness.test.ts
   operator/posts.test.ts
   operator/posts-life.test.ts
   operator/fuzz.test.ts
@@ -50,6 +55,7 @@ FAST=(
   extension/background/core/forward-secrecy-grace.test.ts
   extension/background/core/forward-secrecy-versions.test.ts
   extension/background/timers.test.ts
+  extension/background/core/transparency.test.ts
   extension/background/core/receipts.test.ts
   extension/background/core/keys.test.ts
   extension/background/core/pending.test.ts
@@ -68,7 +74,7 @@ PROVING=(protocol/vouch.test.ts extension/background/core/collectives.test.ts ex
 # Route tests whose proofs are recorded (test/support/proofs.ts)
 RECORDED=(operator/collectives.test.ts operator/collectives-removal.test.ts operator/posts.test.ts operator/posts-life.test.ts)
 UNIT=("${FAST[@]}" "${PROVING[@]}")
-BROWSER=(test/lint.test.ts test/e2e/messaging.e2e.ts test/e2e/collectives.e2e.ts test/e2e/tor.e2e.ts)
+BROWSER=(test/lint.test.ts test/e2e/messaging.e2e.ts test/e2e/transparency.e2e.ts test/e2e/collectives.e2e.ts test/e2e/tor.e2e.ts)
 case "${1:-all}" in
   fast) CRASH_CYCLES=3 FUZZ_RUNS=2000 exec node --import tsx --test --test-reporter=tap --test-concurrency=4 "${FAST[@]}" ;;
   record) KOMRADE_RECORD=1 exec node --import tsx --test --test-reporter=tap "${RECORDED[@]}" ;;

@@ -21,6 +21,7 @@ import * as requests from './core/requests.ts';
 import * as threads from './core/threads.ts';
 import { depositDummy } from './core/cover.ts';
 import { spreadDelays } from './schedule.ts';
+import * as transparency from './core/transparency.ts';
 import type { Vault } from './vault.ts';
 
 export { explain } from './core/common.ts';
@@ -195,6 +196,8 @@ export class Komrade implements Handlers {
     await this.serial(async () => {
       received += await receive.retryPending(this.ctx);
       logs = await collectiveKeys.sync(this.ctx).catch(() => logs);
+      // the key-transparency monitor (PROTOCOL.md §5.11.5): an alarm is kept and shown, never thrown out of the poll
+      await transparency.monitorPoll(this.ctx).catch(() => 0);
       await maintainPrekeys(this.ctx);
       await receive.tidy(this.ctx);
     });

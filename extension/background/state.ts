@@ -140,6 +140,8 @@ export const Settings = z.strictObject({
   receipts: z.boolean().optional(),
   /** Hold a fetch open per mailbox while the popup is open, for arrivals in seconds (absent: on). */
   live: z.boolean().optional(),
+  /** Key-transparency witnesses (PROTOCOL.md §5.11.4) whose cosigned checkpoint must chain with ours at every poll. */
+  witnesses: z.array(z.strictObject({ url: z.string().max(300), vkey: z.string().max(300) })).max(8).optional(),
 });
 export type Settings = z.infer<typeof Settings>;
 export const DEFAULT_SETTINGS: Settings = { pollSeconds: 600, notifications: false, autoLockMinutes: 15, allowLoopback: false };

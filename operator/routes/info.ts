@@ -4,11 +4,12 @@ import type { Handlers } from '../http.ts';
 
 /** The info route. */
 export const infoRoutes: Handlers<'info'> = {
-  info: async (_req, { config }) => ({
+  info: async (_req, { config, store }) => ({
     body: {
       v: W.VERSION, powBits: config.powBits, mailboxPowBits: config.mailboxPowBits, depositPowBits: config.depositPowBits,
       ttlDays: config.ttlMs / 86_400_000, blobSizes: [...W.BLOB_SIZES],
       maxBlobsPerMailbox: config.maxBlobsPerMailbox, maxBytesPerMailbox: config.maxBytesPerMailbox,
+      checkpointKey: store.log.signer.vkey,
     },
   }),
 };

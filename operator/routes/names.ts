@@ -2,6 +2,7 @@
  * Directory routes (PROTOCOL.md §5.7–§5.10): register, look up, replace, delete a name. Lock
  * order everywhere: the name's confusable skeleton, then the intro mailbox.
  */
+import { b64 } from '../../protocol/bytes.ts';
 import { checkPow, verifyRecord } from '../../protocol/identity.ts';
 import { foldName, skeleton } from '../../protocol/names.ts';
 import * as W from '../../protocol/wire.ts';
@@ -31,7 +32,10 @@ export const nameRoutes: Handlers<'register' | 'lookup' | 'available' | 'replace
   lookup: async ({ params }, { store }) => {
     const rec = await store.names.get(params.name);
     if (!rec) fail(404, 'no such name');
-    return { body: rec };
+    // the record and its log proof (§5.11); a name registered before the log has no leaf: it is refused
+    const log = await store.log.lookup(params.name);
+    if (!log) fail(404, 'no such name');
+    return { body: { ...rec, log: { index: log.leaf.index, opening: log.leaf.opening, proof: log.proof.map(b64), checkpoint: log.head.note } } };
   },
 
   // the same checks, in the same order, as register and create-collective make before they write

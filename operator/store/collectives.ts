@@ -7,6 +7,7 @@
  */
 import { ROOT_MAX_AGE_MS, entryHash, type LogEntry, type SignedCharter, type SignedJoin } from '../../protocol/collective.ts';
 import { expelQuorum, quorum } from '../../protocol/quorum.ts';
+import { charterKey } from '../../protocol/transparency/verify.ts';
 import { rootOf } from '../../protocol/vouch.ts';
 import type { FoldedName } from '../../protocol/names.ts';
 import type { VouchProof } from '../../protocol/vouch-wire.ts';
@@ -87,8 +88,9 @@ export class Collectives extends CollectiveRecords {
 
   /**
    * Found a collective: its charter, its name's skeleton (shared with komrade names, so the two
-   * conflict both ways), leaf 0 (the founder), the first root and the `found` log entry. Call
-   * under the name's skeleton lock and the collective's lock, after checking both are free.
+   * conflict both ways), leaf 0 (the founder), the first root and the `found` log entry, and the
+   * charter's leaf in the key-transparency log (PROTOCOL.md §5.11). Call under the name's
+   * skeleton lock and the collective's lock, after checking both are free.
    */
   create(c: FoldedName, skel: string, founder: FoldedName, signed: SignedCharter): Promise<{ root: string }> {
     return this.core.gate.shared(async () => {
@@ -96,14 +98,15 @@ export class Collectives extends CollectiveRecords {
       const root = rootOf([BigInt(charter.founderCommitment)]);
       const entry: LogEntry = { seq: 0, prev: '', ts: this.core.hour(), type: 'found', name: founder, leaf: 0, commitment: charter.founderCommitment, epoch: 0, charter: signed, proofs: [], root };
       const meta: CollectiveMeta = { charter, sig: signed.sig, leaves: 1, members: 1, requests: 0, seq: 0, head: entryHash(entry), root };
-      await this.core.write([
+      await this.names.log.append(c, charterKey(signed), (log) => this.core.write([
+        ...log,
         this.names.skeletons.put(skel, c),
         this.records.put(c, meta),
         this.leaves.put(leafKey(c, 0), charter.founderCommitment),
         this.roots.put(`${c}!${root}`, { seq: 0, ts: entry.ts }),
         this.clog.put(`${c}!${seqKey(0)}`, entry),
         this.members.put(`${c}!${founder}`, { leaf: 0, commitment: charter.founderCommitment, key: charter.founderKey, vouches: 0 }),
-      ]);
+      ]));
       return { root };
     });
   }

@@ -1,11 +1,12 @@
 /**
  * The Operator's storage (PROTOCOL.md §6, COLLECTIVES.md §12, POSTS.md §7) in LevelDB: one
- * object per record family — the directory (`names`), `mailboxes`, `collectives`, `posts` —
+ * object per record family — the directory (`names`) and its key-transparency `log`, `mailboxes`, `collectives`, `posts` —
  * each owning its tables, over the shared machinery (core.ts: generations, group commit, spent
  * nonces, the gate, the forgetting rewrite). Times are stored coarsely (hour/day) only.
  */
 import { Core, type Spends, type StoreOptions } from './core.ts';
 import { Collectives } from './collectives.ts';
+import { Log } from './log.ts';
 import { Mailboxes } from './mailboxes.ts';
 import { Names } from './names.ts';
 import { Posts } from './posts.ts';
@@ -26,6 +27,8 @@ export class Store {
   readonly mailboxes: Mailboxes;
   /** Registered names and their confusable skeletons. */
   readonly names: Names;
+  /** The key-transparency log of name keys (PROTOCOL.md §5.11). */
+  readonly log: Log;
   /** Collectives: trees, roots, logs, requests, members, proofs. */
   readonly collectives: Collectives;
   /** Posts: feeds, epochs, key envelopes, posts, cursors. */
@@ -33,7 +36,8 @@ export class Store {
 
   private constructor(private readonly core: Core) {
     this.mailboxes = new Mailboxes(core);
-    this.names = new Names(core, this.mailboxes);
+    this.log = new Log(core);
+    this.names = new Names(core, this.mailboxes, this.log);
     this.collectives = new Collectives(core, this.names);
     this.posts = new Posts(core, this.collectives);
   }
@@ -43,6 +47,8 @@ export class Store {
     const store = new Store(new Core(dir, opts));
     await store.core.open();
     await store.mailboxes.load();
+    await store.log.load();
+    await store.names.backfill();
     return store;
   }
 

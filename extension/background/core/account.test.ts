@@ -30,7 +30,7 @@ test('onboarding: clear errors for a bad address, weak passphrase, taken name, u
     assert.equal((await d.k.status()).phase, 'new', 'failed attempts leave no account');
     await account(op.url, 'Alice');
     await assert.rejects(d.k.create({ operator: op.url, name: 'alice', passphrase: PASS, allowLoopback: true }), userError(/taken/));
-    // a look-alike is refused as one, before any proof of work (PROTOCOL.md §5.11)
+    // a look-alike is refused as one, before any proof of work (PROTOCOL.md §5.12)
     for (const like of ['a1ice', 'ALlCE']) await assert.rejects(d.k.create({ operator: op.url, name: like, passphrase: PASS, allowLoopback: true }), userError(/looks like an existing name/));
     assert.equal((await d.k.status()).phase, 'new', 'a refused look-alike leaves no account');
     const s = await (await account(op.url, 'bob')).k.status();

@@ -17,6 +17,7 @@ import { keyPairOf, nameRefused, pair } from './common.ts';
 import type { Ctx } from './ctx.ts';
 import { feedUnread } from './feed-store.ts';
 import { joinRequests } from './join-requests.ts';
+import { alarms, checkWitnesses } from './transparency.ts';
 
 /** The status line: reads the account, the index and the outbox, never a message. */
 export async function status(ctx: Ctx): Promise<Status> {
@@ -26,7 +27,7 @@ export async function status(ctx: Ctx): Promise<Status> {
   const a = await store.account();
   return {
     phase: 'unlocked', name: foldName(a.me.name), unread: await store.unread(), requests: (await store.requestNames()).length, feedUnread: await feedUnread(store), joinRequests: await joinRequests(store), queued: (await store.outbox()).length,
-    operator: { address: a.operator, ...ctx.reach }, circuits: ctx.deps.circuits?.(),
+    operator: { address: a.operator, ...ctx.reach }, circuits: ctx.deps.circuits?.(), logAlarms: await alarms(store),
   };
 }
 
@@ -51,7 +52,7 @@ export async function create(ctx: Ctx, a: { operator: string; name: string; pass
   let pow: string, made: Promise<unknown> | undefined;
   try {
     const info = await step(client.info());
-    // asked before the proof of work, so a refusal comes at once (PROTOCOL.md §5.11)
+    // asked before the proof of work, so a refusal comes at once (PROTOCOL.md §5.12)
     const free = await step(client.available(name));
     if (!free.available) throw nameRefused(name, free.reason);
     made = client.createMailbox(intro.id, keyPairOf(intro));
@@ -133,8 +134,9 @@ export async function saveSettings(ctx: Ctx, a: SettingsView): Promise<SettingsV
   const store = await ctx.store();
   const s = await store.account();
   const operator = checkOperatorAddress(a.operator, a.allowLoopback);
-  const parsed = Settings.safeParse({ pollSeconds: a.pollSeconds, notifications: a.notifications, autoLockMinutes: a.autoLockMinutes, allowLoopback: a.allowLoopback, receipts: a.receipts ?? true, live: a.live ?? true });
-  if (!parsed.success || parsed.data.pollSeconds < FETCH_SECONDS.min) throw new UserError(`Fetch each mailbox every ${FETCH_SECONDS.min}–${FETCH_SECONDS.max} seconds on average; auto-lock after 0–1440 minutes. Nothing was saved.`);
+  const witnesses = checkWitnesses(a.witnesses ?? [], a.allowLoopback);
+  const parsed = Settings.safeParse({ pollSeconds: a.pollSeconds, notifications: a.notifications, autoLockMinutes: a.autoLockMinutes, allowLoopback: a.allowLoopback, receipts: a.receipts ?? true, live: a.live ?? true, ...(witnesses.length ? { witnesses } : {}) });
+  if (!parsed.success || parsed.data.pollSeconds < FETCH_SECONDS.min) throw new UserError(`Fetch each mailbox every ${FETCH_SECONDS.min}–${FETCH_SECONDS.max} seconds on average; auto-lock after 0–1440 minutes; at most 8 witnesses. Nothing was saved.`);
   if (operator !== s.operator) await checkOperator(ctx, operator);
   await store.putAccount({ ...s, operator, settings: parsed.data });
   return { operator, ...parsed.data, receipts: parsed.data.receipts ?? true, live: parsed.data.live ?? true };

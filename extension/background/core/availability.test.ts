@@ -1,4 +1,4 @@
-// A name that is taken or a look-alike is refused before any proof of work (PROTOCOL.md §5.11):
+// A name that is taken or a look-alike is refused before any proof of work (PROTOCOL.md §5.12):
 // the add-on asks the Operator first, so onboarding never registers and founding never sends a
 // charter for such a name — the refusal comes in one round trip, in words that say why.
 import { test, before } from 'node:test';

@@ -80,7 +80,7 @@ export async function createCollective(ctx: Ctx, a: { name: string; description:
     founderKey: s.me.identity.pub, founderCommitment: commitmentIn(secret, name),
   };
   const client = ctx.client(s.operator);
-  // asked before the proof of work, so a refusal comes at once (PROTOCOL.md §5.11)
+  // asked before the proof of work, so a refusal comes at once (PROTOCOL.md §5.12)
   const free = await client.available(foldName(name));
   if (!free.available) throw nameRefused(name, free.reason);
   const created = await client.createCollective(keyPairOf(s.me.identity).privateKey, charter).catch((e: unknown) => {

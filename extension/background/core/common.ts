@@ -4,7 +4,7 @@
  */
 import { b64, randomBytes, unb64 } from '../../../protocol/bytes.ts';
 import { OperatorError } from '../../../protocol/client.ts';
-import { seal } from '../../../protocol/envelope.ts';
+import { EnvelopeError, seal } from '../../../protocol/envelope.ts';
 import type { Receipt, TextMessage } from '../../../protocol/message.ts';
 import { safetyNumber, safetyWords } from '../../../protocol/identity.ts';
 import { foldName } from '../../../protocol/names.ts';
@@ -14,6 +14,7 @@ import type { Account, Contact } from '../state.ts';
 import type { Ctx } from './ctx.ts';
 import { freshPrekey } from './fresh-prekeys.ts';
 import type { Store } from './store.ts';
+import { newestCheckpoint } from './transparency.ts';
 
 export const DAY = 86_400_000;
 
@@ -97,7 +98,14 @@ export async function sealAndQueue(store: Store, c: Contact, text: string, now: 
   const s = await store.account();
   const body: TextMessage = { kind: 'msg', from: s.me.name, text, replyTo: c.inbox, prekey: await freshPrekey(store, c.name, now) };
   if (c.disappear) body.expire = c.disappear;
-  return sealBodyAndQueue(store, c, body, now);
+  // gossip: the newest checkpoint we have seen rides along, unless it would not fit the largest envelope
+  const checkpoint = await newestCheckpoint(store);
+  if (checkpoint) body.checkpoint = checkpoint;
+  try { return await sealBodyAndQueue(store, c, body, now); } catch (e) {
+    if (!checkpoint || !(e instanceof EnvelopeError) || e.fault !== 'too-large') throw e;
+    delete body.checkpoint;
+    return sealBodyAndQueue(store, c, body, now);
+  }
 }
 
 /** Seal any body (a message, a receipt) for a contact and queue it in the outbox. */

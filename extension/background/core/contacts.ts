@@ -6,6 +6,7 @@ import { Name } from '../../../protocol/wire.ts';
 import { UserError, type ContactView, type MeView } from '../../api.ts';
 import { contactView, findContact, lower, meView, newContact, viewOf } from './common.ts';
 import type { Ctx } from './ctx.ts';
+import { verifiedLookup } from './transparency.ts';
 
 export async function contacts(ctx: Ctx): Promise<{ me: MeView; contacts: ContactView[] }> {
   const store = await ctx.store();
@@ -26,7 +27,8 @@ export async function addContact(ctx: Ctx, a: { name: string }): Promise<Contact
   if (lower(name) === lower(s.me.name)) throw new UserError('That is you.');
   const known = await store.contact(lower(name));
   if (known) return viewOf(store, known);
-  const rec = await ctx.client(s.operator).lookup(name).catch((e) => {
+  // the record's log proof is checked (PROTOCOL.md §5.11.3): a failure is a specific warning, and no contact is added
+  const rec = await verifiedLookup(ctx, store, ctx.client(s.operator), name).catch((e) => {
     if (e instanceof OperatorError && e.status === 404) throw new UserError(`Nobody is called @${name}.`);
     throw e;
   });

@@ -19,6 +19,7 @@ import { adoptPrekey, explainErased, findPrekey, noteUsed } from './fresh-prekey
 import type { Store } from './store.ts';
 import { applyReceipt, noteFiled, queueReceipts } from './receipts.ts';
 import { timerNotice } from './threads.ts';
+import { checkForeign, LogAlarmError, verifiedLookup } from './transparency.ts';
 
 /** How long an envelope waits for the directory to vouch for its sender (the mail TTL) before it is dropped. */
 export const PENDING_TTL_MS = 14 * DAY;
@@ -110,6 +111,9 @@ async function receive(ctx: Ctx, store: Store, blob: Uint8Array, retry?: { id: s
   const body = parsed.data;
   // a blocked name: dropped once the envelope is known good, acknowledged, never stored
   if (await store.isBlocked(lower(body.from))) return 'dropped';
+  // gossip (PROTOCOL.md §5.11.5): a checkpoint the sender saw must chain with ours. It is the
+  // Operator's own signed statement, so it counts whoever carried it; a fork is kept as an alarm
+  if (body.checkpoint) await checkForeign(ctx, store, ctx.client(s.operator), body.checkpoint, `@${lower(body.from)}`).catch(() => undefined);
   const senderKey = b64(opened.from);
   let c = await store.contact(lower(body.from));
   let rec: SignedRecord | undefined;
@@ -122,13 +126,14 @@ async function receive(ctx: Ctx, store: Store, blob: Uint8Array, retry?: { id: s
     }
     let found: SignedRecord | undefined;
     try {
-      found = await ctx.client(s.operator).lookup(body.from);
+      found = await verifiedLookup(ctx, store, ctx.client(s.operator), body.from);
     } catch (e) {
       if (transient(e)) {
         if (!retry && pending.length < PENDING_MAX) await store.putPending([...pending, { id: opened.id, blob: b64(blob), received: ctx.now() }]);
         return 'later';
       }
-      if (!(e instanceof OperatorError)) throw e; // 404 or a record that does not verify: nobody vouches
+      // 404, a record that does not verify, or a log proof that fails (kept as an alarm): nobody vouches
+      if (!(e instanceof OperatorError) && !(e instanceof LogAlarmError)) throw e;
     }
     if (!found || found.record.identityKey !== senderKey) {
       // a key the directory does not carry for that name: a forgery. Dropped; a known contact's

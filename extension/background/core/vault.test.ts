@@ -118,10 +118,11 @@ test('cost does not grow with history: status reads no message, a thread only it
     const t = await k.thread({ name: 'bob_h' });
     assert.equal(log.gets.filter((g) => chunkSlots.has(g)).length, 1, 'a thread reads its newest chunk');
     assert.ok(t.older !== undefined);
-    // what send and receive may write: the conversation's newest chunks, record and fresh prekeys, the index, the outbox, today's seen ids, the catalog
+    // what send and receive may write: the conversation's newest chunks, record and fresh prekeys, the index, the outbox, today's seen ids, the catalog,
+    // and the newest checkpoint seen (a message carries the sender's, PROTOCOL.md §5.11.5)
     const allowed = async () => {
       const c = (await (await k.ctx.store()).contact('bob_h'))!;
-      return new Set(['index', 'outbox', 'pending', 'catalog', K.contact('bob_h'), K.prekeys('bob_h'), K.chunk('bob_h', c.chunks.next - 1), K.chunk('bob_h', c.chunks.next - 2), K.seen(Math.floor(Date.now() / 86_400_000))].map((x) => r.slot(x)));
+      return new Set(['index', 'outbox', 'pending', 'catalog', 'transparency', K.contact('bob_h'), K.prekeys('bob_h'), K.chunk('bob_h', c.chunks.next - 1), K.chunk('bob_h', c.chunks.next - 2), K.seen(Math.floor(Date.now() / 86_400_000))].map((x) => r.slot(x)));
     };
     log.reset();
     await k.send({ name: 'bob_h', text: 'one more' });
