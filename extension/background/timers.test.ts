@@ -17,9 +17,9 @@ function watching() {
   const seen = { deposits: [] as [string, number][], lookups: [] as string[] };
   const client = (base: string) => {
     const c = new OperatorClient(base);
-    const deposit = c.deposit.bind(c), lookup = c.lookup.bind(c);
+    const deposit = c.deposit.bind(c), lookup = c.lookupWithProof.bind(c);
     c.deposit = (id, blob, o) => { seen.deposits.push([id, blob.length]); return deposit(id, blob, o); };
-    c.lookup = (name) => { seen.lookups.push(name); return lookup(name); };
+    c.lookupWithProof = (name) => { seen.lookups.push(name); return lookup(name); }; // lookup() goes through it too
     return c;
   };
   return { seen, client };
