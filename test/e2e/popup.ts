@@ -56,14 +56,28 @@ export async function acceptRequest(page: Page, name: string, timeout = 20_000) 
 
 /**
  * Type and send a message in the open thread; it shows at once as "Sending…" (the box stays free): wait until the background has
- * answered for it (queued for a deposit slot), then press "Send now" so that it leaves at once.
+ * answered for it (queued for a deposit slot), then press "Send now" (shown once the thread shows it queued) until it has left —
+ * or, with `leave` false (an Operator that is down), press it once if it is there.
  */
-export async function send(page: Page, text: string) {
+export async function send(page: Page, text: string, leave = true) {
   await fill(page, '#compose', text);
   await click(page, '#send');
   await poll(page, (t: string) => ![...document.querySelectorAll('.msg.out.pending .text')].some((e) => e.textContent === t.trim())
     && [...document.querySelectorAll('.msg.out:not(.pending) .text')].some((e) => e.textContent === t), text, 20_000, 'sent message shown');
-  await page.evaluate(() => (document.querySelector('#retry') as HTMLButtonElement | null)?.click());
+  await sendNow(page, leave);
+}
+
+/** Press "Send now" until the last outgoing message has left (sent or delivered), or once with `leave` false. */
+export async function sendNow(page: Page, leave = true) {
+  for (let i = 0; i < 100; i++) {
+    const state = await page.evaluate(() => {
+      (document.querySelector('#retry') as HTMLButtonElement | null)?.click();
+      return document.querySelector('.msg.out:last-of-type')?.getAttribute('data-state');
+    });
+    if (!leave || state === 'sent' || state === 'delivered') return;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error('the message did not leave after "Send now"');
 }
 
 /** Wait for the last outgoing message to reach `state`. */
