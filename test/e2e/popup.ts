@@ -80,9 +80,12 @@ export async function sendNow(page: Page, leave = true) {
   throw new Error('the message did not leave after "Send now"');
 }
 
-/** Wait for the last outgoing message to reach `state`. */
+/**
+ * Wait for the last outgoing message to reach `state`; "sent" (the Operator has it) is also reached once it is "delivered"
+ * (with the recipient's popup open, held fetches bring the receipt back within a second).
+ */
 export const lastOutState = (page: Page, state: string, timeout = 20_000) =>
-  poll(page, (s: string) => document.querySelector('.msg.out:last-of-type')?.getAttribute('data-state') === s, state, timeout, `state ${state}`);
+  poll(page, (s: string) => { const now = document.querySelector('.msg.out:last-of-type')?.getAttribute('data-state'); return now === s || (s === 'sent' && now === 'delivered'); }, state, timeout, `state ${state}`);
 
 /** Wait until an incoming message with exactly this text is shown. */
 export const received = (page: Page, text: string, timeout = 20_000) =>
