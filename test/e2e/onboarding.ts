@@ -12,7 +12,7 @@ import { parseInvite } from '../../protocol/invite.ts';
 import { axeSerious, click, colorScheme, contrast, fill, poll, shot, textColours, waitFor, type Profile } from './firefox.ts';
 import { PASS, errorText, onboard, waitPhase } from './popup.ts';
 
-/** Photograph a screen in both themes; every text at least 4.5:1 and axe-core finds nothing serious. */
+/** Photograph a screen in both themes; every text at least 4.5:1 and axe-core finds nothing serious (the onboarding and collectives e2e). */
 export async function snapBoth(pr: Profile, name: string) {
   for (const scheme of ['light', 'dark'] as const) {
     await colorScheme(pr, scheme);
