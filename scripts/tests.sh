@@ -15,6 +15,7 @@ FAST=(
   protocol/envelope.test.ts
   protocol/identity.test.ts
   protocol/names.test.ts
+  protocol/address.test.ts
   protocol/invite.test.ts
   protocol/posts.test.ts
   protocol/quorum.test.ts
