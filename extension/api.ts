@@ -38,6 +38,10 @@ export interface ContactView {
   /** A changed key is waiting to be accepted or refused; sending is blocked and `verified` is false meanwhile. */
   keyChanged?: { safetyWords: string[]; safetyNumber: string };
   unread: number;
+  /** The host of their home Operator when it is not ours (PROTOCOL.md §11); `name` is then their full address `bob@<host>`. */
+  operator?: string;
+  /** Messages to them wait in the outbox after a failed deposit: how many, and why (their Operator cannot be reached, …). */
+  waiting?: string;
   /** Vouches counted for them in collectives (public counts, as last fetched). */
   vouches?: VouchCountsView;
 }

@@ -51,6 +51,7 @@ FAST=(
   extension/background/core/invite.test.ts
   extension/background/core/availability.test.ts
   extension/background/core/messaging.test.ts
+  extension/background/core/federation.test.ts
   extension/background/core/sending.test.ts
   extension/background/core/forward-secrecy.test.ts
   extension/background/core/forward-secrecy-grace.test.ts

@@ -96,7 +96,7 @@ export class Komrade implements Handlers {
   }
   async addContact(a: { name: string }): Promise<ContactView> {
     const v = await this.serial(() => contacts.addContact(this.ctx, a));
-    await this.serial(() => collectives.vouchCounts(this.ctx, { name: v.name })).catch(() => undefined);
+    if (!v.operator) await this.serial(() => collectives.vouchCounts(this.ctx, { name: v.name })).catch(() => undefined); // counts across Operators: not yet (PROTOCOL.md §11)
     return (await collectives.withCounts(this.ctx, [v]))[0]!;
   }
   setVerified(a: { name: string; verified: boolean }): Promise<ContactView> { return this.serial(() => contacts.setVerified(this.ctx, a)); }

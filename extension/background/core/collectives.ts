@@ -10,6 +10,7 @@ import { foldName } from '../../../protocol/names.ts';
 import { newEpochBundle } from '../../../protocol/posts.ts';
 import { QuorumRule } from '../../../protocol/quorum.ts';
 import { artifactPaths, memberIdentity, proveVouch, type ProofKind } from '../../../protocol/vouch.ts';
+import { Name } from '../../../protocol/wire.ts';
 import { UserError, type CollectiveSummary, type CollectiveView, type ContactView, type MeView, type VouchCountsView } from '../../api.ts';
 import { keyPairOf, nameRefused } from './common.ts';
 import { collectiveName, commitmentIn, newRecord, refresh, replay, secretOf, standing } from './collective-log.ts';
@@ -183,6 +184,8 @@ export async function leaveCollective(ctx: Ctx, a: { name: string }): Promise<Co
 export async function vouchCounts(ctx: Ctx, a: { name: string }): Promise<VouchCountsView> {
   const store = await ctx.store();
   const name = foldName(a.name);
+  // our Operator counts only its own komrades: a name of another Operator (`bob@<host>`) is never sent to it (PROTOCOL.md §11)
+  if (!Name.safeParse(name).success) throw new UserError('Vouch counts are known only for komrades of your own Operator.');
   const r = await ctx.client((await store.account()).operator).vouchCounts(name).catch((e: unknown) => {
     if (e instanceof OperatorError && e.status === 404) throw new UserError(`Nobody is called @${name}.`);
     throw e;

@@ -1,4 +1,5 @@
 /** Contacts: the list, adding one from the directory, verification, accepting or refusing a changed key. */
+import { AddressError, formatAddress, handleOf, parseAddress } from '../../../protocol/address.ts';
 import { OperatorError } from '../../../protocol/client.ts';
 import { Fingerprint, fingerprint } from '../../../protocol/invite.ts';
 import { foldName } from '../../../protocol/names.ts';
@@ -6,33 +7,42 @@ import { Name } from '../../../protocol/wire.ts';
 import { UserError, type ContactView, type MeView } from '../../api.ts';
 import { contactView, findContact, lower, meView, newContact, viewOf } from './common.ts';
 import type { Ctx } from './ctx.ts';
-import { verifiedLookup } from './transparency.ts';
+import { lookupAt } from './operators.ts';
 
 export async function contacts(ctx: Ctx): Promise<{ me: MeView; contacts: ContactView[] }> {
   const store = await ctx.store();
   const index = await store.index();
-  const list = [];
+  const list = [], outbox = await store.outbox();
   for (const name of Object.keys(index.contacts)) {
     const c = await store.contact(name);
-    if (c) list.push(contactView(c, index.contacts[name]!.unread));
+    if (c) list.push(contactView(c, index.contacts[name]!.unread, outbox));
   }
   return { me: meView(await store.account()), contacts: list.sort((a, b) => a.name.localeCompare(b.name)) };
 }
 
+/**
+ * Add a contact by address: `@bob` is looked up at our Operator, `@bob@<onion>` at bob's
+ * (PROTOCOL.md §11); the first message goes to his intro there.
+ */
 export async function addContact(ctx: Ctx, a: { name: string }): Promise<ContactView> {
-  const name = foldName(a.name);
-  if (!Name.safeParse(name).success) throw new UserError('A name is 3 to 32 letters a–z, digits or _.');
   const store = await ctx.store();
   const s = await store.account();
-  if (lower(name) === lower(s.me.name)) throw new UserError('That is you.');
-  const known = await store.contact(lower(name));
+  let addr;
+  try { addr = parseAddress(a.name, { home: s.operator, allowLoopback: s.settings.allowLoopback }); } catch (e) {
+    if (e instanceof AddressError) throw new UserError(e.message);
+    throw e;
+  }
+  const { name, operator } = addr;
+  if (operator === s.operator && name === lower(s.me.name)) throw new UserError('That is you.');
+  const known = await store.contact(handleOf(addr, s.operator));
   if (known) return viewOf(store, known);
-  // the record's log proof is checked (PROTOCOL.md §5.11.3): a failure is a specific warning, and no contact is added
-  const rec = await verifiedLookup(ctx, store, ctx.client(s.operator), name).catch((e) => {
-    if (e instanceof OperatorError && e.status === 404) throw new UserError(`Nobody is called @${name}.`);
+  // the record's log proof is checked (PROTOCOL.md §5.11.3) against that Operator's log: a failure is a specific warning, and no contact is added
+  const rec = await lookupAt(ctx, store, operator, name).catch((e) => {
+    if (e instanceof OperatorError && e.status === 404) throw new UserError(`Nobody is called ${formatAddress(addr, s.operator)}.`);
     throw e;
   });
-  return viewOf(store, await newContact(ctx, store, rec.record, rec.record.prekey, rec.record.intro));
+  if (foldName(rec.record.name) !== name) throw new UserError(`The Operator answered for another name than ${formatAddress(addr, s.operator)}: no contact was added.`);
+  return viewOf(store, await newContact(ctx, store, { ...rec.record, operator }, rec.record.prekey, rec.record.intro));
 }
 
 /**
