@@ -52,6 +52,7 @@ FAST=(
   extension/background/core/availability.test.ts
   extension/background/core/messaging.test.ts
   extension/background/core/federation.test.ts
+  extension/background/core/federation-claims.test.ts
   extension/background/core/sending.test.ts
   extension/background/core/forward-secrecy.test.ts
   extension/background/core/forward-secrecy-grace.test.ts

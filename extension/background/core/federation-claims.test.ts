@@ -1,0 +1,63 @@
+// A stranger's claim across Operators (PROTOCOL.md §11): a name is a komrade only together with
+// its Operator, a claimed home decides where the sender is looked up (and the key must match
+// there), a loopback home is refused outside developer mode before anything is asked of it, and
+// a komrade of another Operator can be blocked by their full address.
+import { test, before } from 'node:test';
+import assert from 'node:assert/strict';
+import { OperatorClient } from '../../../protocol/client.ts';
+import { loadThemis } from '../../../protocol/themis.ts';
+import { startTestOperator } from '../../../test/support/operator.ts';
+import { account, editAccount } from '../../../test/support/addon.ts';
+
+before(() => loadThemis());
+
+test('the same name on two Operators is two komrades; a home claimed falsely is a forgery; loopback homes need developer mode; blocking by full address', { timeout: 120_000 }, async () => {
+  const A = await startTestOperator(), B = await startTestOperator(), C = await startTestOperator();
+  const host = (op: { url: string }) => op.url.replace('http://', '');
+  const asked: string[] = [];
+  const client = (base: string) => { asked.push(base); return new OperatorClient(base); };
+  try {
+    const alice = await account(A.url, 'alice_x', undefined, { client });
+    const bob = await account(B.url, 'bob_x', undefined, { client });
+    const mallory = await account(C.url, 'alice_x', undefined, { client }); // the same name, on C
+    const aliceAt = `alice_x@${host(A)}`, malloryAt = `alice_x@${host(C)}`, bobAt = `bob_x@${host(B)}`;
+
+    await alice.k.addContact({ name: `@${bobAt}` });
+    await alice.k.send({ name: bobAt, text: 'from the real alice' });
+    await bob.k.poll();
+    await bob.k.acceptRequest({ name: aliceAt });
+
+    // mallory, @alice_x on C, writes to bob: a request from alice_x@C, never alice@A's thread
+    await mallory.k.addContact({ name: `@${bobAt}` });
+    await mallory.k.send({ name: bobAt, text: 'from C' });
+    assert.equal((await bob.k.poll()).received, 1);
+    assert.deepEqual((await bob.k.requests()).map((r) => r.name), [malloryAt]);
+    assert.deepEqual((await bob.k.thread({ name: aliceAt })).messages.map((m) => m.text), ['from the real alice']);
+
+    // mallory claims A as her home: bob looks alice_x up at A, whose key is not mallory's: a forgery, noted quietly
+    await editAccount(mallory, (a) => { a.operator = A.url; });
+    await mallory.k.send({ name: bobAt, text: 'I am alice of A' });
+    assert.equal((await bob.k.poll()).received, 0);
+    const thread = (await bob.k.thread({ name: aliceAt })).messages;
+    assert.equal(thread.at(-1)!.notice, 'forged');
+    assert.ok(!thread.some((m) => m.text === 'I am alice of A'));
+    await editAccount(mallory, (a) => { a.operator = C.url; });
+
+    // blocked by full address: mallory's next message is dropped, the real alice still arrives
+    assert.deepEqual(await bob.k.block({ name: `@${malloryAt}` }), [malloryAt]);
+    await mallory.k.send({ name: bobAt, text: 'blocked?' });
+    await alice.k.send({ name: bobAt, text: 'still me' });
+    assert.equal((await bob.k.poll()).received, 1);
+    assert.equal((await bob.k.requests()).length, 0);
+    await assert.rejects(bob.k.block({ name: '@alice_x@example.com' }), /onion/);
+
+    // outside developer mode a loopback home is refused before any request is made to it
+    await bob.k.unblock({ name: malloryAt });
+    await editAccount(bob, (a) => { a.settings.allowLoopback = false; });
+    await mallory.k.send({ name: bobAt, text: 'via loopback' });
+    asked.length = 0;
+    assert.equal((await bob.k.poll()).received, 0);
+    assert.ok(!asked.includes(C.url), 'bob asked nothing of C');
+    assert.equal((await bob.k.requests()).length, 0);
+  } finally { for (const op of [A, B, C]) await op.close(); }
+});
