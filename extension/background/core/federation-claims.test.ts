@@ -8,6 +8,7 @@ import { OperatorClient } from '../../../protocol/client.ts';
 import { loadThemis } from '../../../protocol/themis.ts';
 import { startTestOperator } from '../../../test/support/operator.ts';
 import { account, editAccount } from '../../../test/support/addon.ts';
+import { monitorPoll } from './transparency.ts';
 
 before(() => loadThemis());
 
@@ -60,4 +61,36 @@ test('the same name on two Operators is two komrades; a home claimed falsely is 
     assert.ok(!asked.includes(C.url), 'bob asked nothing of C');
     assert.equal((await bob.k.requests()).length, 0);
   } finally { for (const op of [A, B, C]) await op.close(); }
+});
+
+test('on the schedule: a slot carries mail to the other Operator; a first contact from there is looked up at its home at its own time, not at the fetch', { timeout: 120_000 }, async () => {
+  const A = await startTestOperator(), B = await startTestOperator();
+  const host = (op: { url: string }) => op.url.replace('http://', '');
+  const asked: string[] = [];
+  const client = (base: string) => { asked.push(base); return new OperatorClient(base); };
+  try {
+    const alice = await account(A.url, 'alice_s', undefined, { client, scheduled: true });
+    const bob = await account(B.url, 'bob_s', undefined, { client, scheduled: true });
+    const aliceAt = `alice_s@${host(A)}`, bobAt = `bob_s@${host(B)}`;
+    await alice.k.addContact({ name: `@${bobAt}` });
+    await alice.k.ctx.serial(() => monitorPoll(alice.k.ctx)); // alice has seen a checkpoint of A's log: her messages gossip it
+    assert.equal((await alice.k.send({ name: bobAt, text: 'on the schedule' })).messages[0]!.state, 'queued');
+    await alice.k.slot(Math.random);
+    assert.equal((await alice.k.status()).queued, 0, 'the slot took it to B');
+
+    const intro = (await (await bob.k.ctx.store()).account()).me.intro.id;
+    asked.length = 0;
+    assert.equal(await bob.k.fetchOne(intro), true, 'it waits for a look-up');
+    assert.ok(!asked.includes(A.url), 'nothing is asked of A right after the fetch');
+    await bob.k.lookups();
+    assert.ok(asked.includes(A.url), 'alice is looked up at A, at the look-up’s own time');
+    assert.deepEqual((await bob.k.requests()).map((r) => r.name), [aliceAt]);
+    await bob.k.acceptRequest({ name: aliceAt });
+    await bob.k.send({ name: aliceAt, text: 'back to A' });
+    for (let i = 0; i < 2; i++) await bob.k.slot(Math.random); // the delivery receipt for alice's message, then the reply
+    assert.equal((await bob.k.status()).queued, 0);
+    const inbox = (await (await alice.k.ctx.store()).contact(bobAt))!.inbox;
+    await alice.k.fetchOne(inbox);
+    assert.deepEqual((await alice.k.thread({ name: bobAt })).messages.map((m) => m.text), ['on the schedule', 'back to A']);
+  } finally { for (const op of [A, B]) await op.close(); }
 });

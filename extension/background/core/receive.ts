@@ -118,11 +118,14 @@ async function receive(ctx: Ctx, store: Store, blob: Uint8Array, retry?: { id: s
   const handle = handleOf({ name: body.from, operator: home }, s.operator);
   // a blocked name: dropped once the envelope is known good, acknowledged, never stored
   if (await store.isBlocked(handle)) return 'dropped';
-  // gossip (PROTOCOL.md §5.11.5): a checkpoint the sender saw (of its home's log) must chain with
-  // ours of that Operator. It is the Operator's own signed statement, so it counts whoever carried it; a fork is kept as an alarm
-  if (body.checkpoint) await checkGossipAt(ctx, store, home, body.checkpoint, `@${handle}`).catch(() => undefined);
   const senderKey = b64(opened.from);
   let c = await store.contact(handle);
+  // gossip (PROTOCOL.md §5.11.5): a checkpoint the sender saw (of its home's log) must chain with
+  // ours of that Operator. It is the Operator's own signed statement, so it counts whoever carried
+  // it; a fork is kept as an alarm. From another Operator's komrade who waits for a look-up on the
+  // schedule, it is checked with that look-up, at its own time, not right after this fetch (§11)
+  const deferred = ctx.deps.scheduled && !retry && home !== s.operator && (!c || (c.identityKey !== senderKey && c.pendingKey?.identityKey !== senderKey));
+  if (body.checkpoint && !deferred) await checkGossipAt(ctx, store, home, body.checkpoint, `@${handle}`).catch(() => undefined);
   let rec: SignedRecord | undefined;
   // the stored key, or a changed key the directory already vouched for (still pending), need no lookup
   if (!c || (c.identityKey !== senderKey && c.pendingKey?.identityKey !== senderKey)) {
