@@ -39,6 +39,8 @@ export async function addContact(ctx: Ctx, a: { name: string }): Promise<Contact
   // the record's log proof is checked (PROTOCOL.md §5.11.3) against that Operator's log: a failure is a specific warning, and no contact is added
   const rec = await lookupAt(ctx, store, operator, name).catch((e) => {
     if (e instanceof OperatorError && e.status === 404) throw new UserError(`Nobody is called ${formatAddress(addr, s.operator)}.`);
+    // ours may be fine: say whose Operator is out of reach
+    if (e instanceof OperatorError && e.status === 0 && operator !== s.operator) throw new UserError(`The Operator of ${formatAddress(addr, s.operator)} cannot be reached right now; try again later.`);
     throw e;
   });
   if (foldName(rec.record.name) !== name) throw new UserError(`The Operator answered for another name than ${formatAddress(addr, s.operator)}: no contact was added.`);
