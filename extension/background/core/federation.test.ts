@@ -73,6 +73,7 @@ test('three Operators: messages both ways between each pair; B stopped, the othe
     const queued = await alice.k.send({ name: addr('bob_of_b'), text: 'are you there, bob?' });
     assert.equal(queued.messages.at(-1)!.state, 'queued');
     assert.match(queued.contact.waiting ?? '', /cannot be reached/, 'the thread says why it waits');
+    assert.equal((await alice.k.status()).operator!.reachable, true, 'the status line speaks of alice’s own Operator, which answers');
     await assert.rejects(carol.k.addContact({ name: `@someone@${host(B)}` }), (e: Error) => e.message.includes(`@someone@${host(B)} cannot be reached`));
     await alice.k.send({ name: addr('carol_of_c'), text: 'B is down' });
     assert.equal((await carol.k.poll()).received, 1);
