@@ -168,6 +168,8 @@ export const Account = z.strictObject({
   collectiveSecret: z.string().regex(/^[A-Za-z0-9_-]{43}$/).optional(),
   /** Our loop mailbox: dummies from empty deposit slots go to it (core/cover.ts); made on first use. */
   loop: z.strictObject({ id: MailboxId, ...KeyPairB64.shape }).optional(),
+  /** Other Operators whose key-transparency log we check (record `transparency@<host>`, core/operators.ts; PROTOCOL.md §11). */
+  logs: z.array(OperatorOrigin).max(1000).optional(),
 });
 export type Account = z.infer<typeof Account>;
 

@@ -8,7 +8,7 @@ import { OperatorClient } from '../../../protocol/client.ts';
 import { loadThemis } from '../../../protocol/themis.ts';
 import { startTestOperator } from '../../../test/support/operator.ts';
 import { account, editAccount } from '../../../test/support/addon.ts';
-import { monitorPoll } from './transparency.ts';
+import { LogState, monitorPoll } from './transparency.ts';
 
 before(() => loadThemis());
 
@@ -51,6 +51,15 @@ test('the same name on two Operators is two komrades; a home claimed falsely is 
     assert.equal((await bob.k.poll()).received, 1);
     assert.equal((await bob.k.requests()).length, 0);
     await assert.rejects(bob.k.block({ name: '@alice_x@example.com' }), /onion/);
+
+    // key transparency per Operator: a log of B's that does not verify is an alarm naming B, on the status line
+    const store = await alice.k.ctx.store(), kB = `transparency@${host(B)}`;
+    await account(B.url, 'carl_x');
+    await store.r.put(kB, { ...(await store.r.get(kB, LogState))!, vkey: (await C.client.info()).checkpointKey });
+    await assert.rejects(alice.k.addContact({ name: `@carl_x@${host(B)}` }), /Key transparency/);
+    const alarms = (await alice.k.status()).logAlarms ?? [];
+    assert.equal(alarms.length, 1);
+    assert.match(alarms[0]!.message, new RegExp(`^the Operator ${host(B).replaceAll('.', '\\.')}: `));
 
     // outside developer mode a loopback home is refused before any request is made to it
     await bob.k.unblock({ name: malloryAt });

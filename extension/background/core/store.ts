@@ -4,7 +4,7 @@
  *
  * Logical keys: `account`, `index`, `contact/<name>`, `chunk/<name>/<n>`, `outbox`, `pending`,
  * `seen/<day>`, `request/<name>`, `blocked`, `prekeys/<name>` (fresh-prekeys.ts), `collective/<name>`, `collective/~keys`, `collective/~counts`
- * (collective-state.ts) (reserved: `feed/…`).
+ * (collective-state.ts), `transparency@<host>` (operators.ts) (reserved: `feed/…`).
  */
 import type { CollectiveKey } from '../../../protocol/message.ts';
 import { foldName } from '../../../protocol/names.ts';
