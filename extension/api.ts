@@ -30,7 +30,11 @@ export interface Status {
 }
 
 /** One's own identity, as shown for comparison. */
-export interface MeView { name: string; safetyWords: string[]; safetyNumber: string; vouches?: VouchCountsView }
+export interface MeView {
+  name: string; safetyWords: string[]; safetyNumber: string; vouches?: VouchCountsView;
+  /** Our full address, as komrades of other Operators add us: `@name@<our Operator's host>` (PROTOCOL.md §11). */
+  address?: string;
+}
 
 /** A contact as the popup sees it. */
 export interface ContactView {

@@ -63,7 +63,7 @@ export async function viewOf(store: Store, c: Contact): Promise<ContactView> {
 
 export function meView(a: Account): MeView {
   const key = unb64(a.me.identity.pub);
-  return { name: foldName(a.me.name), safetyWords: safetyWords(key), safetyNumber: safetyNumber(key) };
+  return { name: foldName(a.me.name), safetyWords: safetyWords(key), safetyNumber: safetyNumber(key), address: `@${foldName(a.me.name)}@${operatorHost(a.operator)}` };
 }
 
 /** A contact by name, or a UserError. */

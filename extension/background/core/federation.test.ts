@@ -38,6 +38,7 @@ test('three Operators: messages both ways between each pair; B stopped, the othe
     const who = { alice_of_a: [alice, A], bob_of_b: [bob, B], carol_of_c: [carol, C] } as const;
     const addr = (n: keyof typeof who) => `${n}@${host(who[n][1])}`;
 
+    assert.equal((await bob.k.contacts()).me.address, `@${addr('bob_of_b')}`, 'bob is told his full address, for komrades of other Operators');
     for (const [x, y] of [['alice_of_a', 'bob_of_b'], ['alice_of_a', 'carol_of_c'], ['bob_of_b', 'carol_of_c']] as const) {
       const [dx] = who[x], [dy, opY] = who[y];
       const seen = await dx.k.addContact({ name: `@${addr(y)}` });
