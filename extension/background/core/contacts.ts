@@ -1,7 +1,7 @@
 /** Contacts: the list, adding one from the directory, verification, accepting or refusing a changed key. */
-import { AddressError, formatAddress, handleOf, parseAddress } from '../../../protocol/address.ts';
+import { AddressError, checkOperator, formatAddress, handleOf, parseAddress } from '../../../protocol/address.ts';
 import { OperatorError } from '../../../protocol/client.ts';
-import { Fingerprint, fingerprint } from '../../../protocol/invite.ts';
+import { Fingerprint, fingerprint, parseInvite, type Invite } from '../../../protocol/invite.ts';
 import { foldName } from '../../../protocol/names.ts';
 import { Name } from '../../../protocol/wire.ts';
 import { UserError, type ContactView, type MeView } from '../../api.ts';
@@ -22,11 +22,13 @@ export async function contacts(ctx: Ctx): Promise<{ me: MeView; contacts: Contac
 
 /**
  * Add a contact by address: `@bob` is looked up at our Operator, `@bob@<onion>` at bob's
- * (PROTOCOL.md §11); the first message goes to his intro there.
+ * (PROTOCOL.md §11); the first message goes to his intro there. An invite line works too.
  */
 export async function addContact(ctx: Ctx, a: { name: string }): Promise<ContactView> {
   const store = await ctx.store();
   const s = await store.account();
+  const invite = parseInvite(a.name);
+  if (invite) return addFromInvite(ctx, invite);
   let addr;
   try { addr = parseAddress(a.name, { home: s.operator, allowLoopback: s.settings.allowLoopback }); } catch (e) {
     if (e instanceof AddressError) throw new UserError(e.message);
@@ -44,6 +46,30 @@ export async function addContact(ctx: Ctx, a: { name: string }): Promise<Contact
     throw e;
   });
   if (foldName(rec.record.name) !== name) throw new UserError(`The Operator answered for another name than ${formatAddress(addr, s.operator)}: no contact was added.`);
+  return viewOf(store, await newContact(ctx, store, { ...rec.record, operator }, rec.record.prekey, rec.record.intro));
+}
+
+/**
+ * An invite pasted where an address goes (PROTOCOL.md §10, §11): its inviter, at the invite's
+ * Operator, added only if that Operator's directory (log proof checked) carries the key the
+ * invite names; otherwise nothing is added and the error says so loudly.
+ */
+async function addFromInvite(ctx: Ctx, invite: Invite): Promise<ContactView> {
+  const store = await ctx.store();
+  const s = await store.account();
+  if (!invite.from) throw new UserError('That invite is an Operator\'s own: it names nobody to add.');
+  const { operator } = invite, addr = { name: foldName(invite.from.name), operator };
+  if (operator !== s.operator && !checkOperator(operator, s.settings.allowLoopback)) throw new UserError('That invite names a loopback Operator: it needs the developer option.');
+  if (operator === s.operator && addr.name === lower(s.me.name)) throw new UserError('That is you.');
+  const rec = await lookupAt(ctx, store, operator, addr.name).catch((e) => {
+    if (e instanceof OperatorError && e.status === 404) throw new UserError(`Nobody is called ${formatAddress(addr, s.operator)}: the invite may be forged. No contact was added.`);
+    throw e;
+  });
+  const known = await store.contact(handleOf(addr, s.operator));
+  if (fingerprint(rec.record.identityKey) !== invite.from.key || foldName(rec.record.name) !== addr.name || (known && known.identityKey !== rec.record.identityKey)) {
+    throw new UserError(`Warning: the directory has a different key for ${formatAddress(addr, s.operator)} than the invite names. The invite may have been altered, or the directory may lie, or the name changed hands. Nobody was added; ask them in person.`);
+  }
+  if (known) return viewOf(store, known);
   return viewOf(store, await newContact(ctx, store, { ...rec.record, operator }, rec.record.prekey, rec.record.intro));
 }
 

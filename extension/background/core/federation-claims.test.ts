@@ -5,6 +5,7 @@
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { OperatorClient } from '../../../protocol/client.ts';
+import { fingerprint } from '../../../protocol/invite.ts';
 import { loadThemis } from '../../../protocol/themis.ts';
 import { startTestOperator } from '../../../test/support/operator.ts';
 import { account, editAccount } from '../../../test/support/addon.ts';
@@ -102,4 +103,22 @@ test('on the schedule: a slot carries mail to the other Operator; a first contac
     await alice.k.fetchOne(inbox);
     assert.deepEqual((await alice.k.thread({ name: bobAt })).messages.map((m) => m.text), ['on the schedule', 'back to A']);
   } finally { for (const op of [A, B]) await op.close(); }
+});
+
+test('an invite from another Operator pasted as an address: the inviter is added at their Operator only if its directory has the key the invite names', { timeout: 60_000 }, async () => {
+  const A = await startTestOperator(), C = await startTestOperator();
+  const host = (op: { url: string }) => op.url.replace('http://', '');
+  try {
+    const alice = await account(A.url, 'alice_i'), carol = await account(C.url, 'carol_i'), mallory = await account(C.url, 'mallory_i');
+    const invite = await carol.k.myInvite();
+    const forged = invite.replace(/key=[^&]+/, `key=${fingerprint((await (await mallory.k.ctx.store()).account()).me.identity.pub)}`);
+    await assert.rejects(alice.k.addContact({ name: forged }), /different key for @carol_i@.*Nobody was added/s);
+    await assert.rejects(alice.k.addContact({ name: `${C.url}/#komrade-invite=1` }), /names nobody/);
+    assert.equal((await alice.k.contacts()).contacts.length, 0, 'nothing was added');
+    const added = await alice.k.addContact({ name: invite });
+    assert.deepEqual([added.name, added.operator], [`carol_i@${host(C)}`, host(C)]);
+    assert.deepEqual(added.safetyWords, (await carol.k.contacts()).me.safetyWords);
+    await editAccount(alice, (a) => { a.settings.allowLoopback = false; });
+    await assert.rejects(alice.k.addContact({ name: await mallory.k.myInvite() }), /developer option/);
+  } finally { for (const op of [A, C]) await op.close(); }
 });
