@@ -46,6 +46,7 @@ FAST=(
   operator/main.test.ts
   operator/held.test.ts
   operator/held-log.test.ts
+  operator/held-requests.test.ts
   extension/background/core/account.test.ts
   extension/background/core/invite.test.ts
   extension/background/core/availability.test.ts
