@@ -50,6 +50,7 @@ FAST=(
   extension/background/core/account.test.ts
   extension/background/core/invite.test.ts
   extension/background/core/availability.test.ts
+  extension/background/core/cancel-step.test.ts
   extension/background/core/messaging.test.ts
   extension/background/core/sending.test.ts
   extension/background/core/forward-secrecy.test.ts
