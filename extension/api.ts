@@ -53,6 +53,8 @@ export interface CollectiveSummary {
   name: string; description: string; rule: string; members: number; needed: number; requests: number; myStatus: MyStatus;
   /** The group key arrived (or we made it). */
   hasKey: boolean;
+  /** The open requests' digest as last seen live (changes with a new request or a vouch counted). */
+  asked?: string;
 }
 
 /** A candidate (open join request): their vouches here against the quorum, and their vouches overall. */

@@ -69,6 +69,7 @@ FAST=(
   extension/background/address.test.ts
   extension/background/circuits.test.ts
   extension/background/live.test.ts
+  extension/background/requests-live.test.ts
   test/operator-view.test.ts test/structure.test.ts test/documents.test.ts
 )
 # Tests that make Semaphore proofs (in the add-on's core, or of the protocol itself)

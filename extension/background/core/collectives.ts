@@ -29,7 +29,7 @@ export async function collectives(ctx: Ctx): Promise<CollectiveSummary[]> {
   const store = await ctx.store();
   return (await store.collectives()).map((c) => ({
     name: c.name, description: c.info?.description ?? '', rule: c.info?.rule ?? '', members: c.info?.members ?? 0, needed: c.info?.needed ?? 0,
-    requests: c.info?.requests ?? 0, myStatus: c.status, hasKey: c.bundles.length > 0,
+    requests: c.info?.requests ?? 0, myStatus: c.status, hasKey: c.bundles.length > 0, asked: c.asked,
   })).sort((a, b) => a.name.localeCompare(b.name));
 }
 
