@@ -61,6 +61,8 @@ export interface CollectiveSummary {
   name: string; description: string; rule: string; members: number; needed: number; requests: number; myStatus: MyStatus;
   /** The group key arrived (or we made it). */
   hasKey: boolean;
+  /** The open requests' digest as last seen live (changes with a new request or a vouch counted). */
+  asked?: string;
 }
 
 /** A candidate (open join request): their vouches here against the quorum, and their vouches overall. */
@@ -180,6 +182,8 @@ export const API = {
   /** `rule`: one, log2, sqrt, fixed:k or open. */
   createCollective: method<[a: { name: string; description: string; rule: string }], CollectiveView>(),
   askToJoin: method<[a: { name: string }], CollectiveView>(),
+  /** Cancel the founding, request to join, vouch or expel vote under way; false if none, or it already reached the Operator. */
+  cancelStep: method<[], boolean>(),
   /** Prove membership anonymously (2–4 s) and vouch for a candidate or member; refused if already vouched this round. */
   vouch: method<[a: { collective: string; name: string }], { vouches: number; needed: number; admitted: boolean }>(),
   leaveCollective: method<[a: { name: string }], CollectiveSummary[]>(),

@@ -7,6 +7,7 @@
 import { z } from 'zod';
 import * as C from './collective.ts';
 import * as P from './posts-wire.ts';
+import * as RW from './requests-wait.ts';
 import * as T from './transparency/wire.ts';
 import * as W from './wire.ts';
 
@@ -62,6 +63,7 @@ export const ROUTES = {
   log: { method: 'GET', path: '/collectives/:collective/log/:from', params: logFrom, response: C.LogResponse, isolate: byCollective },
   'wait-log': { method: 'POST', path: '/collectives/:collective/log/:from/wait', params: logFrom, request: C.WaitLog, response: C.LogResponse, isolate: byCollective },
   'list-requests': { method: 'GET', path: '/collectives/:collective/requests', params: collective, response: C.RequestsResponse, isolate: byCollective },
+  'wait-requests': { method: 'POST', path: '/collectives/:collective/requests/wait', params: collective, request: RW.WaitRequests, response: C.RequestsResponse, isolate: byCollective },
   member: { method: 'GET', path: '/collectives/:collective/members/:name', params: collectiveAndName, response: C.MemberInfo, isolate: byCollective },
   join: { method: 'POST', path: '/collectives/:collective/requests', params: collective, request: C.Join, response: C.JoinResponse, isolate: byCollective },
   vouch: { method: 'POST', path: '/collectives/:collective/vouches/:name', params: collectiveAndName, request: C.ProofBody, response: C.VouchResponse },

@@ -47,9 +47,11 @@ FAST=(
   operator/main.test.ts
   operator/held.test.ts
   operator/held-log.test.ts
+  operator/held-requests.test.ts
   extension/background/core/account.test.ts
   extension/background/core/invite.test.ts
   extension/background/core/availability.test.ts
+  extension/background/core/cancel-step.test.ts
   extension/background/core/messaging.test.ts
   extension/background/core/federation.test.ts
   extension/background/core/federation-claims.test.ts
@@ -70,6 +72,7 @@ FAST=(
   extension/background/address.test.ts
   extension/background/circuits.test.ts
   extension/background/live.test.ts
+  extension/background/requests-live.test.ts
   test/operator-view.test.ts test/structure.test.ts test/documents.test.ts
 )
 # Tests that make Semaphore proofs (in the add-on's core, or of the protocol itself)

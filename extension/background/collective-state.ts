@@ -38,6 +38,8 @@ export const CollectiveRecord = z.strictObject({
   voted: z.record(z.string(), Count),
   /** Hand-overs refused because their signer was not a current member. */
   refusedKeys: Count,
+  /** The digest of the open requests as last seen by a held requests read (requests-live.ts): the open page re-reads when it changes. */
+  asked: z.string().optional(),
   /** What the popup lists, as last seen (at a poll or a look-up). */
   info: z.strictObject({ description: z.string(), rule: z.string(), members: Count, needed: Count, requests: Count, t: z.number() }).optional(),
 });

@@ -15,6 +15,7 @@ import { foldName } from '../../protocol/names.ts';
 import { privateKey } from '../../protocol/themis.ts';
 import { LIMITS } from '../../protocol/wire.ts';
 import type { Komrade } from './komrade.ts';
+import { requestTargets } from './requests-live.ts';
 
 /** One thing to hold a read on: a mailbox of ours, or a collective's log. */
 type Target = { key: string; hold(signal: AbortSignal): Promise<boolean> };
@@ -148,6 +149,6 @@ export class Live {
         },
       });
     }
-    return out;
+    return [...out, ...(await requestTargets(ctx, client, wait))]; // join requests arriving live (requests-live.ts)
   }
 }

@@ -1,5 +1,5 @@
 /**
- * Collective routes (COLLECTIVES.md §10): found, read (charter, tree, log, open requests),
+ * Collective routes (COLLECTIVES.md §10): found, read (charter, tree, log; the open requests: requests-held.ts),
  * ask to join, vouch, vote to expel, leave, and a komrade's vouch counts. Every route that
  * changes a collective runs under its lock (`collectiveLock`, taken before the store's gate),
  * so the checks and the batch that follows them see the same tree. Vouches and expel votes
@@ -26,7 +26,7 @@ async function checkVote({ store }: Deps, c: FoldedName, kind: 'vouch' | 'expel'
 }
 
 /** The collective routes. */
-export const collectiveRoutes: Handlers<'create-collective' | 'get-collective' | 'tree' | 'log' | 'wait-log' | 'list-requests' | 'member' | 'join' | 'vouch' | 'expel' | 'leave' | 'vouch-counts'> = {
+export const collectiveRoutes: Handlers<'create-collective' | 'get-collective' | 'tree' | 'log' | 'wait-log' | 'member' | 'join' | 'vouch' | 'expel' | 'leave' | 'vouch-counts'> = {
   'create-collective': async ({ body }, { store, config, now }) => {
     const { charter } = body, c = foldName(charter.name), founder = foldName(charter.founder);
     if (Math.abs(now() - charter.created) > W.LIMITS.replayWindowMs) fail(403, 'stale charter time');
@@ -69,15 +69,6 @@ export const collectiveRoutes: Handlers<'create-collective' | 'get-collective' |
     await collectiveOr404(deps, c);
     const read = () => deps.store.collectives.log(c, Number(from), LOG_BATCH);
     return { body: await heldRead(deps.holds, deps.signal, `log:${c}`, body.wait, false, await read(), read, (r) => !r.entries.length) };
-  },
-
-  'list-requests': async ({ params: { collective: c } }, deps) => {
-    const meta = await collectiveOr404(deps, c), { collectives } = deps.store;
-    const needed = quorum(meta.charter.quorum, meta.members);
-    const requests = await Promise.all((await collectives.openRequests(c)).map(async (r) => ({
-      request: r.request, sig: r.sig, epoch: await collectives.epoch(c, 'vouch', foldName(r.request.name)), vouches: r.vouches, needed,
-    })));
-    return { body: { requests } };
   },
 
   member: async ({ params: { collective: c, name } }, deps) => {

@@ -6,12 +6,14 @@
  */
 import { OperatorError } from '../../../protocol/client.ts';
 import { MAX_DESCRIPTION, type Charter } from '../../../protocol/collective.ts';
+import { solvePow } from '../../../protocol/identity.ts';
 import { foldName } from '../../../protocol/names.ts';
 import { newEpochBundle } from '../../../protocol/posts.ts';
 import { QuorumRule } from '../../../protocol/quorum.ts';
 import { artifactPaths, memberIdentity, proveVouch, type ProofKind } from '../../../protocol/vouch.ts';
 import { Name } from '../../../protocol/wire.ts';
 import { UserError, type CollectiveSummary, type CollectiveView, type ContactView, type MeView, type VouchCountsView } from '../../api.ts';
+import { beginStep, type Step } from './cancel-step.ts';
 import { keyPairOf, nameRefused } from './common.ts';
 import { collectiveName, commitmentIn, newRecord, refresh, replay, secretOf, standing } from './collective-log.ts';
 import type { Ctx } from './ctx.ts';
@@ -28,7 +30,7 @@ export async function collectives(ctx: Ctx): Promise<CollectiveSummary[]> {
   const store = await ctx.store();
   return (await store.collectives()).map((c) => ({
     name: c.name, description: c.info?.description ?? '', rule: c.info?.rule ?? '', members: c.info?.members ?? 0, needed: c.info?.needed ?? 0,
-    requests: c.info?.requests ?? 0, myStatus: c.status, hasKey: c.bundles.length > 0,
+    requests: c.info?.requests ?? 0, myStatus: c.status, hasKey: c.bundles.length > 0, asked: c.asked,
   })).sort((a, b) => a.name.localeCompare(b.name));
 }
 
@@ -81,10 +83,17 @@ export async function createCollective(ctx: Ctx, a: { name: string; description:
     founderKey: s.me.identity.pub, founderCommitment: commitmentIn(secret, name),
   };
   const client = ctx.client(s.operator);
-  // asked before the proof of work, so a refusal comes at once (PROTOCOL.md §5.12)
-  const free = await client.available(foldName(name));
-  if (!free.available) throw nameRefused(name, free.reason);
-  const created = await client.createCollective(keyPairOf(s.me.identity).privateKey, charter).catch((e: unknown) => {
+  const step = beginStep(ctx);
+  let pow: string;
+  try {
+    // asked before the proof of work, so a refusal comes at once (PROTOCOL.md §5.12)
+    const free = await step.wait(client.available(foldName(name)));
+    if (!free.available) throw nameRefused(name, free.reason);
+    const { powBits } = await step.wait(client.info());
+    pow = await step.wait(solvePow(charter.name, charter.founderKey, powBits, step.check)); // Cancel stops the work too
+    step.sent();
+  } finally { step.end(); }
+  const created = await client.createCollective(keyPairOf(s.me.identity).privateKey, charter, pow).catch((e: unknown) => {
     if (e instanceof OperatorError && e.status === 409) throw nameRefused(name, /similar/.test(e.reason) ? 'look-alike' : 'taken');
     throw e;
   });
@@ -102,8 +111,13 @@ export async function askToJoin(ctx: Ctx, a: { name: string }): Promise<Collecti
   const s = await store.account();
   const c = foldName(collectiveName(a.name));
   const client = ctx.client(s.operator);
-  const info = await client.getCollective(c).catch(notFound(c));
-  const secret = await secretOf(store);
+  const step = beginStep(ctx);
+  let info: Awaited<ReturnType<typeof client.getCollective>>, secret: Uint8Array;
+  try {
+    info = await step.wait(client.getCollective(c).catch(notFound(c)));
+    secret = await step.wait(secretOf(store));
+    step.sent();
+  } finally { step.end(); }
   const prekey = s.prekeys.at(-1)!;
   const res = await client.requestJoin(keyPairOf(s.me.identity).privateKey, {
     v: 2, collective: c, name: foldName(s.me.name), identityKey: s.me.identity.pub, commitment: commitmentIn(secret, c),
@@ -118,32 +132,39 @@ export async function askToJoin(ctx: Ctx, a: { name: string }): Promise<Collecti
 
 /** Prove (2–4 s) that one of the members vouches for, or votes to expel, `subject`; refuse a second proof in the same round. */
 async function proveAbout(ctx: Ctx, kind: ProofKind, a: { collective: string; name: string }) {
-  const store = await ctx.store();
-  const s = await store.account();
   const c = foldName(collectiveName(a.collective));
   const subject = foldName(a.name);
+  const step = beginStep(ctx);
+  try { return await proveAndSend(ctx, kind, c, subject, step); } finally { step.end(); }
+}
+
+/** proveAbout's work: everything up to the proof can be cancelled (`step`), the sending cannot. */
+async function proveAndSend(ctx: Ctx, kind: ProofKind, c: string, subject: string, step: Step) {
+  const store = await ctx.store();
+  const s = await store.account();
   const client = ctx.client(s.operator);
   const secret = await secretOf(store);
-  const r = await replay(client, c).catch(notFound(c));
+  const r = await step.wait(replay(client, c).catch(notFound(c)));
   if (standing(r, s.me.name, commitmentIn(secret, c), false) !== 'member') throw new UserError(`Only members of @${c} can ${kind === 'vouch' ? 'vouch' : 'vote'}.`);
   let epoch: number, commitment: string;
-  const open = kind === 'vouch' ? (await client.listRequests(c)).requests.find((q) => foldName(q.request.name) === subject) : undefined;
+  const open = kind === 'vouch' ? (await step.wait(client.listRequests(c))).requests.find((q) => foldName(q.request.name) === subject) : undefined;
   if (open) ({ epoch, commitment } = { epoch: open.epoch, commitment: open.request.commitment });
   else {
-    const m = await client.member(c, subject).catch((e: unknown) => {
+    const m = await step.wait(client.member(c, subject).catch((e: unknown) => {
       if (e instanceof OperatorError && e.status === 404) throw new UserError(`@${subject} neither asked to join @${c} nor is a member.`);
       throw e;
-    });
+    }));
     ({ epoch, commitment } = { epoch: kind === 'vouch' ? m.vouchEpoch : m.expelEpoch, commitment: m.commitment });
   }
   const rec = (await store.collective(c)) ?? newRecord(r.info.charter.name, 'member');
   const mine = kind === 'vouch' ? rec.vouched : rec.voted;
   const already = () => new UserError(kind === 'vouch' ? `You already vouched for @${subject} in this round.` : `You already voted to expel @${subject} in this round.`);
   if (mine[subject] === epoch) throw already();
-  const proof = await proveVouch({
+  const proof = await step.wait(proveVouch({
     identity: memberIdentity(secret, c), members: r.leaves, kind, collective: c, subject, epoch, commitment: BigInt(commitment),
     artifacts: (await ctx.deps.artifacts?.()) ?? artifactPaths(),
-  });
+  })); // Cancel discards a proof still being computed: it is never sent
+  step.sent();
   const remember = async () => { mine[subject] = epoch; await store.putCollective(rec); };
   const send = kind === 'vouch' ? client.vouch(c, subject, proof) : client.expel(c, subject, proof);
   const res = await send.catch(async (e: unknown) => {

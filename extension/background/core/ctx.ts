@@ -57,6 +57,8 @@ export class Ctx {
   delivered: { contact: string; id: string }[] = [];
   /** The onboarding under way, while it can still be cancelled (before the name is sent: account.ts). */
   creating?: AbortController;
+  /** The collectives step under way, while it can still be cancelled (cancel-step.ts). */
+  stepping?: AbortController;
   private readonly lock = new KeyedLock();
   private readonly opened = new WeakMap<Records, Promise<Store>>();
 
