@@ -24,6 +24,7 @@ FAST=(
   protocol/canonical.test.ts
   protocol/transparency/merkle.test.ts
   protocol/transparency/checkpoint.test.ts
+  protocol/transparency/name-index.test.ts
   operator/app.test.ts
   operator/fetch-padding.test.ts
   operator/names.test.ts
