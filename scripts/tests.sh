@@ -36,6 +36,7 @@ FAST=(
   operator/store.test.ts
   operator/forget.test.ts
   operator/log-forget.test.ts
+  operator/log-index.test.ts
   operator/witness.test.ts
   operator/posts.test.ts
   operator/posts-life.test.ts
@@ -57,6 +58,7 @@ FAST=(
   extension/background/core/forward-secrecy-versions.test.ts
   extension/background/timers.test.ts
   extension/background/core/transparency.test.ts
+  extension/background/core/transparency-index.test.ts
   extension/background/core/receipts.test.ts
   extension/background/core/keys.test.ts
   extension/background/core/pending.test.ts

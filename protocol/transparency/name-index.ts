@@ -128,3 +128,41 @@ export function verifyIndexProof(root: Uint8Array, p: Uint8Array, proof: IndexPr
   const hit = entries.find((e) => bytesEqual(e.position, p));
   return hit && { index: hit.index, leaf: hit.leaf };
 }
+
+/** One log entry as replayed: its leaf, the name and key while it lives, the leaf a deletion removes. */
+export interface ReplayedEntry { index: number; leaf: Uint8Array; live?: { name: string }; removes?: number }
+
+/**
+ * The index recomputed from the log's entries in order (the witness, tests): a live entry moves
+ * its name's position to itself; a deletion removes the position of the leaf it names, if known.
+ */
+export class IndexReplay {
+  private readonly byPosition = new Map<string, IndexEntry>();
+  private readonly byIndex = new Map<number, string>();
+
+  /** A replay resumed from `saved` (as `save` gave it). */
+  constructor(saved: [string, number, string][] = []) {
+    for (const [p, index, leaf] of saved) this.put({ position: unb64(p), index, leaf: unb64(leaf) });
+  }
+
+  private put(e: IndexEntry): void {
+    const p = b64(e.position), old = this.byPosition.get(p);
+    if (old) this.byIndex.delete(old.index);
+    this.byPosition.set(p, e); this.byIndex.set(e.index, p);
+  }
+
+  /** Apply the next entry. */
+  apply(e: ReplayedEntry): void {
+    if (e.live) this.put({ position: position(e.live.name), index: e.index, leaf: e.leaf });
+    else if (e.removes !== undefined) {
+      const p = this.byIndex.get(e.removes);
+      if (p !== undefined) { this.byIndex.delete(e.removes); this.byPosition.delete(p); }
+    }
+  }
+
+  /** The index's root now. */
+  root(): Uint8Array { return indexRoot(this.byPosition.values()); }
+
+  /** The entries, to resume from. */
+  save(): [string, number, string][] { return [...this.byPosition.values()].map((e) => [b64(e.position), e.index, b64(e.leaf)]); }
+}
