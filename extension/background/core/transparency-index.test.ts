@@ -1,14 +1,17 @@
 // The name index in the add-on (PROTOCOL.md §5.11.6) against a real Operator that lies: a key
 // entered under bob's name but listed opaque to everyone reading the log (as a deleted name's
 // leaf) is caught by bob's own monitor within one poll, through his position in the index; and
-// alice refuses a look-up whose record is not the leaf the index points the name at.
+// alice refuses a look-up whose record is not the leaf the index points the name at, and alarms
+// when a later look-up shows a name at an older leaf than she verified (a rolled-back index).
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { b64 } from '../../../protocol/bytes.ts';
 import { KeyPair, loadThemis } from '../../../protocol/themis.ts';
 import { account, userError } from '../../../test/support/addon.ts';
 import { forgeOpaqueLeaf } from '../../../test/support/equivocate.ts';
-import { startTestOperator } from '../../../test/support/operator.ts';
+import { komrade, startTestOperator } from '../../../test/support/operator.ts';
+import type { Ctx } from './ctx.ts';
+import { verifiedLookup } from './transparency.ts';
 
 before(() => loadThemis());
 
@@ -39,5 +42,28 @@ test("alice refuses bob's record when the name index points bob at another leaf"
     await assert.rejects(alice.k.addContact({ name: 'bob' }), userError(/Key transparency: @bob: the Operator's name index does not point @bob at the key it served/));
     assert.equal((await alice.k.status()).logAlarms!.at(-1)!.kind, 'index');
     assert.equal((await alice.k.contacts()).contacts.length, 0, 'no contact added');
+  } finally { await op.close(); }
+});
+
+test("alice alarms when a later look-up shows bob's name at an older leaf than she verified (an index rolled back)", async () => {
+  const op = await startTestOperator();
+  let old: string | undefined;
+  try {
+    const bob = komrade('bob');
+    await bob.register(op.client);
+    old = await (await fetch(`${op.url}/v2/names/bob`)).text(); // bob at leaf 0, proved in the checkpoint of then
+    await op.client.deleteName('bob', bob.identity.privateKey);
+    await komrade('bob').register(op.client); // bob's name now at leaf 2
+    const alice = await account(op.url, 'alice');
+    await alice.k.addContact({ name: 'bob' });
+    assert.deepEqual((await alice.k.status()).logAlarms, []);
+    // the Operator answers a later look-up with the old record and its old, consistent proofs
+    const ctx = (alice.k as unknown as { ctx: Ctx }).ctx, store = await ctx.store();
+    const client = ctx.client(op.url), real = client.lookupWithProof.bind(client);
+    client.lookupWithProof = async (name: string) => (name === 'bob' ? JSON.parse(old!) : real(name));
+    await assert.rejects(verifiedLookup(ctx, store, client, 'bob'), /name index went back from entry 2 to 0/);
+    const alarm = (await alice.k.status()).logAlarms!.at(-1)!;
+    assert.equal(alarm.kind, 'index');
+    assert.equal(alarm.evidence?.length, 2, 'both signed checkpoints are kept as proof');
   } finally { await op.close(); }
 });
