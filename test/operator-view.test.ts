@@ -82,7 +82,7 @@ test('a seized Operator holds no social graph, no sender, no plaintext and no fi
     }
     for (const n of names) assert.ok(!logs.includes(n), `a log line names ${n}`);
     assert.ok(!records.some((kv) => kv.includes('bob')), "bob's deleted account left no directory entry");
-    assert.ok(!rows.some((kv) => value(kv).includes(position('bob'))), "bob's deleted name left no name index entry");
+    assert.ok(!rows.some((kv) => value(kv).includes(Buffer.from(position('bob')))), "bob's deleted name left no name index entry");
     // 3. no plaintext anywhere: store, files, logs
     assert.deepEqual(findOnDisk(op.dataDir, Object.fromEntries(texts.map((t, i) => [`message ${i}`, t]))), [], 'no message text in any file');
     for (const t of texts) assert.ok(!logs.includes(t));
