@@ -174,13 +174,13 @@ export async function monitor(ctx: Ctx, store: Store, client: OperatorClient): P
  */
 async function checkOwn(ctx: Ctx, store: Store, client: OperatorClient, s: LogState, key: NoteKey, name: string, expect: () => Promise<string>): Promise<void> {
   const { proof, checkpoint } = await client.logIndex(name);
-  let at;
-  try {
-    const cp = await openCheckpoint(checkpoint, key);
-    await advance(ctx, store, client, s, key, cp);
-    at = indexValue(cp, name, proof);
-  } catch (e) {
-    if (!(e instanceof LogProofError) && !(e instanceof Error && /^checkpoint/.test(e.message))) throw e;
+  let cp: SignedCheckpoint, at;
+  try { cp = await openCheckpoint(checkpoint, key); } catch (e) {
+    return raise(ctx, store, s, { kind: 'checkpoint', message: `the index proof of @${name} comes with a bad checkpoint (${(e as Error).message})`, name });
+  }
+  await advance(ctx, store, client, s, key, cp);
+  try { at = indexValue(cp, name, proof); } catch (e) {
+    if (!(e instanceof LogProofError)) throw e;
     return raise(ctx, store, s, { kind: 'index', message: `your name @${name}: ${e.message}`, name });
   }
   const mark = at && `${at.index}:${b64(at.leaf)}`;
