@@ -183,12 +183,14 @@ export class Log {
   entries(from: number, limit: number): Promise<LogEntry[]> {
     return this.core.gate.shared(async () => {
       const end = Math.min(this.head_.size, from + limit), out: LogEntry[] = [];
-      for (let i = from; i < end; i++) {
-        const leaf = (await this.nodes.get(nodeKey(0, i)))!, name = await this.indexes.get(hex(i, 12));
-        const live = name ? await this.openings.get(name) : undefined;
-        const removes = await this.removals.get(hex(i, 12));
+      const at = Array.from({ length: Math.max(0, end - from) }, (_, k) => hex(from + k, 12));
+      const [leaves, names, removals] = await Promise.all([this.nodes.sub.getMany(at.map((k) => `00!${k}`)), this.indexes.sub.getMany(at), this.removals.sub.getMany(at)]);
+      const lives = await this.openings.sub.getMany(names.filter((n): n is string => !!n));
+      let next = 0;
+      at.forEach((_, k) => {
+        const i = from + k, leaf = leaves[k]!, name = names[k], live = name ? lives[next++] : undefined, removes = removals[k];
         out.push(live && name && live.index === i ? { index: i, leaf, live: { name, key: live.key, opening: live.opening } } : removes ? { index: i, leaf, removes: Number(removes) } : { index: i, leaf });
-      }
+      });
       return out;
     });
   }
