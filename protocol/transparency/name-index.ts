@@ -110,6 +110,18 @@ export function makeProof(entries: IndexEntry[], siblings: (Uint8Array | undefin
  * undefined if `p` is absent. Throws if the proof is malformed or does not hash to `root`.
  */
 export function verifyIndexProof(root: Uint8Array, p: Uint8Array, proof: IndexProof): IndexValue | undefined {
+  const memo = `${b64(root)} ${b64(p)} ${JSON.stringify(proof)}`;
+  if (verified.has(memo)) return verified.get(memo);
+  const value = checkProof(root, p, proof);
+  verified.set(memo, value);
+  if (verified.size > 64) verified.delete(verified.keys().next().value!);
+  return value;
+}
+
+/** Proofs already checked (root, position, proof → value): a name looked up again at the same checkpoint needs no second check. */
+const verified = new Map<string, IndexValue | undefined>();
+
+function checkProof(root: Uint8Array, p: Uint8Array, proof: IndexProof): IndexValue | undefined {
   const b = bucketOf(p);
   if (proof.bucket.length > MAX_BUCKET) throw new Error('index proof: bucket too large');
   const entries = proof.bucket.map((e) => ({ position: unb64(e.position), index: e.index, leaf: unb64(e.leaf) }));
