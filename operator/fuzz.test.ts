@@ -177,7 +177,7 @@ test(`fuzz: ${BROKEN_RUNS} times a well-formed request of every route with one f
       await c.fetchBlobs(box, owner.privateKey); await c.fetchBlobs(box, owner.privateKey, { wait: 1 }); await c.ack(box, owner.privateKey, ['000000000001']).catch(no);
       await c.deleteMailbox(b64(randomBytes(16)), owner.privateKey).catch(no);
       const signed = await founder.register(c, 0); await joiner.register(c, 0);
-      await c.lookup('founder'); await c.available('founder'); await c.checkpoint(); await c.consistency(1, 1).catch(no); await c.logEntries(0); await c.replace(signed).catch(no); await c.deleteName('joiner', founder.identity.privateKey).catch(no);
+      await c.lookup('founder'); await c.available('founder'); await c.checkpoint(); await c.consistency(1, 1).catch(no); await c.logEntries(0); await c.logIndex('founder'); await c.replace(signed).catch(no); await c.deleteName('joiner', founder.identity.privateKey).catch(no);
       await c.createCollective(founder.identity.privateKey, {
         v: 2, name: 'coop', description: 'fuzzed', quorum: 'one', created: Date.now(), founder: 'founder', founderKey: b64(founder.identity.publicKey), founderCommitment: '12345',
       });

@@ -125,6 +125,9 @@ export class OperatorClient {
   /** Log entries from index `from` (§5.11). */
   logEntries(from: number) { return this.call('log-entries', { from: String(from) }); }
 
+  /** A folded name's proof in the name index at the newest checkpoint (§5.11.6). */
+  logIndex(name: string) { return this.call('log-index', { name }); }
+
   /** Replace one's record (prekey rotation). */
   replace(signed: W.SignedRecord) { return this.call('replace', { name: signed.record.name }, signed); }
 

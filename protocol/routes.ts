@@ -55,6 +55,7 @@ export const ROUTES = {
   'log-checkpoint': { method: 'GET', path: '/log/checkpoint', params: none, response: T.CheckpointResponse },
   'log-consistency': { method: 'GET', path: '/log/consistency/:from/:to', params: T.ConsistencyParams, response: T.ConsistencyResponse },
   'log-entries': { method: 'GET', path: '/log/entries/:from', params: T.EntriesParams, response: T.EntriesResponse },
+  'log-index': { method: 'GET', path: '/log/index/:name', params: name, response: T.IndexResponse },
   // collectives (COLLECTIVES.md §10); vouches and expel votes carry no isolation key: each rides a circuit of its own
   'vouch-counts': { method: 'GET', path: '/names/:name/vouches', params: name, response: C.VouchCounts, isolate: byName },
   'create-collective': { method: 'POST', path: '/collectives', params: none, request: C.CreateCollective, response: C.CreateCollectiveResponse },

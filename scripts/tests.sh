@@ -25,6 +25,7 @@ FAST=(
   protocol/canonical.test.ts
   protocol/transparency/merkle.test.ts
   protocol/transparency/checkpoint.test.ts
+  protocol/transparency/name-index.test.ts
   operator/app.test.ts
   operator/fetch-padding.test.ts
   operator/names.test.ts
@@ -36,6 +37,7 @@ FAST=(
   operator/store.test.ts
   operator/forget.test.ts
   operator/log-forget.test.ts
+  operator/log-index.test.ts
   operator/witness.test.ts
   operator/posts.test.ts
   operator/posts-life.test.ts
@@ -61,6 +63,7 @@ FAST=(
   extension/background/core/forward-secrecy-versions.test.ts
   extension/background/timers.test.ts
   extension/background/core/transparency.test.ts
+  extension/background/core/transparency-index.test.ts
   extension/background/core/receipts.test.ts
   extension/background/core/keys.test.ts
   extension/background/core/pending.test.ts
