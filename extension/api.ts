@@ -25,7 +25,7 @@ export interface Status {
   queued: number;
   /** One Tor circuit per mailbox, or one shared by all (the browser's proxy is not Tor's SOCKS5); unknown before a request. */
   circuits?: 'per-mailbox' | 'shared';
-  /** Key-transparency alarms (PROTOCOL.md §5.11), oldest first: each says what failed; `evidence` are signed checkpoints that do not chain. */
+  /** Key-transparency alarms (PROTOCOL.md §5.11), oldest first: each says what failed; `evidence` are two signed checkpoints that prove the lie (a fork, or a name's index moved back). */
   logAlarms?: { kind: string; message: string; t: number; name?: string; evidence?: string[] }[];
 }
 
