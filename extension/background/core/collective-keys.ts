@@ -21,6 +21,7 @@ import type { CollectiveRecord } from '../collective-state.ts';
 import { DAY, keyPairOf, transient } from './common.ts';
 import { commitmentIn, refresh, replay, secretOf, standing, treeAt, type Replayed } from './collective-log.ts';
 import type { Ctx } from './ctx.ts';
+import { lookupAt } from './operators.ts';
 import type { Store } from './store.ts';
 
 /** A hand-over that cannot be checked yet (Operator out of reach) waits this long. */
@@ -33,7 +34,7 @@ async function handOver(ctx: Ctx, s: Account, rec: CollectiveRecord, r: Replayed
   const bundle = rec.bundles.at(-1);
   if (!req || !bundle) return;
   const client = ctx.client(s.operator);
-  const dir = await client.lookup(name);
+  const dir = await lookupAt(ctx, await ctx.store(), s.operator, name); // with its log proof (PROTOCOL.md §5.11)
   if (dir.record.identityKey !== req.identityKey) return; // the name changed hands since: not them
   const body: CollectiveKey = { kind: 'collective-key', collective: foldName(rec.name), epoch: bundle.epoch, bundle, logSeq: r.seq, logHead: r.head };
   const { blob } = seal({

@@ -83,7 +83,7 @@ export async function addInviter(ctx: Ctx, a: { name: string; key: string }): Pr
   if (!Name.safeParse(name).success || !Fingerprint.safeParse(a.key).success) throw new UserError('That invite is damaged: no contact was added.');
   const store = await ctx.store();
   const s = await store.account();
-  const rec = await ctx.client(s.operator).lookup(name).catch((e) => {
+  const rec = await lookupAt(ctx, store, s.operator, name).catch((e) => { // with its log proof (PROTOCOL.md §5.11)
     if (e instanceof OperatorError && e.status === 404) throw new UserError(`Nobody is called @${name} on this Operator: the invite may be forged. No contact was added.`);
     throw e;
   });

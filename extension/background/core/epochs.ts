@@ -23,6 +23,7 @@ import type { CollectiveRecord } from '../collective-state.ts';
 import { DAY, keyPairOf, transient } from './common.ts';
 import { commitmentIn, proveMember, replay, secretOf, standing, treeAt, type Replayed } from './collective-log.ts';
 import type { Ctx } from './ctx.ts';
+import { lookupAt } from './operators.ts';
 
 /** Keys are rotated at least this often. */
 export const ROTATE_WEEKLY_MS = 7 * DAY;
@@ -139,12 +140,13 @@ async function openAt(ctx: Ctx, c: string, r: Replayed, b: EpochBundle, secret: 
  * the next poll (duplicates are harmless: the Operator keeps up to 2 × members + 1,000).
  */
 async function deliver(ctx: Ctx, c: string, b: EpochBundle, r: Replayed): Promise<void> {
-  const s = await (await ctx.store()).account();
+  const store = await ctx.store(), s = await store.account();
   const client = ctx.client(s.operator);
   const me = foldName(s.me.name), blobs: Uint8Array[] = [];
   for (const m of r.members.values()) {
     if (m.name === me) continue;
-    const dir = await client.lookup(m.name).catch((e: unknown) => { if (transient(e)) throw e; return undefined; });
+    // with its log proof (PROTOCOL.md §5.11): a failed proof raises an alarm and skips the member
+    const dir = await lookupAt(ctx, store, s.operator, m.name).catch((e: unknown) => { if (transient(e)) throw e; return undefined; });
     if (!dir || dir.record.identityKey !== m.key) continue; // the name is gone or changed hands: not that member
     if (blobs.length % 25 === 24) await new Promise((r) => setTimeout(r, 0)); // let the popup's requests in between
     blobs.push(seal({
