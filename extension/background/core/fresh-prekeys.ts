@@ -1,7 +1,7 @@
 /**
  * Forward secrecy per round trip (END-TO-END.md §6, PROTOCOL.md §7): every envelope we send to a
- * contact carries a fresh prekey of ours made for that contact alone; the contact seals its next
- * envelopes to the newest it received. Once the contact has used a newer one, the older private
+ * contact carries a prekey of ours made for that contact alone, a fresh one once the contact has
+ * used the one before (a round trip); the contact seals its next envelopes to the newest it received. Once the contact has used a newer one, the older private
  * prekeys are superseded: kept PREKEY_IN_FLIGHT_MS for envelopes already on their way (and at
  * most PREKEY_SUPERSEDED_MAX of them), then erased by rewriting the record `prekeys/<name>`
  * without them. Their ids are remembered (not the keys), so that an envelope sealed to one is
@@ -32,9 +32,16 @@ function save(store: Store, name: string, p: ContactPrekeys): Promise<void> {
   return p.mine.length || p.erased.length ? store.r.put(key(name), p) : store.r.remove(key(name));
 }
 
-/** Make a fresh prekey for `name` and keep its private half; returns what the envelope's body carries. */
-export async function freshPrekey(store: Store, name: string, now: number): Promise<{ id: string; key: string }> {
+/**
+ * The prekey of ours the next envelope to `name` carries (what the envelope's body carries): the
+ * newest made for that contact while the contact has not used it yet, else a fresh one. One per
+ * round trip, not per envelope: a long queue to a contact offers one prekey, so the caps below
+ * never erase one that the contact's own queued envelopes are sealed to.
+ */
+export async function prekeyToOffer(store: Store, name: string, now: number): Promise<{ id: string; key: string }> {
   const p = await load(store, name);
+  const newest = p.mine.at(-1);
+  if (newest && newest.id !== p.used && newest.superseded === undefined) return { id: newest.id, key: newest.pub };
   const k = new KeyPair();
   const made = { id: b64(randomBytes(8)), priv: b64(k.privateKey), pub: b64(k.publicKey), created: now };
   p.mine.push(made);
