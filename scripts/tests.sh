@@ -61,6 +61,7 @@ FAST=(
   extension/background/core/forward-secrecy.test.ts
   extension/background/core/forward-secrecy-grace.test.ts
   extension/background/core/forward-secrecy-versions.test.ts
+  extension/background/core/forward-secrecy-queued.test.ts
   extension/background/timers.test.ts
   extension/background/core/transparency.test.ts
   extension/background/core/transparency-index.test.ts

@@ -88,6 +88,8 @@ export const ContactPrekeys = z.strictObject({
   mine: z.array(z.strictObject({ id: PrekeyId, ...KeyPairB64.shape, created: z.number(), superseded: z.number().optional() })),
   used: PrekeyId.optional(),
   erased: z.array(PrekeyId),
+  /** Digests of the envelopes found sealed to an erased prekey, each counted once (newest last, a bounded list). */
+  unopened: z.array(z.string().max(64)).optional(),
 });
 export type ContactPrekeys = z.infer<typeof ContactPrekeys>;
 

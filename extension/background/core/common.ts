@@ -13,7 +13,7 @@ import { KeyPair, privateKey } from '../../../protocol/themis.ts';
 import { UserError, type ContactView, type MeView } from '../../api.ts';
 import type { Account, Contact, Outgoing } from '../state.ts';
 import type { Ctx } from './ctx.ts';
-import { freshPrekey } from './fresh-prekeys.ts';
+import { prekeyToOffer } from './fresh-prekeys.ts';
 import type { Store } from './store.ts';
 import { newestCheckpoint } from './transparency.ts';
 
@@ -102,7 +102,7 @@ export async function newContact(ctx: Ctx, store: Store, who: { name: string; id
  */
 export async function sealAndQueue(store: Store, c: Contact, text: string, now: number): Promise<{ id: string; t: number }> {
   const s = await store.account();
-  const body: TextMessage = { kind: 'msg', from: s.me.name, text, replyTo: c.inbox, prekey: await freshPrekey(store, c.name, now) };
+  const body: TextMessage = { kind: 'msg', from: s.me.name, text, replyTo: c.inbox, prekey: await prekeyToOffer(store, c.name, now) };
   if (c.disappear) body.expire = c.disappear;
   // a komrade of another Operator learns ours: where to look us up and where replyTo is (PROTOCOL.md §11)
   if (c.operator) body.home = s.operator;

@@ -88,7 +88,7 @@ async function receive(ctx: Ctx, store: Store, blob: Uint8Array, retry?: { id: s
     });
   } catch (e) {
     // sealed to a prekey we erased: said in the contact's thread; else undecryptable, forged, replayed or stale
-    if (e instanceof EnvelopeError) { if (e.fault === 'unknown-prekey' && pid) await explainErased(store, pid, ctx.now()); return 'dropped'; }
+    if (e instanceof EnvelopeError) { if (e.fault === 'unknown-prekey' && pid) await explainErased(store, pid, blob, ctx.now()); return 'dropped'; }
     throw e;
   }
   // the contact, under its stored key, used a fresh prekey of ours: older ones are superseded
