@@ -9,15 +9,11 @@ import { shutdownCurve } from '../../protocol/vouch.ts';
 import { account, gate, introduce } from '../../test/support/addon.ts';
 import { startTestOperator } from '../../test/support/operator.ts';
 import { Live } from './live.ts';
+import { until } from '../../test/support/until.ts';
 
 before(() => loadThemis());
 after(() => shutdownCurve());
 
-/** Poll (never one fixed wait) until `cond` holds; the test's own timeout bounds it. */
-async function until(cond: () => boolean | Promise<boolean>, what: string) {
-  for (let i = 0; i < 4000; i++) { if (await cond()) return; await new Promise((r) => setTimeout(r, 10)); }
-  assert.fail(`never: ${what}`);
-}
 const texts = async (d: Awaited<ReturnType<typeof account>>, name: string) => (await d.k.thread({ name })).messages.map((m) => m.text);
 
 test('with the popup open a message arrives by itself, on one held fetch per mailbox; closing frees them (the test times out before any 60 s poll)', { timeout: 30_000 }, async () => {

@@ -9,15 +9,11 @@ import { shutdownCurve } from '../../protocol/vouch.ts';
 import { account } from '../../test/support/addon.ts';
 import { startTestOperator } from '../../test/support/operator.ts';
 import { Live } from './live.ts';
+import { until } from '../../test/support/until.ts';
 
 before(() => loadThemis());
 after(() => shutdownCurve());
 
-/** Poll (never one fixed wait) until `cond` holds; the test's own timeout bounds it. */
-async function until(cond: () => boolean | Promise<boolean>, what: string) {
-  for (let i = 0; i < 4000; i++) { if (await cond()) return; await new Promise((r) => setTimeout(r, 10)); }
-  assert.fail(`never: ${what}`);
-}
 
 test('with the popup open a new join request and a vouch on it arrive by themselves (the test times out before any 60 s poll)', { timeout: 90_000 }, async () => {
   const op = await startTestOperator();
