@@ -1,10 +1,11 @@
 /**
  * Forward secrecy per round trip (END-TO-END.md §6, PROTOCOL.md §7): every envelope we send to a
  * contact carries a prekey of ours made for that contact alone, a fresh one once the contact has
- * used the one before (a round trip); the contact seals its next envelopes to the newest it received. Once the contact has used a newer one, the older private
- * prekeys are superseded: kept PREKEY_IN_FLIGHT_MS for envelopes already on their way (and at
- * most PREKEY_SUPERSEDED_MAX of them), then erased by rewriting the record `prekeys/<name>`
- * without them. Their ids are remembered (not the keys), so that every envelope sealed to one is
+ * used the one before (a round trip); the contact seals its next envelopes to the newest it
+ * received. Once the contact has used a newer one, the older private prekeys are superseded:
+ * kept PREKEY_IN_FLIGHT_MS for envelopes already on their way (and at most
+ * PREKEY_SUPERSEDED_MAX of them), then erased by rewriting the record `prekeys/<name>` without
+ * them. Their ids are remembered (not the keys), so that every envelope sealed to one is
  * counted in the thread instead of vanishing.
  */
 import { sha256 } from '@noble/hashes/sha2.js';
