@@ -14,6 +14,7 @@ import { randomBytes } from '../../protocol/bytes.ts';
 import { loadThemis } from '../../protocol/themis.ts';
 import { onionFromKey } from '../../extension/background/address.ts';
 import { startTestOperator } from '../support/operator.ts';
+import { holdRequests } from '../support/hold-requests.ts';
 import { startFakeSocks } from './fakesocks.ts';
 import { FIREFOXES, launch, click, fill, poll, shot, text, waitFor, type Profile } from './firefox.ts';
 import { addContact, checkNow, onboard, waitPhase } from './popup.ts';
@@ -220,13 +221,17 @@ for (const [browserName, wasm] of RUNS) {
       await keep('carol', a);
       await openPortland(b);
       await keep('carol', b);
-      // bob's first try is cancelled while the proof is made: nothing sent, carol's count unchanged
+      // bob's first try is cancelled before its proof is sent: nothing sent, carol's count unchanged. The Operator holds
+      // the step's read of the open requests until Cancel is pressed, so the test never races the prover's speed
       await waitFor(b, '.candidate[data-name="carol"] .vouch', 30_000);
-      await click(b, '.candidate[data-name="carol"] .vouch');
-      await waitFor(b, '#proving .cancel', 10_000);
-      assert.match((await text(b, '#proving')) ?? '', /Cancel works until the proof is sent/);
-      await click(b, '#proving .cancel');
-      assert.match(await poll(b, () => document.querySelector('#collective-notice, #collectives-error')?.textContent, null, 30_000, 'vouch cancelled') ?? '', /^Cancelled: nothing was sent to the Operator\.$/);
+      const gate = holdRequests(op.server, 'GET', '/v2/collectives/portland/requests');
+      try {
+        await click(b, '.candidate[data-name="carol"] .vouch');
+        await waitFor(b, '#proving .cancel', 10_000);
+        assert.match((await text(b, '#proving')) ?? '', /Cancel works until the proof is sent/);
+        await click(b, '#proving .cancel');
+        assert.match(await poll(b, () => document.querySelector('#collective-notice, #collectives-error')?.textContent, null, 30_000, 'vouch cancelled') ?? '', /^Cancelled: nothing was sent to the Operator\.$/);
+      } finally { gate.release(); }
       assert.equal((await op.client.listRequests('portland')).requests.find((r) => r.request.name === 'carol')?.vouches, 1, 'the cancelled vouch was not counted');
       const t3 = await vouch(b, 'carol');
       // carol's popup is open on @portland's page: her admission and then the group key (handed over by alice's and bob's
