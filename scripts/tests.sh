@@ -4,8 +4,8 @@
 # recorded in test/fixtures/proofs/ instead of making them, and the kill -9 and fuzz tests run
 # 3 cycles and 2,000 + 400 requests (20 and 10,000 + 2,000 elsewhere). `bash scripts/tests.sh unit` adds the
 # tests that prove (and makes the route tests prove afresh, KOMRADE_PROVE=1); `bash
-# scripts/tests.sh all` (what `npm test` runs, after the type check) adds the lint and the
-# browser and tor tiers, inside a loopback-only network namespace. `bash scripts/tests.sh record`
+# scripts/tests.sh all` (what `npm test` runs, after the type check) runs those two files at a time,
+# then the lint and the browser and tor tiers one at a time, inside a loopback-only network namespace. `bash scripts/tests.sh record`
 # (`npm run record-proofs`) proves the route tests' proofs afresh and rewrites the recording.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -89,6 +89,8 @@ case "${1:-all}" in
   fast) CRASH_CYCLES=3 FUZZ_RUNS=2000 exec node --import tsx --test --test-reporter=tap --test-concurrency=4 "${FAST[@]}" ;;
   record) KOMRADE_RECORD=1 exec node --import tsx --test --test-reporter=tap "${RECORDED[@]}" ;;
   unit) KOMRADE_PROVE=1 exec node --import tsx --test --test-reporter=tap "${UNIT[@]}" ;;
-  all) KOMRADE_PROVE=1 exec bash scripts/in-netns.sh node --import tsx --test --test-reporter=tap --test-concurrency=1 "${UNIT[@]}" "${BROWSER[@]}" ;;
+  # the Node tests two files at a time (two cores), then the browser and tor tier one file at a time
+  all) KOMRADE_PROVE=1 bash scripts/in-netns.sh node --import tsx --test --test-reporter=tap --test-concurrency=2 "${UNIT[@]}"
+       exec bash scripts/in-netns.sh node --import tsx --test --test-reporter=tap --test-concurrency=1 "${BROWSER[@]}" ;;
   *) echo "usage: scripts/tests.sh [fast|unit|all|record]" >&2; exit 2 ;;
 esac
