@@ -56,11 +56,10 @@ type Who = keyof typeof WHO;
  * kept apart from the Operator's: in this test that tor is also the SOCKS proxy of the browser of
  * the Operator's own komrade, whose Tor Browser would in life run on their own machine.
  */
-async function publish(label: Node['label'], torrcAppend: string, again?: Node): Promise<Node> {
+async function publish(label: Node['label'], torrcAppend: string, socksPort: number, again?: Node): Promise<Node> {
   const op = await startTestOperator(again ? { port: again.op.port, dataDir: again.op.dataDir } : {});
   const tap = await startCircuitTap(op.port);
   const torDir = again?.torDir ?? mkdtempSync(join(tmpdir(), `komrade-tor-${label}-`));
-  const socksPort = again?.socksPort ?? await freePort();
   const onion = await launchTor({ dataDir: torDir, targetPort: tap.port, socksPort, torrcAppend, timeoutMs: PUBLISH_S * 1000 });
   // the first circuit to a new onion can take a while: wait until it answers through its own tor
   assert.equal((await socksRequestRetry(socksPort, onion.address, '/v2/info')).status, 200);
@@ -116,12 +115,14 @@ test('three Operators on a private Tor network, in Firefox 140: messages across 
   const torrcAppend = join(net.dir, 'curious-operator.torrc');
   writeFileSync(torrcAppend, `${readFileSync(net.clientTorrc, 'utf8')}HiddenServiceExportCircuitID haproxy\n`);
   const started = Date.now();
-  const nodes = await Promise.all((['A', 'B', 'C'] as const).map((l) => publish(l, torrcAppend)));
+  const ports = [await freePort(), await freePort(), await freePort()];
+  const uuid = (n: number) => `70700000-0000-4000-8000-00000000010${n}`;
+  // the browsers start while the onions publish; each goes through its home Operator's tor (its SocksPort), as one tor per machine
+  const browsers = Promise.all(ports.map((socksPort, i) => launch({ executablePath, socksPort, extDir: 'dist/extension', wasm: true, uuid: uuid(i + 1) })));
+  const nodes = await Promise.all((['A', 'B', 'C'] as const).map((l, i) => publish(l, torrcAppend, ports[i]!)));
   const [A, B, C] = nodes as [Node, Node, Node];
   t.diagnostic(`three onions published and answering ${((Date.now() - started) / 1000).toFixed(1)} s after the network started`);
-  const uuid = (n: number) => `70700000-0000-4000-8000-00000000010${n}`;
-  // each browser goes through its home Operator's tor (its SocksPort), as one tor per machine
-  const [alice, bob, carol] = await Promise.all([A, B, C].map((n, i) => launch({ executablePath, socksPort: n.socksPort, extDir: 'dist/extension', wasm: true, uuid: uuid(i + 1) })));
+  const [alice, bob, carol] = await browsers;
   const w: World = { A, B, C, alice: alice!, bob: bob!, carol: carol! };
   try {
     await t.test('each onboards on its own Operator through tor', async () => {
@@ -167,7 +168,7 @@ test('three Operators on a private Tor network, in Firefox 140: messages across 
 
     await t.test('B back (same onion key and data): bob\'s queued mail arrives', async () => {
       const back = Date.now();
-      w.B = await publish('B', torrcAppend, w.B);
+      w.B = await publish('B', torrcAppend, w.B.socksPort, w.B);
       nodes[1] = w.B;
       assert.equal(w.B.host, B.host, 'the same onion address');
       t.diagnostic(`B republished and answering after ${((Date.now() - back) / 1000).toFixed(1)} s`);
