@@ -29,7 +29,11 @@ let net: TorNet;
 before(async () => { await loadThemis(); net = await startTorNet(); });
 after(() => net?.stop());
 
-const PUBLISH_S = 240;
+// one try at publishing; a private network this small sometimes leaves a fresh tor unable to
+// build onion-service paths for minutes ("Failed to find node for hop #2", measured once in 6
+// runs): a new tor process on the same keys then publishes at once
+const PUBLISH_S = 100, PUBLISH_TRIES = 3;
+let torRestarts = 0;
 const SLOW = 120_000;
 
 /** One Operator on the private network: the Operator, its tor (onion service + SocksPort), the taps in front of it (one per tor run). */
@@ -60,10 +64,22 @@ async function publish(label: Node['label'], torrcAppend: string, socksPort: num
   const op = await startTestOperator(again ? { port: again.op.port, dataDir: again.op.dataDir } : {});
   const tap = await startCircuitTap(op.port);
   const torDir = again?.torDir ?? mkdtempSync(join(tmpdir(), `komrade-tor-${label}-`));
-  const onion = await launchTor({ dataDir: torDir, targetPort: tap.port, socksPort, torrcAppend, timeoutMs: PUBLISH_S * 1000 });
-  // the first circuit to a new onion can take a while: wait until it answers through its own tor
-  assert.equal((await socksRequestRetry(socksPort, onion.address, '/v2/info')).status, 200);
-  return { label, op, onion, host: onion.address, torDir, socksPort, taps: [...(again?.taps ?? []), tap] };
+  let onion: Onion | undefined;
+  try {
+    for (let i = 1; !onion; i++) {
+      try { onion = await launchTor({ dataDir: torDir, targetPort: tap.port, socksPort, torrcAppend, timeoutMs: PUBLISH_S * 1000 }); } catch (e) {
+        if (i === PUBLISH_TRIES) throw e;
+        torRestarts++;
+        await new Promise((r) => setTimeout(r, 1000)); // the killed tor lets go of its SocksPort
+      }
+    }
+    // the first circuit to a new onion can take a while: wait until it answers through its own tor
+    assert.equal((await socksRequestRetry(socksPort, onion.address, '/v2/info')).status, 200);
+    return { label, op, onion, host: onion.address, torDir, socksPort, taps: [...(again?.taps ?? []), tap] };
+  } catch (e) {
+    await onion?.close(); await tap.close(); await op.close();
+    throw e;
+  }
 }
 
 /** Kill an Operator and its tor (the taps stay, with what they saw). */
@@ -131,13 +147,17 @@ test('three Operators on a private Tor network, in Firefox 140: messages across 
   const ports = [await freePort(), await freePort(), await freePort()];
   const uuid = (n: number) => `70700000-0000-4000-8000-00000000010${n}`;
   // the browsers start while the onions publish; each goes through its home Operator's tor (its SocksPort), as one tor per machine
-  const browsers = Promise.all(ports.map((socksPort, i) => launch({ executablePath, socksPort, extDir: 'dist/extension', wasm: true, uuid: uuid(i + 1) })));
-  const nodes = await Promise.all((['A', 'B', 'C'] as const).map((l, i) => publish(l, torrcAppend, ports[i]!)));
-  const [A, B, C] = nodes as [Node, Node, Node];
-  t.diagnostic(`three onions published and answering ${((Date.now() - started) / 1000).toFixed(1)} s after the network started`);
-  const [alice, bob, carol] = await browsers;
-  const w: World = { A, B, C, alice: alice!, bob: bob!, carol: carol! };
+  const launched = Promise.allSettled(ports.map((socksPort, i) => launch({ executablePath, socksPort, extDir: 'dist/extension', wasm: true, uuid: uuid(i + 1) })));
+  const published = await Promise.allSettled((['A', 'B', 'C'] as const).map((l, i) => publish(l, torrcAppend, ports[i]!)));
+  const settled = [...published, ...await launched];
+  // what did start is stopped at the end, whatever failed
+  const nodes = published.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+  const profiles = (await launched).flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
   try {
+    for (const r of settled) if (r.status === 'rejected') throw r.reason;
+    t.diagnostic(`three onions published and answering ${((Date.now() - started) / 1000).toFixed(1)} s after the network started (tor restarted ${torRestarts} times)`);
+    const [A, B, C] = nodes as [Node, Node, Node];
+    const w: World = { A, B, C, alice: profiles[0]!, bob: profiles[1]!, carol: profiles[2]! };
     await t.test('each onboards on its own Operator through tor', async () => {
       await Promise.all((['alice', 'bob', 'carol'] as const).map(async (who) => {
         await onboard(w[who].page, w[WHO[who].home].host, WHO[who].name);
@@ -225,7 +245,7 @@ test('three Operators on a private Tor network, in Firefox 140: messages across 
       assert.deepEqual(findOnDisk(dir, { bob: WHO.bob.name, carol: WHO.carol.name, B: w.B.host, C: w.C.host, 'B (no .onion)': w.B.host.replace('.onion', ''), 'C (no .onion)': w.C.host.replace('.onion', '') }), []);
     });
   } finally {
-    await Promise.all([w.alice, w.bob, w.carol].map((p) => p.close().catch(() => undefined)));
+    await Promise.all(profiles.map((p) => p.close().catch(() => undefined)));
     for (const n of nodes) {
       await n.onion.close().catch(() => undefined);
       await n.op.close().catch(() => undefined);
