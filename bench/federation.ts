@@ -3,10 +3,28 @@
  * komrade of another Operator against one to a komrade of the same Operator, in the same run
  * (goal: ≤ 1.1×). Two real Operators over loopback; alice on A writes to bob on A and to dan on
  * B, both already contacts with pairwise mailboxes; the sends are taken in turns.
+ *
+ * Then each Operator's CPU per request with three Operators against one (goal: ≤ 1.1×): the same
+ * total load — an open loop of pre-signed deposits and fetches at a fixed rate, as bench/cost.ts
+ * sends it — on one Operator process, then spread evenly over three, in alternating rounds; each
+ * Operator's CPU is read from /proc as bench/cost.ts reads it (BENCH_FED_RATE sets the total
+ * rate, 400 requests/s by default). A last row compares the three with one Operator alone at a
+ * third of the load: an Operator's CPU per request falls as its own load grows (more requests
+ * share each wake-up and synced batch), whatever the number of Operators.
  */
-import { startTestOperator } from '../test/support/operator.ts';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { b64, randomBytes } from '../protocol/bytes.ts';
+import { OperatorClient } from '../protocol/client.ts';
+import { signAuth } from '../protocol/identity.ts';
+import { KeyPair } from '../protocol/themis.ts';
+import { BLOB_SIZES } from '../protocol/wire.ts';
+import { spawnOperator, startTestOperator } from '../test/support/operator.ts';
 import { account, introduce } from '../test/support/addon.ts';
-import { interleavedMedians, ratio, section } from './lib.ts';
+import { cpuMs } from './operator.ts';
+import { interleavedMedians, ratio, row, section } from './lib.ts';
 
 const SAMPLES = 60;
 
@@ -29,4 +47,70 @@ export async function benchFederation(): Promise<void> {
     ]);
     ratio('federation: send to another Operator\'s komrade ÷ to the same Operator\'s', { name: 'other Operator', value: other!, unit: 'ms' }, { name: 'same Operator', value: same!, unit: 'ms' }, { max: 1.1 });
   } finally { await A.close(); await B.close(); }
+  await benchFederationCpu();
+}
+
+const RATE = Number(process.env.BENCH_FED_RATE ?? 400), ROUND_SECONDS = 5, ROUNDS = 2, BOXES = 600;
+const OP_ARGS = ['--port', '0', '--tor', 'off', '--mailbox-pow-bits', '0', '--log-minutes', '0', '--max-blobs', '500'];
+const LOAD_CHILD = new URL('./load-child.ts', import.meta.url).pathname;
+
+/** An Operator process for the CPU rows, with its own data directory, its mailboxes made and its CPU and requests counted over the rounds. */
+async function operatorProcess(boxes: number) {
+  const data = mkdtempSync(join(tmpdir(), 'komrade-bench-fed-'));
+  const op = spawnOperator(['--data', data, ...OP_ARGS]);
+  const url = await op.url, client = new OperatorClient(url, 30_000), made: { id: string; key: KeyPair }[] = [];
+  for (let i = 0; i < boxes; i++) { const m = { id: b64(randomBytes(16)), key: new KeyPair() }; await client.createMailbox(m.id, m.key); made.push(m); }
+  return { url, pid: op.child.pid!, made, cpu: 0, requests: 0, stop: async () => { op.child.kill('SIGTERM'); await op.exited; rmSync(data, { recursive: true, force: true }); } };
+}
+type Proc = Awaited<ReturnType<typeof operatorProcess>>;
+
+/** `n` pre-signed requests for `p`: deposit and fetch in turns over its mailboxes (as bench/cost.ts's open loop). */
+function presigned(p: Proc, n: number) {
+  const blob = JSON.stringify({ blob: b64(randomBytes(BLOB_SIZES[0]!)) });
+  return Array.from({ length: n }, (_, i) => {
+    const m = p.made[Math.floor(i / 2) % p.made.length]!, path = `/v2/mailboxes/${encodeURIComponent(m.id)}`;
+    return i % 2 === 0 ? { path: `${path}/deposit`, body: blob } : { path: `${path}/fetch`, body: JSON.stringify({ auth: signAuth(m.key.privateKey, 'fetch', m.id) }) };
+  });
+}
+
+/** One round: RATE requests/s in all for ROUND_SECONDS, split evenly over `procs`, each sent by its own load process (bench/load-child.ts) at a fixed rate; adds each Operator's CPU and answered requests. */
+async function round(procs: Proc[], total = RATE) {
+  const dir = mkdtempSync(join(tmpdir(), 'komrade-bench-fedload-')), rate = total / procs.length;
+  try {
+    const files = procs.map((p, k) => { const f = join(dir, `job${k}.json`); writeFileSync(f, JSON.stringify({ url: p.url, rate, requests: presigned(p, Math.round(rate * ROUND_SECONDS)) })); return f; });
+    const cpu0 = procs.map((p) => cpuMs(p.pid)!);
+    const runs = await Promise.all(files.map((f) => new Promise<{ latencies: number[]; errors: number }>((resolve) => {
+      const child = spawn(process.execPath, ['--import', 'tsx', LOAD_CHILD, f], { stdio: ['ignore', 'pipe', 'inherit'] });
+      let out = '';
+      child.stdout!.on('data', (d) => { out += d; });
+      child.on('exit', () => resolve(JSON.parse(out || '{"latencies":[],"errors":0}')));
+    })));
+    procs.forEach((p, i) => { p.cpu += cpuMs(p.pid)! - cpu0[i]!; p.requests += runs[i]!.latencies.length; });
+    const errors = runs.reduce((s, r) => s + r.errors, 0);
+    if (errors) throw new Error(`${errors} requests failed`);
+  } finally { rmSync(dir, { recursive: true, force: true }); }
+}
+
+/**
+ * Each Operator's CPU per request with three Operators ÷ with one: the same total load (an open
+ * loop of RATE requests/s, deposit and fetch in turns) on one Operator process, then spread
+ * evenly over three, in alternating rounds; CPU from /proc, per request answered.
+ */
+export async function benchFederationCpu(): Promise<void> {
+  section(`Across Operators: each Operator's CPU per request, ${RATE} requests/s on 1 Operator vs spread over 3`);
+  const one = [await operatorProcess(BOXES)], three = [await operatorProcess(BOXES / 3), await operatorProcess(BOXES / 3), await operatorProcess(BOXES / 3)];
+  const slow = [await operatorProcess(BOXES / 3)]; // one Operator alone at a third of the load: what each of the three serves
+  try {
+    // warm-up, not counted: each process compiles its hot paths once (JIT), which one process at RATE amortises 3× as fast
+    await round(one); await round(three); await round(slow, RATE / 3);
+    for (const p of [...one, ...three, ...slow]) { p.cpu = 0; p.requests = 0; }
+    for (let i = 0; i < ROUNDS; i++) { await round(one); await round(three); await round(slow, RATE / 3); }
+    const perRequest = (p: Proc) => p.cpu / p.requests;
+    three.forEach((p, i) => row(`federation: Operator ${'ABC'[i]} of 3, CPU per request (a third of the load each)`, perRequest(p), 'ms'));
+    row('federation: one Operator, CPU per request (the whole load)', perRequest(one[0]!), 'ms');
+    const worst = Math.max(...three.map(perRequest));
+    ratio('federation: each Operator\'s CPU per request with 3 Operators ÷ with 1 (the most of the three)', { name: `3 Operators at ${Math.round(RATE / 3)} req/s each, the most`, value: worst, unit: 'ms' }, { name: `1 Operator at ${RATE} req/s`, value: perRequest(one[0]!), unit: 'ms' }, { max: 1.1 });
+    // why: an Operator's CPU per request depends on its own load (fewer requests share each wake-up and synced batch), not on how many Operators run
+    ratio('  federation: the most of the three ÷ one Operator alone at a third of the load (the same load each)', { name: `3 Operators at ${Math.round(RATE / 3)} req/s each, the most`, value: worst, unit: 'ms' }, { name: `1 Operator at ${Math.round(RATE / 3)} req/s`, value: perRequest(slow[0]!), unit: 'ms' });
+  } finally { for (const p of [...one, ...three, ...slow]) await p.stop(); }
 }
