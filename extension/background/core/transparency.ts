@@ -19,7 +19,7 @@ import type { Store } from './store.ts';
 
 /** One alarm: what failed (`kind`), for whom, when, and the evidence (signed checkpoints) if any. */
 export const LogAlarm = z.strictObject({
-  kind: z.enum(['checkpoint', 'inclusion', 'consistency', 'witness', 'monitor', 'index']), message: z.string(), t: z.number(),
+  kind: z.enum(['checkpoint', 'inclusion', 'consistency', 'witness', 'monitor', 'index', 'member']), message: z.string(), t: z.number(),
   name: z.string().optional(), evidence: z.array(z.string()).optional(),
 });
 export type LogAlarm = z.infer<typeof LogAlarm>;
@@ -112,6 +112,11 @@ export async function verifiedLookup(ctx: Ctx, store: Store, client: OperatorCli
   s.seen = { ...s.seen, [lower]: { index: rec.log.index, checkpoint: cp.note } };
   await save(store, s);
   return { record: rec.record, sig: rec.sig };
+}
+
+/** Keep (and return, to throw) an alarm `member`: a collective's candidate or member whose record here does not carry the key their join request names (COLLECTIVES.md §15). */
+export async function memberAlarm(ctx: Ctx, store: Store, client: OperatorClient, name: string, message: string): Promise<LogAlarmError> {
+  return raise(ctx, store, await state(store, client), { kind: 'member', message: `@${name}: ${message}`, name }).catch((e: LogAlarmError) => e);
 }
 
 /** The newest checkpoint this add-on has seen (for gossip), if any. */
