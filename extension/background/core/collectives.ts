@@ -16,7 +16,6 @@ import { UserError, type CollectiveSummary, type CollectiveView, type ContactVie
 import { beginStep, type Step } from './cancel-step.ts';
 import { keyPairOf, nameRefused } from './common.ts';
 import { operatorHost } from '../../../protocol/address.ts';
-import { collectiveHandle } from '../collective-state.ts';
 import { checkAtHome, handleAt, inCollective, meIn, parseCollective, shown } from './collective-operator.ts';
 import { foreign } from './operators.ts';
 import { collectiveName, commitmentIn, newRecord, refresh, replay, secretOf, standing } from './collective-log.ts';
@@ -33,7 +32,7 @@ const notFound = (c: string) => (e: unknown) => {
 export async function collectives(ctx: Ctx): Promise<CollectiveSummary[]> {
   const store = await ctx.store();
   return (await store.collectives()).map((c) => ({
-    name: collectiveHandle(c), description: c.info?.description ?? '', rule: c.info?.rule ?? '', members: c.info?.members ?? 0, needed: c.info?.needed ?? 0,
+    name: c.operator === undefined ? c.name : `${c.name}@${operatorHost(c.operator)}`, description: c.info?.description ?? '', rule: c.info?.rule ?? '', members: c.info?.members ?? 0, needed: c.info?.needed ?? 0,
     requests: c.info?.requests ?? 0, myStatus: c.status, hasKey: c.bundles.length > 0, asked: c.asked,
   })).sort((a, b) => a.name.localeCompare(b.name));
 }
