@@ -50,6 +50,7 @@ FAST=(
   operator/held.test.ts
   operator/held-log.test.ts
   operator/held-requests.test.ts
+  operator/collectives-foreign.test.ts
   extension/background/core/account.test.ts
   extension/background/core/invite.test.ts
   extension/background/core/availability.test.ts
