@@ -3,7 +3,7 @@
 // `name@<home>`, are vouched for, get the group key at home, post, and all three read all posts;
 // vouch counts come without vouchers. A forged request (naming dave of B with a key B's directory
 // does not hold) is refused by the members with an alarm: no vouch, and in an open collective,
-// where it is admitted at once, no key hand-over.
+// where it is admitted at once, no key hand-over and no epoch bundle.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from '../../../protocol/bytes.ts';
@@ -101,7 +101,7 @@ test('a forged candidate (dave of B, with a key B does not hold) is refused by t
   assert.equal((await memberAlarms(bob)).length, 1, 'bob’s add-on raises it too');
 });
 
-test('an open collective admits the forged request at once; no member hands it the key, a genuine newcomer of B gets it', { timeout: 120_000 }, async () => {
+test('an open collective admits the forged request at once; no member hands it the key or seals it an epoch, a genuine newcomer of B gets the key', { timeout: 180_000 }, async () => {
   await alice.k.createCollective({ name: 'commons', description: 'open', rule: 'open' });
   const intro = async (d: Dev) => (await (await d.k.ctx.store()).account()).me.intro.id;
   assert.equal((await forge('commons')).admitted, true);
@@ -114,4 +114,12 @@ test('an open collective admits the forged request at once; no member hands it t
   assert.equal((await memberAlarms(alice)).length, alarms + 1, 'the forged member raised an alarm');
   await bob.k.poll();
   assert.equal((await bob.k.findCollective({ name: `commons@${host(A)}` })).hasKey, true);
+
+  // bob leaves: alice opens epoch 2 and seals it to every member she can check at home: not to the forged one
+  await bob.k.leaveCollective({ name: `commons@${host(A)}` });
+  await alice.k.poll();
+  assert.equal((await A.client.currentEpoch('commons')).epoch, 2);
+  const davePrekey = (await (await dave.k.ctx.store()).account()).prekeys.at(-1)!.id;
+  assert.deepEqual(await A.client.fetchKeys('commons', 2, davePrekey), [], 'no bundle sealed to dave’s prekey');
+  assert.equal((await memberAlarms(alice)).length, alarms + 2, 'the delivery raised its own alarm');
 });
