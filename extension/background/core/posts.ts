@@ -20,7 +20,7 @@ import { FK, type FeedCollective, type FeedIndex, type FeedPost } from '../feed-
 import type { Account } from '../state.ts';
 import { collectiveOperator, meIn, shown } from './collective-operator.ts';
 import { keyPairOf } from './common.ts';
-import { collectiveName, commitmentIn, proveMember, secretOf, standing, treeAt, type Replayed } from './collective-log.ts';
+import { commitmentIn, proveMember, secretOf, standing, treeAt, type Replayed } from './collective-log.ts';
 import type { Ctx } from './ctx.ts';
 import { appendPost, dropCollectivePosts, dropPost, feedIndex, feedOf, findPost, isUnread, markRead, pagePosts, putFeedOf } from './feed-store.ts';
 import type { Store } from './store.ts';
