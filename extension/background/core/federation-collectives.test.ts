@@ -22,12 +22,21 @@ let A: Op, B: Op, C: Op;
 let alice: Dev, bob: Dev, carol: Dev, dave: Dev, mallory: Dev;
 const host = (op: Op) => op.url.replace('http://', '');
 const t0 = performance.now();
+/** Every call the add-ons make: the Operator it went to and what it carried. */
+const calls: { base: string; args: string }[] = [];
+const watched = (base: string) => new Proxy(new OperatorClient(base), {
+  get: (target, p, receiver) => {
+    const v: unknown = Reflect.get(target, p, receiver);
+    if (typeof v !== 'function') return v;
+    return (...a: unknown[]) => { calls.push({ base, args: String(p) + JSON.stringify(a, (_k, x: unknown) => (x instanceof Uint8Array ? '' : x)) }); return (v as (...x: unknown[]) => unknown).apply(target, a); };
+  },
+});
 
 before(async () => {
   await loadThemis();
   [A, B, C] = [await startTestOperator({ allowLoopbackHomes: true }), await startTestOperator({ allowLoopbackHomes: true }), await startTestOperator({ allowLoopbackHomes: true })];
   for (const op of [A, B, C]) op.server.keepAliveTimeout = 10 * 60_000; // proving blocks this process for seconds
-  const make = (op: Op, n: string) => account(op.url, n, undefined, { rotationDelayMs: 0 });
+  const make = (op: Op, n: string) => account(op.url, n, undefined, { rotationDelayMs: 0, client: watched });
   [alice, bob, carol, dave, mallory] = [await make(A, 'alice_a'), await make(B, 'bob_b'), await make(C, 'carol_c'), await make(B, 'dave_b'), await make(C, 'mallory_c')];
 });
 after(async () => {
@@ -87,8 +96,10 @@ test('@portland on A: bob of B and carol of C ask, are vouched for, get the key,
   assert.deepEqual(await texts(carol), [`alice_a@${host(A)}: from A`, `bob_b@${host(B)}: from B`, 'carol_c: from C'], 'carol reads everyone');
   assert.deepEqual((await carol.k.feed({ collective: P })).posts.map((p) => p.collective), [P, P, P]);
   for (const d of [alice, bob, carol]) assert.deepEqual(await memberAlarms(d), [], 'genuine members raise no alarm');
-  // the collective's calls went to A only: bob's and carol's Operators hold nothing of it
+  // the collective's calls went to A only: bob's and carol's Operators hear nothing of it, nor of A
   await assert.rejects(B.client.getCollective('portland'), /unknown collective/);
+  for (const c of calls.filter((x) => x.base !== A.url)) assert.ok(!c.args.includes('portland') && !c.args.includes(host(A)), `a call to ${c.base} names the collective or A: ${c.args.slice(0, 200)}`);
+  assert.ok(calls.some((c) => c.base === B.url && c.args === 'lookupWithProof["bob_b"]'), 'members looked bob up at B, naming only bob');
 });
 
 test('a forged candidate (dave of B, with a key B does not hold) is refused by the members with an alarm', { timeout: 120_000 }, async () => {

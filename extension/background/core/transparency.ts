@@ -137,7 +137,8 @@ export async function alarms(store: Store): Promise<LogAlarm[]> {
 export async function monitor(ctx: Ctx, store: Store, client: OperatorClient): Promise<number> {
   const s = await state(store, client), key = parseVkey(s.vkey), acct = await store.account();
   const me = acct.me.name.toLowerCase(), myKey = acct.me.identity.pub;
-  const mine = new Set((await store.collectives()).map((c) => c.name.toLowerCase()));
+  // collectives of our own Operator only: another Operator's are in its log, never asked about here (COLLECTIVES.md §15)
+  const mine = new Set((await store.collectives()).filter((c) => c.operator === undefined).map((c) => c.name.toLowerCase()));
   const charters = new Map<string, string>();
   let seen = 0;
   for (;;) {
