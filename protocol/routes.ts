@@ -5,7 +5,9 @@
  * keys (extension/background/circuits.ts) are all derived from this table.
  */
 import { z } from 'zod';
+import { Handle } from './address.ts';
 import * as C from './collective.ts';
+import { foldName } from './names.ts';
 import * as P from './posts-wire.ts';
 import * as RW from './requests-wait.ts';
 import * as T from './transparency/wire.ts';
@@ -30,7 +32,8 @@ const name = z.strictObject({ name: W.FoldedName });
 const byMailbox = { param: 'id', kind: 'mailbox' } as const;
 const byName = { param: 'name', kind: 'name' } as const;
 const collective = z.strictObject({ collective: W.FoldedName });
-const collectiveAndName = z.strictObject({ collective: W.FoldedName, name: W.FoldedName });
+/** A member or candidate in a collective: a name, or `name@<host>` for another Operator's komrade (COLLECTIVES.md §15). */
+const collectiveAndName = z.strictObject({ collective: W.FoldedName, name: Handle.transform(foldName) });
 const logFrom = z.strictObject({ collective: W.FoldedName, from: z.string().regex(/^(0|[1-9][0-9]{0,9})$/, 'from must be a sequence number') });
 /** A collective's name lives in the name namespace: its routes share that name's circuit. */
 const byCollective = { param: 'collective', kind: 'name' } as const;

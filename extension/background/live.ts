@@ -10,6 +10,7 @@
  * popup opens tell a watching Operator when it is open (PROTOCOL.md §1): the setting `live`
  * (on unless turned off) says so, and off, nothing is held.
  */
+import { collectiveHandle } from './collective-state.ts';
 import { unb64 } from '../../protocol/bytes.ts';
 import { foldName } from '../../protocol/names.ts';
 import { privateKey } from '../../protocol/themis.ts';
@@ -137,13 +138,13 @@ export class Live {
       hold: async (signal) => (await client.fetchBlobs(box.id, privateKey(unb64(box.priv)), { wait, signal })).blobs.length > 0,
     }));
     for (const rec of await store.collectives()) {
-      const c = foldName(rec.name);
+      const c = foldName(rec.name), at = rec.operator ? ctx.client(rec.operator) : client; // the collective's Operator (COLLECTIVES.md §15)
       let from: number | undefined;
       out.push({
-        key: `log:${c}`,
+        key: `log:${collectiveHandle(rec)}`,
         hold: async (signal) => {
-          from ??= (await client.getCollective(c)).seq + 1;
-          const r = await client.waitLog(c, from, wait, signal);
+          from ??= (await at.getCollective(c)).seq + 1;
+          const r = await at.waitLog(c, from, wait, signal);
           from += r.entries.length;
           return r.entries.length > 0;
         },

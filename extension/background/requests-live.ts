@@ -7,6 +7,7 @@
  * record (`asked`), so the open collective page reads itself again. Each rides the collective's
  * circuit (circuits.ts, from the route), as the held log read does.
  */
+import { collectiveHandle } from './collective-state.ts';
 import { foldName } from '../../protocol/names.ts';
 import { requestsDigest } from '../../protocol/requests-wait.ts';
 import type { OperatorClient } from '../../protocol/client.ts';
@@ -28,16 +29,16 @@ async function remember(ctx: Ctx, c: string, digest: string): Promise<void> {
 export async function requestTargets(ctx: Ctx, client: OperatorClient, wait: number): Promise<HeldTarget[]> {
   const store = await ctx.store();
   return (await store.collectives()).filter((rec) => rec.status === 'member').map((rec) => {
-    const c = foldName(rec.name);
+    const c = foldName(rec.name), h = collectiveHandle(rec), at = rec.operator ? ctx.client(rec.operator) : client; // the collective's Operator (COLLECTIVES.md §15)
     let seen: string | undefined;
     return {
-      key: `requests:${c}`,
+      key: `requests:${h}`,
       hold: async (signal) => {
-        if (seen === undefined) { seen = requestsDigest((await client.listRequests(c)).requests); await remember(ctx, c, seen); }
-        const now = requestsDigest((await client.waitRequests(c, seen, wait, signal)).requests);
+        if (seen === undefined) { seen = requestsDigest((await at.listRequests(c)).requests); await remember(ctx, h, seen); }
+        const now = requestsDigest((await at.waitRequests(c, seen, wait, signal)).requests);
         if (now === seen) return false;
         seen = now;
-        await remember(ctx, c, now);
+        await remember(ctx, h, now);
         return true;
       },
     };

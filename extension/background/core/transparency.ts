@@ -19,7 +19,7 @@ import type { Store } from './store.ts';
 
 /** One alarm: what failed (`kind`), for whom, when, and the evidence (signed checkpoints) if any. */
 export const LogAlarm = z.strictObject({
-  kind: z.enum(['checkpoint', 'inclusion', 'consistency', 'witness', 'monitor', 'index']), message: z.string(), t: z.number(),
+  kind: z.enum(['checkpoint', 'inclusion', 'consistency', 'witness', 'monitor', 'index', 'member']), message: z.string(), t: z.number(),
   name: z.string().optional(), evidence: z.array(z.string()).optional(),
 });
 export type LogAlarm = z.infer<typeof LogAlarm>;
@@ -114,6 +114,11 @@ export async function verifiedLookup(ctx: Ctx, store: Store, client: OperatorCli
   return { record: rec.record, sig: rec.sig };
 }
 
+/** Keep (and return, to throw) an alarm `member`: a collective's candidate or member whose record here does not carry the key their join request names (COLLECTIVES.md §15). */
+export async function memberAlarm(ctx: Ctx, store: Store, client: OperatorClient, name: string, message: string): Promise<LogAlarmError> {
+  return raise(ctx, store, await state(store, client), { kind: 'member', message: `@${name}: ${message}`, name }).catch((e: LogAlarmError) => e);
+}
+
 /** The newest checkpoint this add-on has seen (for gossip), if any. */
 export async function newestCheckpoint(store: Store): Promise<string | undefined> {
   return (await store.r.get(RECORD, LogState))?.checkpoint;
@@ -132,7 +137,8 @@ export async function alarms(store: Store): Promise<LogAlarm[]> {
 export async function monitor(ctx: Ctx, store: Store, client: OperatorClient): Promise<number> {
   const s = await state(store, client), key = parseVkey(s.vkey), acct = await store.account();
   const me = acct.me.name.toLowerCase(), myKey = acct.me.identity.pub;
-  const mine = new Set((await store.collectives()).map((c) => c.name.toLowerCase()));
+  // collectives of our own Operator only: another Operator's are in its log, never asked about here (COLLECTIVES.md §15)
+  const mine = new Set((await store.collectives()).filter((c) => c.operator === undefined).map((c) => c.name.toLowerCase()));
   const charters = new Map<string, string>();
   let seen = 0;
   for (;;) {
