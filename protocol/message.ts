@@ -81,3 +81,20 @@ export const CollectiveKey = z.strictObject({
   logHead: z.string().max(64),
 });
 export type CollectiveKey = z.infer<typeof CollectiveKey>;
+
+/**
+ * "I moved home" (END-TO-END.md §7, PROTOCOL.md §11.4; designed, not yet handled by the add-on):
+ * `from` is the sender as the receiver knows it, `name` its name at the new home `home`, where
+ * the receiver MUST find the same identity key (with that Operator's log proof) before it moves
+ * the contact; `replyTo` a mailbox at the new home for this recipient; `prekey` as in a message.
+ */
+export const MovedMessage = z.strictObject({
+  kind: z.literal('moved'),
+  from: Name,
+  name: Name,
+  home: OperatorOrigin,
+  replyTo: MailboxId,
+  prekey: z.strictObject({ id: PrekeyId, key: PublicKeyB64 }),
+  checkpoint: z.string().max(1000).optional(),
+});
+export type MovedMessage = z.infer<typeof MovedMessage>;

@@ -16,6 +16,7 @@ FAST=(
   protocol/identity.test.ts
   protocol/names.test.ts
   protocol/address.test.ts
+  protocol/moved.test.ts
   protocol/invite.test.ts
   protocol/posts.test.ts
   protocol/quorum.test.ts
