@@ -22,6 +22,8 @@ import { expDelay, type Random } from './schedule.ts';
 
 /** One thing to hold a read on: a mailbox of ours, or a collective's log; `file` takes in what came. */
 type Target = { key: string; hold(signal: AbortSignal): Promise<boolean>; file(): Promise<void> };
+/** A held fetch's answer. */
+type Fetched = Awaited<ReturnType<ReturnType<Komrade['ctx']['client']>['fetchBlobs']>>;
 
 /** What Live needs besides the add-on core. */
 export interface LiveOptions {
@@ -139,19 +141,23 @@ export class Live {
     if (s.settings.live === false) return []; // "Keep a connection open per mailbox" is off: the Poisson fetches run instead
     const client = ctx.client(s.operator), wait = this.o.wait ?? LIMITS.holdSeconds;
     const boxes = [s.me.intro, ...Object.entries(s.mailboxes).map(([id, b]) => ({ ...b, id })), ...(s.loop ? [s.loop] : [])];
-    const out: Target[] = boxes.map((box) => ({
-      key: `mailbox:${box.id}`,
-      hold: async (signal) => {
-        try {
-          return (await client.fetchBlobs(box.id, privateKey(unb64(box.priv)), { wait, signal })).blobs.length > 0;
-        } catch (e) {
-          if (e instanceof OperatorError && e.status === 404) await k.fetchOne(box.id); // expired: the fetch makes it again
-          throw e;
-        }
-      },
-      // the blobs are stored and acknowledged by this mailbox's own fetch; first contacts wait for a look-up
-      file: async () => { if (await k.fetchOne(box.id)) this.o.onLookup?.(); },
-    }));
+    const out: Target[] = boxes.map((box) => {
+      let got: Fetched | undefined;
+      return {
+        key: `mailbox:${box.id}`,
+        hold: async (signal) => {
+          try {
+            got = await client.fetchBlobs(box.id, privateKey(unb64(box.priv)), { wait, signal });
+            return got.blobs.length > 0;
+          } catch (e) {
+            if (e instanceof OperatorError && e.status === 404) await k.fetchOne(box.id); // expired: the fetch makes it again
+            throw e;
+          }
+        },
+        // the held answer's blobs are stored, then acknowledged (and any more fetched); first contacts wait for a look-up
+        file: async () => { if (await k.fetchOne(box.id, got)) this.o.onLookup?.(); },
+      };
+    });
     for (const rec of await store.collectives()) {
       const c = foldName(rec.name);
       let from: number | undefined;

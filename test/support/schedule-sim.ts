@@ -16,7 +16,8 @@
  * `held` (the default since: live.ts): no fetch timers; each mailbox and collective keeps one
  * held read of up to LIMITS.holdSeconds all the time, the first at a random time within
  * HOLD_START_MS, the next after a random gap (mean HOLD_GAP_MS); a deposit into a held mailbox
- * ends its hold at once, and that mailbox's own fetch and ack follow.
+ * ends its hold at once (its answer carries the blob, padded), and its ack follows; a hold that
+ * runs out is answered bare (not padded: its end tells that it is empty).
  */
 import { dummyTarget, expDelay, liveWindow, ratesFor, Schedule, spreadDelays, type Random, type Rates, type TimerKey } from '../../extension/background/schedule.ts';
 import { HOLD_GAP_MS, HOLD_START_MS } from '../../extension/background/live.ts';
@@ -80,9 +81,9 @@ export function simulate(o: SimOptions): SimResult {
     pending.get(box)!.push(what);
     seen.push({ t, box, owner: boxes.get(box)!, kind: 'deposit-in', up: WIRE.depositUp, down: WIRE.headersDown + 12 });
     const h = holds.get(box);
-    if (h?.open) { // the held fetch is answered with the blob; that mailbox's own fetch and ack follow, then a gap
+    if (h?.open) { // the held fetch is answered with the blob, taken in and acknowledged, then a gap
       h.open = false; h.seen!.down = WIRE.headersDown + fetchResponseBucket(27 + WIRE.blobJson);
-      at(t + 50, () => { fetch(t + 50, box); const next = t + 400 + expDelay(HOLD_GAP_MS, random); at(next, () => hold(next, box)); });
+      at(t + 50, () => { fetch(t + 50, box, 'answered'); const next = t + 400 + expDelay(HOLD_GAP_MS, random); at(next, () => hold(next, box)); });
     }
   };
   // held reads (`held`): one open per mailbox and collective; it ends when mail comes or its wait runs out
@@ -90,7 +91,7 @@ export function simulate(o: SimOptions): SimResult {
   const hold = (t: number, box: string) => {
     const h = holds.get(box)!, gen = ++h.gen, k = boxes.get(box)!;
     const collective = box.startsWith('c:');
-    h.seen = { t, box, owner: k, kind: 'held', up: collective ? WIRE.readUp : WIRE.fetchUp, down: WIRE.headersDown + (collective ? WIRE.readDown : fetchResponseBucket(27)) };
+    h.seen = { t, box, owner: k, kind: 'held', up: collective ? WIRE.readUp : WIRE.fetchUp, down: WIRE.headersDown + (collective ? WIRE.readDown : 27) };
     seen.push(h.seen);
     h.open = true;
     const ends = t + LIMITS.holdSeconds * 1000;
@@ -99,10 +100,10 @@ export function simulate(o: SimOptions): SimResult {
   const outbox: [string, Blob][][] = Array.from({ length: K }, () => []);
   const send = (k: number, t: number, box: string, what: Blob) => { if (o.mode === 'today') deposit(t, box, what); else outbox[k]!.push([box, what]); };
   // one fetch of a mailbox: what was there is received; a message from a contact is answered by a receipt
-  const fetch = (t: number, box: string, kind: Seen['kind'] = 'fetch') => {
+  const fetch = (t: number, box: string, kind: Seen['kind'] | 'answered' = 'fetch') => {
     const k = boxes.get(box)!, got = pending.get(box)!.splice(0, 50), n = got.length;
     const body = 27 + n * WIRE.blobJson;
-    seen.push({ t, box, owner: k, kind, up: WIRE.fetchUp, down: WIRE.headersDown + (o.mode === 'today' ? body : fetchResponseBucket(body)) });
+    if (kind !== 'answered') seen.push({ t, box, owner: k, kind, up: WIRE.fetchUp, down: WIRE.headersDown + (o.mode === 'today' ? body : fetchResponseBucket(body)) });
     if (!n) return;
     seen.push({ t: t + 300, box, owner: k, kind: 'ack', up: WIRE.ackUp, down: WIRE.headersDown + 14 });
     // each message is answered by a delivery receipt (on by default), sent like any message
