@@ -13,6 +13,7 @@ import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { shutdownCurve } from '../protocol/vouch.ts';
 import { LIMITS } from '../protocol/wire.ts';
+import { MAX_HOLDS } from '../operator/holds.ts';
 import { Live } from '../extension/background/live.ts';
 import { account, introduce } from '../test/support/addon.ts';
 import { startTestOperator } from '../test/support/operator.ts';
@@ -108,6 +109,10 @@ async function holds(): Promise<void> {
     row(`live: Operator heap used with ${HOLDS.toLocaleString('en')} held fetches`, mib(b.heapUsed), 'MiB');
     row('live: Operator RSS per held fetch (vs the same mailboxes, none held)', (b.rss - base.rss) / 1024 / HOLDS, 'KiB');
     row('live: Operator heap per held fetch (vs none held)', (b.heapUsed - base.heapUsed) / 1024 / HOLDS, 'KiB');
+    // each komrade keeps 25 reads held all the time (22 mailboxes, 3 collectives; PROTOCOL.md §1): held connections are the Operator's limit
+    const perKomrade = 25 * ((b.rss - base.rss) / HOLDS);
+    row('live: komrades per GiB of Operator memory, by their held reads alone (25 each: 20 contacts, 3 collectives)', 2 ** 30 / perKomrade, 'komrades');
+    row(`live: komrades whose held reads fit under the Operator's default cap (${MAX_HOLDS.toLocaleString('en')} held reads)`, MAX_HOLDS / 25, 'komrades');
     row(`live: Operator CPU with ${HOLDS.toLocaleString('en')} held fetches of ${LIMITS.holdSeconds} s (asked together: none renewed in the window), per second`, (b.cpuMicros - a.cpuMicros) / 1000 / ((tb - ta) / 1000), 'ms/s');
   } finally {
     load?.send({ type: 'stop' });

@@ -4,8 +4,9 @@
  * one held fetch open, and each collective we belong to or asked to join one held log read,
  * popup open or not. Each rides the circuit of what it touches (circuits.ts), as every request.
  * When one returns (something arrived, or its wait ran out), the next starts after a short gap
- * drawn on its own; the first of each starts at its own random time after it is first seen (a
- * browser start or an unlock does not open every hold in the same second). What came is filed
+ * drawn on its own; after a start or an unlock, the first of each starts at its own random time
+ * (a browser start does not open every hold in the same second); a mailbox made later (a new
+ * contact, whose making the Operator sees anyway) is held after a gap. What came is filed
  * by that mailbox's or that collective's own read (no poll of everything: that would pair our
  * mailboxes), and the popup, if open, is told. The popup opening or closing changes nothing on
  * the wire. Errors, and answers that come back empty at once (an Operator at its cap of holds),
@@ -35,7 +36,7 @@ export interface LiveOptions {
   wait?: number;
   /** How often the list of mailboxes and collectives is looked at again (ms; also on `rescan`). */
   rescanMs?: number;
-  /** Each new hold loop starts at a uniform random time within this (ms) of being first seen. */
+  /** After a start or an unlock, each hold loop starts at a uniform random time within this (ms); one that appears later, after a gap. */
   startMs?: number;
   /** The mean of the random gap (exponential, ms) between one hold's end and the next. */
   gapMs?: number;
@@ -95,20 +96,22 @@ export class Live {
       const targets = await this.targets().catch(() => []);
       const keys = new Set(targets.map((t) => t.key));
       for (const [k, c] of this.loops) if (!keys.has(k)) { c.abort(); this.loops.delete(k); }
+      // none running (the add-on starting, or unlocked): spread the first holds; a mailbox made later (a new contact) starts after a gap
+      const random = this.o.random ?? Math.random, spread = this.loops.size === 0;
       for (const t of targets) {
         if (this.loops.has(t.key) || signal.aborted) continue;
         const c = new AbortController();
         this.loops.set(t.key, c);
-        void this.loop(t, c.signal);
+        void this.loop(t, c.signal, spread ? random() * (this.o.startMs ?? HOLD_START_MS) : expDelay(this.o.gapMs ?? HOLD_GAP_MS, random));
       }
       await sleep(this.o.rescanMs ?? 10_000, signal, (wake) => { this.wake = wake; });
     }
   }
 
   /** One held read after the other, a random gap between; an arrival is filed (and waited for) before the next. */
-  private async loop(t: Target, signal: AbortSignal): Promise<void> {
+  private async loop(t: Target, signal: AbortSignal, startMs: number): Promise<void> {
     const random = this.o.random ?? Math.random;
-    await sleep(random() * (this.o.startMs ?? HOLD_START_MS), signal);
+    await sleep(startMs, signal);
     let backoff = BACKOFF_MS;
     while (!signal.aborted) {
       const asked = Date.now();
