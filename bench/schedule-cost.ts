@@ -13,10 +13,9 @@ import { OperatorClient } from '../protocol/client.ts';
 import { FETCH_BUCKETS } from '../protocol/padding.ts';
 import { KeyPair } from '../protocol/themis.ts';
 import { BLOB_SIZES, LIMITS } from '../protocol/wire.ts';
-import { HOLD_GAP_MS } from '../extension/background/live.ts';
 import { komrade, startTestOperator } from '../test/support/operator.ts';
 import { FETCH_SECONDS } from '../extension/background/schedule.ts';
-import { requestsPerDay } from './cost.ts';
+import { heldRequestsPerDay, requestsPerDay } from './cost.ts';
 import { row } from './lib.ts';
 
 type Wire = { up: number; down: number };
@@ -96,8 +95,7 @@ export async function costRows(): Promise<void> {
  * every deposit counts as one more hold. Slots and scheduled collective reads as above.
  */
 function heldRows(w: Awaited<ReturnType<typeof measureWire>>, day: ReturnType<typeof requestsPerDay>): void {
-  const boxes = 22, collectives = 3, cycle = LIMITS.holdSeconds + HOLD_GAP_MS / 1000;
-  const mailHolds = (boxes * 86_400) / cycle + day.deposits, logHolds = (collectives * 86_400) / cycle;
+  const held = heldRequestsPerDay(20, 3), { mailHolds, logHolds } = held;
   let http = 0, tor = 0;
   const add = (n: number, x: Wire) => { http += n * (x.up + x.down); tor += n * (cells(x.up) + cells(x.down)); };
   add(mailHolds - day.deposits, w.held0);
@@ -105,10 +103,10 @@ function heldRows(w: Awaited<ReturnType<typeof measureWire>>, day: ReturnType<ty
   add(day.deposits, w.ack);
   add(day.deposits, w.deposit); // our slots (a message, a receipt or a dummy)
   add(logHolds + day.reads, w.lookup); // held log reads and scheduled collective reads, each estimated as a look-up
-  const total = mailHolds + day.deposits + day.deposits + logHolds + day.reads;
+  const total = held.total;
   console.log(`    held: ${Math.round(mailHolds)} held fetches, ${Math.round(logHolds)} held log reads, ${Math.round(day.deposits)} deposits (each: an ack), ${Math.round(day.reads)} collective reads a day`);
   row(`held cost: requests per komrade per day (20 contacts, 3 collectives, holds of ${LIMITS.holdSeconds} s, slot ${FETCH_SECONDS.default / 10} s)`, total, 'req/day');
   row('  held cost: bytes per komrade per day, HTTP request + response on the wire', http / 1e6, 'MB/day', { text: '≤ 20 MB/day', met: http <= 20e6 });
   row('  held cost: the same carried by tor, whole 514-byte cells', tor / 1e6, 'MB/day');
-  row('  held cost: held reads open at the Operator per komrade, all the time (one per mailbox and collective)', boxes + collectives, 'holds');
+  row('  held cost: held reads open at the Operator per komrade, all the time (one per mailbox and collective)', held.holds, 'holds');
 }
