@@ -77,6 +77,22 @@ test('the popup opening sends nothing to the Operator and ends no hold: the wire
   } finally { await op.close(); }
 });
 
+test('after a start each mailbox\'s first hold comes at its own random time, not all in one second', { timeout: 60_000 }, async () => {
+  const op = await startTestOperator();
+  try {
+    const alice = await account(op.url, 'alice'), bob = await account(op.url, 'bob');
+    await introduce(alice, bob, { from: 'alice', to: 'bob' });
+    const draws = [0, 0.9]; // the intro at once, alice's mailbox 9 s later (of a 10 s spread)
+    const live = new Live(bob.k, { startMs: 10_000, gapMs: 50, random: () => draws.shift() ?? 0.5 });
+    live.start();
+    await until(() => op.holds.size === 1, 'the first hold');
+    const first = Date.now();
+    await until(() => op.holds.size === 2, 'the second hold');
+    assert.ok(Date.now() - first >= 5_000, `the second came ${Date.now() - first} ms after the first`);
+    live.stop();
+  } finally { await op.close(); }
+});
+
 test('the setting off: no hold at all, the Poisson fetches instead; on again: every mailbox held', { timeout: 30_000 }, async () => {
   const op = await startTestOperator();
   try {
