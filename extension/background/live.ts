@@ -158,7 +158,12 @@ export class Live {
           }
         },
         // the held answer's blobs are stored, then acknowledged (and any more fetched); first contacts wait for a look-up
-        file: async () => { if (await k.fetchOne(box.id, got)) this.o.onLookup?.(); },
+        file: async () => {
+          if (await k.fetchOne(box.id, got)) this.o.onLookup?.();
+          // a group key handed over (COLLECTIVES.md §8) is taken by its collective's read, now (the hand-over already tells the Operator as much)
+          const names = new Set((await store.keysIn()).map((i) => foldName(i.body.collective)));
+          for (const rec of await store.collectives()) if (names.has(foldName(rec.name))) await k.readCollective(rec.name);
+        },
       };
     });
     for (const rec of await store.collectives()) {
