@@ -93,6 +93,24 @@ test('after a start each mailbox\'s first hold comes at its own random time, not
   } finally { await op.close(); }
 });
 
+test('an admission and the newcomer\'s group key arrive by themselves on the held reads (no poll, no scheduled read)', { timeout: 60_000 }, async () => {
+  const op = await startTestOperator();
+  try {
+    const alice = await account(op.url, 'alice');
+    await alice.k.createCollective({ name: 'livecoop', description: '', rule: 'one' });
+    const carol = await account(op.url, 'carol');
+    await carol.k.askToJoin({ name: 'livecoop' });
+    const lives = [new Live(alice.k, quick), new Live(carol.k, quick)];
+    for (const l of lives) l.start();
+    await until(() => op.holds.size === 4, 'both intros and both log reads held');
+    await alice.k.vouch({ collective: 'livecoop', name: 'carol' });
+    const mine = async () => (await carol.k.collectives()).find((c) => c.name.toLowerCase() === 'livecoop');
+    await until(async () => (await mine())?.myStatus === 'member', 'carol sees herself admitted');
+    await until(async () => (await mine())?.hasKey === true, 'carol holds the group key');
+    for (const l of lives) l.stop();
+  } finally { await op.close(); }
+});
+
 test('the setting off: no hold at all, the Poisson fetches instead; on again: every mailbox held', { timeout: 30_000 }, async () => {
   const op = await startTestOperator();
   try {
