@@ -2,7 +2,8 @@
  * `npm run bench [-- section …]`: the project's scoreboard. Every comparison is measured side by
  * side in this one run; results go to bench/results.json with the machine. Not a test: nothing
  * here passes or fails (goals are reported as met or MISSED). Sections: design, crypto, vault,
- * operator, scale, forgetting, endurance, vouch, posts, browser, cost, memory, schedule, live (all by default; `npm run bench` runs
+ * operator, scale, forgetting, endurance, vouch, posts, browser, cost, memory, schedule, live,
+ * transparency, federation (all by default; `npm run bench` runs
  * inside `scripts/in-netns.sh` so the browser's traffic stays on loopback).
  */
 import { loadThemis } from '../protocol/themis.ts';
@@ -25,6 +26,7 @@ const SECTIONS: Record<string, () => Promise<unknown>> = {
   schedule: async () => (await import('./schedule.ts')).benchSchedule(),
   live: async () => (await import('./live.ts')).benchLive(),
   transparency: async () => (await import('./transparency.ts')).benchTransparency(),
+  federation: async () => (await import('./federation.ts')).benchFederation(),
 };
 const chosen = process.argv.slice(2).filter((a) => a in SECTIONS);
 for (const name of chosen.length ? chosen : Object.keys(SECTIONS)) await SECTIONS[name]!();

@@ -1,7 +1,7 @@
 /**
  * Live arrivals (issue #19 item 2; PROTOCOL.md §5.4, COLLECTIVES.md §10): with held reads open
  * (the add-on core's `Live`, in Node, on loopback, a real Operator), how long a message, an
- * admission and a newcomer's group key take to arrive with no poll and no "Check now"; then the
+ * admission, a newcomer's group key and a join request (at a member's) take to arrive with no poll and no "Check now"; then the
  * Operator (a process of its own, bench/live-operator.ts) with 10,000 held fetches kept open by
  * a separate process (bench/live-load.ts): its memory (RSS and heap) and CPU per second.
  */
@@ -69,6 +69,17 @@ async function arrivals(): Promise<void> {
     }
     row('live: an admission seen by the candidate\'s open popup (deciding vouch → member), median of 3', percentile(admission, 50), 'ms', { text: '≤ 5,000 ms', met: percentile(admission, 50) <= 5000 });
     row('live: a newcomer\'s group key in their open popup (deciding vouch → key held), median of 3', percentile(key, 50), 'ms', { text: '≤ 10,000 ms', met: percentile(key, 50) <= 10_000 });
+
+    // a join request in a member's open popup (a held requests read, requests-live.ts): the row's count, with no poll
+    const asked: number[] = [];
+    for (const name of ['fred', 'gina', 'hal']) {
+      const d = await account(op.url, name);
+      const before = (await alice.k.collectives()).find((c) => c.name.toLowerCase() === 'livecoop')?.requests ?? 0;
+      const t0 = performance.now();
+      await d.k.askToJoin({ name: 'livecoop' });
+      asked.push(await until(t0, async () => ((await alice.k.collectives()).find((c) => c.name.toLowerCase() === 'livecoop')?.requests ?? 0) > before));
+    }
+    row('live: a join request seen by a member\'s open popup (ask → counted on the row, no poll), median of 3', percentile(asked, 50), 'ms', { text: '≤ 5,000 ms', met: percentile(asked, 50) <= 5000 });
   } finally {
     for (const l of living) l.stop();
     await op.close();

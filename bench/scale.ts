@@ -1,9 +1,9 @@
 /**
  * Scale: the Operator's operations with 10^3 vs 10^6 stored mailboxes (the store filled
  * directly, without fsync), as a ratio (goal ≤ 1.5); and the sweep + forgetting rewrite at
- * 10^6 mailboxes with 10^5 pending blobs.
+ * 10^6 mailboxes with 10^5 pending blobs, and the data directory's size per mailbox then.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -12,7 +12,7 @@ import { OperatorClient } from '../protocol/client.ts';
 import { KeyPair } from '../protocol/themis.ts';
 import { BLOB_SIZES } from '../protocol/wire.ts';
 import { Store } from '../operator/store/index.ts';
-import { spawnOperator } from '../test/support/operator.ts';
+import { filesUnder, spawnOperator } from '../test/support/operator.ts';
 import { interleavedMedians, ratio, row, section } from './lib.ts';
 import { mailCycle } from './operator.ts';
 
@@ -21,13 +21,14 @@ const BIG = Number(process.env.BENCH_MAILBOXES ?? 1_000_000);
 /** Fill a data dir with `mailboxes` mailboxes, `blobs` of them holding one pending blob. */
 async function fill(dir: string, mailboxes: number, blobs: number): Promise<number> {
   const store = await Store.open(dir, { ttlMs: 14 * 86_400_000, maxBlobsPerMailbox: 500, maxBytesPerMailbox: 16 << 20, now: Date.now, sync: false });
-  const s = performance.now(), key = b64(randomBytes(45)), blob = randomBytes(BLOB_SIZES[0]!);
+  const s = performance.now();
   const LANES = 32;
   await Promise.all(Array.from({ length: LANES }, async (_, lane) => {
     for (let i = lane; i < mailboxes; i += LANES) {
       const id = b64(randomBytes(16));
-      await store.mailboxes.create(id, key);
-      if (i < blobs) await store.mailboxes.deposit(id, blob);
+      // each key and blob its own random bytes, as real ones are (LevelDB compresses repeats)
+      await store.mailboxes.create(id, b64(randomBytes(45)));
+      if (i < blobs) await store.mailboxes.deposit(id, randomBytes(BLOB_SIZES[0]!));
     }
   }));
   await store.close();
@@ -80,6 +81,9 @@ export async function benchScale(): Promise<void> {
     await store.close();
     row(`sweep at ${BIG} mailboxes / 10^5 pending blobs`, sweepMs / 1000, 's');
     row(`forgetting rewrite at ${BIG} mailboxes / 10^5 pending blobs`, rewriteMs / 1000, 's');
+    // storage, as it rests after the rewrite: every file of the data directory (the pending blobs included)
+    const bytes = filesUnder(big).reduce((sum, f) => sum + statSync(f).size, 0);
+    row(`storage: data directory bytes per stored mailbox at ${BIG} mailboxes / 10^5 pending ${BLOB_SIZES[0]}-byte blobs, after the rewrite`, bytes / BIG, 'bytes');
   } finally {
     rmSync(small, { recursive: true, force: true }); rmSync(big, { recursive: true, force: true });
   }

@@ -25,12 +25,16 @@ export interface Status {
   queued: number;
   /** One Tor circuit per mailbox, or one shared by all (the browser's proxy is not Tor's SOCKS5); unknown before a request. */
   circuits?: 'per-mailbox' | 'shared';
-  /** Key-transparency alarms (PROTOCOL.md §5.11), oldest first: each says what failed; `evidence` are signed checkpoints that do not chain. */
+  /** Key-transparency alarms (PROTOCOL.md §5.11), oldest first: each says what failed; `evidence` are two signed checkpoints that prove the lie (a fork, or a name's index moved back). */
   logAlarms?: { kind: string; message: string; t: number; name?: string; evidence?: string[] }[];
 }
 
 /** One's own identity, as shown for comparison. */
-export interface MeView { name: string; safetyWords: string[]; safetyNumber: string; vouches?: VouchCountsView }
+export interface MeView {
+  name: string; safetyWords: string[]; safetyNumber: string; vouches?: VouchCountsView;
+  /** Our full address, as komrades of other Operators add us: `@name@<our Operator's host>` (PROTOCOL.md §11). */
+  address?: string;
+}
 
 /** A contact as the popup sees it. */
 export interface ContactView {
@@ -38,6 +42,10 @@ export interface ContactView {
   /** A changed key is waiting to be accepted or refused; sending is blocked and `verified` is false meanwhile. */
   keyChanged?: { safetyWords: string[]; safetyNumber: string };
   unread: number;
+  /** The host of their home Operator when it is not ours (PROTOCOL.md §11); `name` is then their full address `bob@<host>`. */
+  operator?: string;
+  /** Messages to them wait in the outbox after a failed deposit: how many, and why (their Operator cannot be reached, …). */
+  waiting?: string;
   /** Vouches counted for them in collectives (public counts, as last fetched). */
   vouches?: VouchCountsView;
 }
@@ -53,6 +61,8 @@ export interface CollectiveSummary {
   name: string; description: string; rule: string; members: number; needed: number; requests: number; myStatus: MyStatus;
   /** The group key arrived (or we made it). */
   hasKey: boolean;
+  /** The open requests' digest as last seen live (changes with a new request or a vouch counted). */
+  asked?: string;
 }
 
 /** A candidate (open join request): their vouches here against the quorum, and their vouches overall. */
@@ -172,6 +182,8 @@ export const API = {
   /** `rule`: one, log2, sqrt, fixed:k or open. */
   createCollective: method<[a: { name: string; description: string; rule: string }], CollectiveView>(),
   askToJoin: method<[a: { name: string }], CollectiveView>(),
+  /** Cancel the founding, request to join, vouch or expel vote under way; false if none, or it already reached the Operator. */
+  cancelStep: method<[], boolean>(),
   /** Prove membership anonymously (2–4 s) and vouch for a candidate or member; refused if already vouched this round. */
   vouch: method<[a: { collective: string; name: string }], { vouches: number; needed: number; admitted: boolean }>(),
   leaveCollective: method<[a: { name: string }], CollectiveSummary[]>(),

@@ -13,6 +13,7 @@ import * as W from '../protocol/wire.ts';
 import { Holds, wakes } from './holds.ts';
 import { authorizer, fail, type AppConfig, type Deps, type Handlers } from './http.ts';
 import { collectiveRoutes } from './routes/collectives.ts';
+import { requestRoutes, requestWakes } from './routes/requests-held.ts';
 import { infoRoutes } from './routes/info.ts';
 import { logRoutes } from './routes/log.ts';
 import { mailboxRoutes } from './routes/mailboxes.ts';
@@ -27,7 +28,7 @@ export type { AppConfig } from './http.ts';
 export type Counters = Record<string, number>;
 
 /** Every route's handler, one file per resource. */
-const HANDLERS: Handlers<RouteName> = { ...infoRoutes, ...mailboxRoutes, ...nameRoutes, ...logRoutes, ...collectiveRoutes, ...postRoutes };
+const HANDLERS: Handlers<RouteName> = { ...infoRoutes, ...mailboxRoutes, ...nameRoutes, ...logRoutes, ...collectiveRoutes, ...requestRoutes, ...postRoutes };
 
 function parse<S extends z.ZodType>(schema: S, value: unknown): z.infer<S> {
   const r = schema.safeParse(value);
@@ -95,6 +96,7 @@ export function createApp(store: Store, config: AppConfig, counters: Counters = 
       // what this request committed wakes the reads held on it (after its batch is written)
       const woken = wakes(name, params as Record<string, string>);
       if (woken) holds.notify(woken);
+      for (const k of requestWakes(name, params as Record<string, string>)) holds.notify(k);
       count(name);
       ctx.status = res.status ?? 200;
       ctx.body = res.body;

@@ -177,7 +177,7 @@ test(`fuzz: ${BROKEN_RUNS} times a well-formed request of every route with one f
       await c.fetchBlobs(box, owner.privateKey); await c.fetchBlobs(box, owner.privateKey, { wait: 1 }); await c.ack(box, owner.privateKey, ['000000000001']).catch(no);
       await c.deleteMailbox(b64(randomBytes(16)), owner.privateKey).catch(no);
       const signed = await founder.register(c, 0); await joiner.register(c, 0);
-      await c.lookup('founder'); await c.available('founder'); await c.checkpoint(); await c.consistency(1, 1).catch(no); await c.logEntries(0); await c.replace(signed).catch(no); await c.deleteName('joiner', founder.identity.privateKey).catch(no);
+      await c.lookup('founder'); await c.available('founder'); await c.checkpoint(); await c.consistency(1, 1).catch(no); await c.logEntries(0); await c.logIndex('founder'); await c.replace(signed).catch(no); await c.deleteName('joiner', founder.identity.privateKey).catch(no);
       await c.createCollective(founder.identity.privateKey, {
         v: 2, name: 'coop', description: 'fuzzed', quorum: 'one', created: Date.now(), founder: 'founder', founderKey: b64(founder.identity.publicKey), founderCommitment: '12345',
       });
@@ -185,7 +185,7 @@ test(`fuzz: ${BROKEN_RUNS} times a well-formed request of every route with one f
       await c.requestJoin(joiner.identity.privateKey, {
         v: 2, collective: 'coop', name: 'joiner', identityKey: b64(joiner.identity.publicKey), commitment: '678', prekey: { id: b64(randomBytes(8)), key: b64(joiner.prekey.publicKey) }, ts: Date.now(),
       });
-      await c.listRequests('coop'); await c.vouch('coop', 'joiner', proofLike).catch(no); await c.expel('coop', 'founder', proofLike).catch(no);
+      await c.listRequests('coop'); await c.waitRequests('coop', '0'.repeat(16), 1); await c.vouch('coop', 'joiner', proofLike).catch(no); await c.expel('coop', 'founder', proofLike).catch(no);
       await c.leave('coop', 'founder', founder.identity.privateKey, '12345').catch(no);
       await c.openEpoch('coop', { epoch: 1, postingKey: b64(posting.publicKey), root: '1', proof: proofLike }).catch(no);
       await c.currentEpoch('coop').catch(no); await c.uploadKeys('coop', 1, [randomBytes(BLOB_SIZES[0]!)], posting.privateKey).catch(no);

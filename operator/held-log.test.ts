@@ -6,16 +6,14 @@ import assert from 'node:assert/strict';
 import { C, c, collectivesWorld } from '../test/support/collectives.ts';
 import { LIMITS } from '../protocol/wire.ts';
 import { raw, snapshot } from '../test/support/operator.ts';
+import { until as poll } from '../test/support/until.ts';
 
 let w: Awaited<ReturnType<typeof collectivesWorld>>;
 before(async () => { w = await collectivesWorld(undefined as never); });
 after(() => w?.op.close());
 
-/** Poll (never one fixed wait) until `cond` holds. */
-async function until(cond: () => boolean, what: string) {
-  for (let i = 0; i < 2000 && !cond(); i++) await new Promise((r) => setTimeout(r, 10));
-  assert.ok(cond(), what);
-}
+/** Poll (never one fixed wait) until `cond` holds: 2,000 × 10 ms. */
+const until = (cond: () => boolean, what: string) => poll(cond, what, 2000);
 
 test('held log reads are answered by the next entry (an admission), several on one log (the test times out before the wait would end)', { timeout: 20_000 }, async () => {
   await w.op.client.createCollective(w.k.fiona!.identity.privateKey, w.charter(C, 'fiona', 'open'));

@@ -10,6 +10,7 @@ import { signAuth } from '../protocol/identity.ts';
 import { KeyPair, loadThemis } from '../protocol/themis.ts';
 import { BLOB_SIZES, fetchPayload, LIMITS } from '../protocol/wire.ts';
 import { raw, snapshot, startTestOperator } from '../test/support/operator.ts';
+import { until as poll } from '../test/support/until.ts';
 
 before(() => loadThemis());
 
@@ -19,11 +20,8 @@ async function newMailbox(client: OperatorClient) {
   await client.createMailbox(id, key);
   return { id, key };
 }
-/** Poll (never one fixed wait) until `cond` holds. */
-async function until(cond: () => boolean, what: string) {
-  for (let i = 0; i < 2000 && !cond(); i++) await new Promise((r) => setTimeout(r, 10));
-  assert.ok(cond(), what);
-}
+/** Poll (never one fixed wait) until `cond` holds: 2,000 × 10 ms. */
+const until = (cond: () => boolean, what: string) => poll(cond, what, 2000);
 /** A promise with its settled state visible. */
 function watch<T>(p: Promise<T>) {
   const w = { done: false, value: undefined as T | undefined, error: undefined as unknown };

@@ -14,6 +14,8 @@ export interface AppConfig {
   /** Proof-of-work bits to register a name (§5.7), create a mailbox (§5.2), deposit into an intro mailbox (§5.3). */
   powBits: number; mailboxPowBits: number; depositPowBits: number;
   ttlMs: number; maxBlobsPerMailbox: number; maxBytesPerMailbox: number;
+  /** Developer mode: a join request may name a loopback home Operator (`name@127.0.0.1:port`, COLLECTIVES.md §15); default off (onions only). */
+  allowLoopbackHomes?: boolean;
 }
 
 /** Refuse the request: answered as `status` with `{ error: reason }`; nothing has changed. */

@@ -23,6 +23,7 @@ const program = new Command('komrade-operator')
   .addOption(new Option('--host <addr>', 'address to bind; must be loopback unless --allow-public-bind').default(env('HOST') ?? '127.0.0.1'))
   .addOption(new Option('--port <n>', 'port to bind; 0 = any free port (printed)').argParser(int(0)).default(Number(env('PORT') ?? 7657)))
   .option('--allow-public-bind', 'allow a non-loopback --host (not for production: the Operator belongs behind tor)', env('ALLOW_PUBLIC_BIND') === '1')
+  .option('--allow-loopback-homes', 'developer mode: a join request may name a loopback home Operator (COLLECTIVES.md §15)', env('ALLOW_LOOPBACK_HOMES') === '1')
   .addOption(new Option('--ttl-days <n>', 'undelivered mail and idle mailboxes expire after this many days').argParser(int(1)).default(Number(env('TTL_DAYS') ?? 14)))
   .addOption(new Option('--pow-bits <n>', 'proof-of-work difficulty for registering a name').argParser(int(0)).default(Number(env('POW_BITS') ?? 20)))
   .addOption(new Option('--mailbox-pow-bits <n>', 'proof-of-work difficulty for creating a mailbox').argParser(int(0)).default(Number(env('MAILBOX_POW_BITS') ?? 16)))
@@ -45,7 +46,7 @@ const program = new Command('komrade-operator')
 
 program.parse();
 const o = program.opts<{
-  data: string; host: string; port: number; allowPublicBind: boolean; ttlDays: number; powBits: number; mailboxPowBits: number; depositPowBits: number; maxStoreMib: number; maxBlobs: number; maxMailboxMib: number; maxHolds: number;
+  data: string; host: string; port: number; allowPublicBind: boolean; allowLoopbackHomes: boolean; ttlDays: number; powBits: number; mailboxPowBits: number; depositPowBits: number; maxStoreMib: number; maxBlobs: number; maxMailboxMib: number; maxHolds: number;
   sweepMinutes: number; logMinutes: number; tor: 'auto' | 'launch' | 'control' | 'off'; torBinary: string; torSocksPort: number; torrcAppend?: string;
   torControlPort?: number; torControlPassword?: string; onion?: string; torTimeoutSeconds: number;
 }>();
@@ -70,7 +71,7 @@ async function publish(dataDir: string, port: number): Promise<Onion | undefined
 
 try {
   const op = await startOperator({
-    dataDir: resolve(o.data), host: o.host, port: o.port, allowPublicBind: o.allowPublicBind,
+    dataDir: resolve(o.data), host: o.host, port: o.port, allowPublicBind: o.allowPublicBind, allowLoopbackHomes: o.allowLoopbackHomes,
     ttlMs: o.ttlDays * 86_400_000, powBits: o.powBits, mailboxPowBits: o.mailboxPowBits, depositPowBits: o.depositPowBits,
     maxStoreBytes: o.maxStoreMib * 1024 * 1024, maxBlobsPerMailbox: o.maxBlobs, maxHolds: o.maxHolds,
     maxBytesPerMailbox: o.maxMailboxMib * 1024 * 1024, sweepMs: o.sweepMinutes * 60_000, logMs: o.logMinutes * 60_000,

@@ -8,6 +8,7 @@ import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { unb64 } from '../protocol/bytes.ts';
 import { loadThemis } from '../protocol/themis.ts';
 import { openCheckpoint, parseVkey } from '../protocol/transparency/checkpoint.ts';
 import { parseWitnessVkey, verifyCosignature } from '../protocol/transparency/cosignature.ts';
@@ -86,5 +87,28 @@ test('the witness refuses to cosign a log whose entries do not hash to its signe
     const run = await witness(op.url, data);
     assert.equal(run.code, 2, run.out);
     assert.match(JSON.parse(readFileSync(join(data, 'alarm'), 'utf8')).message, /do not hash to its checkpoint's root/);
+  } finally { await op.close(); }
+});
+
+test('the witness refuses a checkpoint whose name index moved a name without an entry (a rollback)', async () => {
+  const op = await startTestOperator();
+  const data = mkdtempSync(join(tmpdir(), 'komrade-witness-'));
+  try {
+    const bob = komrade('bob_y');
+    await bob.register(op.client);
+    await op.client.deleteName('bob_y', bob.identity.privateKey);
+    await komrade('bob_y').register(op.client); // bob's name now points at leaf 2
+    let run = await witness(op.url, data);
+    assert.equal(run.code, 0, run.out);
+    // the Operator points bob's position back at his old leaf 0, then signs on with a new entry
+    const old = (await op.client.logEntries(0)).entries[0]!;
+    const core = (op.store as unknown as { core: { write(ops: unknown[]): Promise<void> } }).core;
+    await core.write((await op.store.log.names.set('bob_y', { index: 0, leaf: unb64(old.leaf) })).ops);
+    await komrade('zoe_y').register(op.client);
+    run = await witness(op.url, data);
+    assert.equal(run.code, 2, run.out);
+    const alarm = JSON.parse(readFileSync(join(data, 'alarm'), 'utf8')) as { message: string; evidence: string[] };
+    assert.match(alarm.message, /name index in the checkpoint at 4 entries is not the one its entries give/);
+    assert.equal(alarm.evidence.length, 1, 'the signed checkpoint with the rewritten index is kept');
   } finally { await op.close(); }
 });

@@ -125,6 +125,9 @@ export class OperatorClient {
   /** Log entries from index `from` (§5.11). */
   logEntries(from: number) { return this.call('log-entries', { from: String(from) }); }
 
+  /** A folded name's proof in the name index at the newest checkpoint (§5.11.6). */
+  logIndex(name: string) { return this.call('log-index', { name }); }
+
   /** Replace one's record (prekey rotation). */
   replace(signed: W.SignedRecord) { return this.call('replace', { name: signed.record.name }, signed); }
 
@@ -137,9 +140,9 @@ export class OperatorClient {
 
   // ---- collectives (COLLECTIVES.md §10) ----
 
-  /** Found a collective: the charter signed by the founder's identity key, with the name's proof of work. */
-  async createCollective(identity: PrivateKey, charter: Charter) {
-    const pow = await solvePow(charter.name, charter.founderKey, (await this.cachedInfo()).powBits);
+  /** Found a collective: the charter signed by the founder's identity key, with the name's proof of work (solved here unless given). */
+  async createCollective(identity: PrivateKey, charter: Charter, solved?: string) {
+    const pow = solved ?? await solvePow(charter.name, charter.founderKey, (await this.cachedInfo()).powBits);
     return this.call('create-collective', {}, { ...signCharter(identity, charter), pow });
   }
 
@@ -168,6 +171,9 @@ export class OperatorClient {
 
   /** The open join requests (public). */
   listRequests(collective: string) { return this.call('list-requests', { collective }); }
+
+  /** The open join requests, held up to `wait` seconds while their digest is still `seen` (COLLECTIVES.md §10). */
+  waitRequests(collective: string, seen: string, wait: number, signal?: AbortSignal) { return this.call('wait-requests', { collective }, { wait, seen }, signal); }
 
   /** Vouch for a candidate or member with a proof of kind `vouch` (no Auth: send it over a circuit of its own). */
   vouch(collective: string, name: string, proof: VouchProof) { return this.call('vouch', { collective, name }, { proof }); }

@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { b64, bytesEqual, canonicalJson, unb64, utf8 } from './bytes.ts';
+import { Handle } from './address.ts';
 import { QuorumRule } from './quorum.ts';
 import { SecureMessageSign, SecureMessageVerify, publicKey, type PrivateKey } from './themis.ts';
 import { SNARK_FIELD, VouchProof, decimalBelow } from './vouch-wire.ts';
@@ -48,7 +49,8 @@ export type SignedCharter = z.infer<typeof SignedCharter>;
 export const JoinRequest = z.strictObject({
   v: z.literal(2),
   collective: W.Name,
-  name: W.Name,
+  /** The candidate's handle at the collective's Operator: a bare name, or `name@<home host>` for another Operator's komrade (§15). */
+  name: Handle,
   identityKey: W.PublicKeyB64,
   commitment: Commitment,
   /** The prekey a member's add-on seals the group key to (§8). */
@@ -94,8 +96,8 @@ export const LogEntry = z.strictObject({
   /** Hour the entry was made (ms, rounded down to the hour: nothing finer is kept). */
   ts: z.number().int().nonnegative(),
   type: z.enum(['found', 'admit', 'leave', 'expel']),
-  /** The member this entry is about (lower-cased). */
-  name: W.Name,
+  /** The member this entry is about (lower-cased; `name@<host>` for another Operator's komrade, §15). */
+  name: Handle,
   leaf: z.number().int().nonnegative(),
   commitment: Commitment,
   /** The epoch of the proofs' scope (admit: the vouch epoch; expel: the expel epoch; else 0). */
@@ -150,7 +152,7 @@ export const WaitLog = z.strictObject({ wait: W.Wait });
 
 /** GET /v2/collectives/:collective/members/:name: a current member, the vouches counted for them, and the epochs proofs about them must name. */
 export const MemberInfo = z.strictObject({
-  name: W.Name, leaf: count, commitment: Commitment, vouches: count, vouchEpoch: count, expelEpoch: count, votes: count, expelNeeded: count,
+  name: Handle, leaf: count, commitment: Commitment, vouches: count, vouchEpoch: count, expelEpoch: count, votes: count, expelNeeded: count,
 });
 export type MemberInfo = z.infer<typeof MemberInfo>;
 

@@ -3,6 +3,7 @@
  * these; they are here so that every add-on version reads and writes the same shape.
  */
 import { z } from 'zod';
+import { OperatorOrigin } from './address.ts';
 import { MailboxId, Name, PrekeyId, PublicKeyB64 } from './wire.ts';
 
 /** Longest message text, in characters (fits the largest envelope in UTF-8). */
@@ -25,6 +26,12 @@ export const TextMessage = z.strictObject({
   expire: z.number().int().min(1).max(365 * 86_400).optional(),
   /** Gossip (PROTOCOL.md §5.11.5, added after v1, optional): the newest signed checkpoint of the Operator's log the sender has seen; the receiver checks it extends (or is extended by) its own. */
   checkpoint: z.string().max(1000).optional(),
+  /**
+   * Across Operators (PROTOCOL.md §11, added after v1, optional): the sender's home Operator (an
+   * origin), where `from` is looked up and where `replyTo` is, when it is not the recipient's.
+   * Absent: the recipient's own Operator.
+   */
+  home: OperatorOrigin.optional(),
 });
 export type TextMessage = z.infer<typeof TextMessage>;
 
@@ -40,6 +47,8 @@ export const Receipt = z.strictObject({
   from: Name,
   delivered: z.array(z.string().regex(/^[A-Za-z0-9_-]{22}$/)).min(1).max(100),
   prekey: z.strictObject({ id: PrekeyId, key: PublicKeyB64 }).optional(),
+  /** The sender's home Operator when it is not the recipient's (as in a message; PROTOCOL.md §11). */
+  home: OperatorOrigin.optional(),
 });
 export type Receipt = z.infer<typeof Receipt>;
 

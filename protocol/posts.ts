@@ -11,6 +11,7 @@ import { b64, unb64, concat, fromUtf8, randomBytes, utf8 } from './bytes.ts';
 import { EpochBundle, MAX_TEXT } from './message.ts';
 import { pad, unpad } from './padding.ts';
 import { KeyPair, SecureCellSeal, SecureMessageSign, SecureMessageVerify, publicKey, type PrivateKey } from './themis.ts';
+import { Handle } from './address.ts';
 import { LIMITS, Name } from './wire.ts';
 
 const POST_VERSION = 2;
@@ -25,8 +26,8 @@ export function newEpochBundle(collective: string, epoch: number, root: string):
 
 /** The signed content of a post or a tombstone. */
 export const PostPayload = z.discriminatedUnion('kind', [
-  z.strictObject({ v: z.literal(POST_VERSION), kind: z.literal('post'), id: z.string().regex(/^[A-Za-z0-9_-]{22}$/), collective: Name, epoch: z.number().int().positive(), author: Name, t: z.number().int().nonnegative(), text: z.string().min(1).max(MAX_TEXT), deleteHash: z.string().regex(/^[A-Za-z0-9_-]{43}$/) }),
-  z.strictObject({ v: z.literal(POST_VERSION), kind: z.literal('tombstone'), id: z.string().regex(/^[A-Za-z0-9_-]{22}$/), collective: Name, epoch: z.number().int().positive(), author: Name, t: z.number().int().nonnegative(), target: z.string().regex(/^[A-Za-z0-9_-]{22}$/) }),
+  z.strictObject({ v: z.literal(POST_VERSION), kind: z.literal('post'), id: z.string().regex(/^[A-Za-z0-9_-]{22}$/), collective: Name, epoch: z.number().int().positive(), author: Handle, t: z.number().int().nonnegative(), text: z.string().min(1).max(MAX_TEXT), deleteHash: z.string().regex(/^[A-Za-z0-9_-]{43}$/) }),
+  z.strictObject({ v: z.literal(POST_VERSION), kind: z.literal('tombstone'), id: z.string().regex(/^[A-Za-z0-9_-]{22}$/), collective: Name, epoch: z.number().int().positive(), author: Handle, t: z.number().int().nonnegative(), target: z.string().regex(/^[A-Za-z0-9_-]{22}$/) }),
 ]);
 export type PostPayload = z.infer<typeof PostPayload>;
 

@@ -5,8 +5,11 @@
  * keys (extension/background/circuits.ts) are all derived from this table.
  */
 import { z } from 'zod';
+import { Handle } from './address.ts';
 import * as C from './collective.ts';
+import { foldName } from './names.ts';
 import * as P from './posts-wire.ts';
+import * as RW from './requests-wait.ts';
 import * as T from './transparency/wire.ts';
 import * as W from './wire.ts';
 
@@ -29,7 +32,8 @@ const name = z.strictObject({ name: W.FoldedName });
 const byMailbox = { param: 'id', kind: 'mailbox' } as const;
 const byName = { param: 'name', kind: 'name' } as const;
 const collective = z.strictObject({ collective: W.FoldedName });
-const collectiveAndName = z.strictObject({ collective: W.FoldedName, name: W.FoldedName });
+/** A member or candidate in a collective: a name, or `name@<host>` for another Operator's komrade (COLLECTIVES.md §15). */
+const collectiveAndName = z.strictObject({ collective: W.FoldedName, name: Handle.transform(foldName) });
 const logFrom = z.strictObject({ collective: W.FoldedName, from: z.string().regex(/^(0|[1-9][0-9]{0,9})$/, 'from must be a sequence number') });
 /** A collective's name lives in the name namespace: its routes share that name's circuit. */
 const byCollective = { param: 'collective', kind: 'name' } as const;
@@ -54,6 +58,7 @@ export const ROUTES = {
   'log-checkpoint': { method: 'GET', path: '/log/checkpoint', params: none, response: T.CheckpointResponse },
   'log-consistency': { method: 'GET', path: '/log/consistency/:from/:to', params: T.ConsistencyParams, response: T.ConsistencyResponse },
   'log-entries': { method: 'GET', path: '/log/entries/:from', params: T.EntriesParams, response: T.EntriesResponse },
+  'log-index': { method: 'GET', path: '/log/index/:name', params: name, response: T.IndexResponse },
   // collectives (COLLECTIVES.md §10); vouches and expel votes carry no isolation key: each rides a circuit of its own
   'vouch-counts': { method: 'GET', path: '/names/:name/vouches', params: name, response: C.VouchCounts, isolate: byName },
   'create-collective': { method: 'POST', path: '/collectives', params: none, request: C.CreateCollective, response: C.CreateCollectiveResponse },
@@ -62,6 +67,7 @@ export const ROUTES = {
   log: { method: 'GET', path: '/collectives/:collective/log/:from', params: logFrom, response: C.LogResponse, isolate: byCollective },
   'wait-log': { method: 'POST', path: '/collectives/:collective/log/:from/wait', params: logFrom, request: C.WaitLog, response: C.LogResponse, isolate: byCollective },
   'list-requests': { method: 'GET', path: '/collectives/:collective/requests', params: collective, response: C.RequestsResponse, isolate: byCollective },
+  'wait-requests': { method: 'POST', path: '/collectives/:collective/requests/wait', params: collective, request: RW.WaitRequests, response: C.RequestsResponse, isolate: byCollective },
   member: { method: 'GET', path: '/collectives/:collective/members/:name', params: collectiveAndName, response: C.MemberInfo, isolate: byCollective },
   join: { method: 'POST', path: '/collectives/:collective/requests', params: collective, request: C.Join, response: C.JoinResponse, isolate: byCollective },
   vouch: { method: 'POST', path: '/collectives/:collective/vouches/:name', params: collectiveAndName, request: C.ProofBody, response: C.VouchResponse },

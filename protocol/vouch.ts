@@ -14,6 +14,7 @@ import { Group } from '@semaphore-protocol/group';
 import { verifyProof, packGroth16Proof, type SemaphoreProof } from '@semaphore-protocol/proof';
 import * as snarkjs from 'snarkjs';
 import { utf8 } from './bytes.ts';
+import { Handle } from './address.ts';
 import { Name } from './wire.ts';
 
 import { DEPTH, MAX_MEMBERS, SNARK_FIELD, VouchProof } from './vouch-wire.ts';
@@ -56,7 +57,7 @@ export function semaphoreHash(x: bigint): bigint {
 function checkInputs(kind: ProofKind, collective: string, subject: string, epoch: number): void {
   if (kind !== 'vouch' && kind !== 'expel' && kind !== 'cursor' && kind !== 'epoch') throw new TypeError(`unknown proof kind: ${String(kind)}`);
   Name.parse(collective); // names never contain the "\n" that separates the hashed fields
-  Name.parse(subject);
+  Handle.parse(subject); // a member's handle (COLLECTIVES.md §15): no "\n" either
   if (!Number.isSafeInteger(epoch) || epoch < 0) throw new RangeError('epoch must be a non-negative integer');
 }
 

@@ -8,6 +8,7 @@
 // learns of a collective's posts, in operator-view-posts.test.ts.
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
+import { position } from '../protocol/transparency/name-index.ts';
 import { randomBytes, b64 } from '../protocol/bytes.ts';
 import { loadThemis } from '../protocol/themis.ts';
 import { Komrade } from '../extension/background/komrade.ts';
@@ -81,6 +82,7 @@ test('a seized Operator holds no social graph, no sender, no plaintext and no fi
     }
     for (const n of names) assert.ok(!logs.includes(n), `a log line names ${n}`);
     assert.ok(!records.some((kv) => kv.includes('bob')), "bob's deleted account left no directory entry");
+    assert.ok(!rows.some((kv) => value(kv).includes(Buffer.from(position('bob')))), "bob's deleted name left no name index entry");
     // 3. no plaintext anywhere: store, files, logs
     assert.deepEqual(findOnDisk(op.dataDir, Object.fromEntries(texts.map((t, i) => [`message ${i}`, t]))), [], 'no message text in any file');
     for (const t of texts) assert.ok(!logs.includes(t));
@@ -107,11 +109,12 @@ test('a seized Operator holds no social graph, no sender, no plaintext and no fi
           assert.ok(isDay(until - 14), `a grave keeps the day number it ends on: ${until}`);
           break;
         }
-        case 'H': case 'O': case 'I': case 'K': break; // the key-transparency log (PROTOCOL.md §5.11): hashes, openings, indexes, its key and signed head — no time
+        case 'H': case 'O': case 'I': case 'K': case 'R': break; // the key-transparency log (PROTOCOL.md §5.11): hashes, openings, indexes, removals, its key and signed head — no time
+        case 'N': case 'B': break; // the name index (§5.11.6): node hashes and buckets of (position, leaf index, leaf hash) — no time
         default: assert.fail(`a row of a family the protocol does not list: ${kv.slice(0, 20)}`);
       }
     }
-    assert.deepEqual([...families].sort(), ['H', 'I', 'K', 'O', 'b', 'g', 'k', 'm', 'n', 'r', 'x'], 'the snapshots hold rows of every family');
+    assert.deepEqual([...families].sort(), ['B', 'H', 'I', 'K', 'N', 'O', 'R', 'b', 'g', 'k', 'm', 'n', 'r', 'x'], 'the snapshots hold rows of every family');
     assert.ok(lines.every((l) => !/\d{2}:\d{2}:\d{2}/.test(l)), 'log lines carry no timestamps of their own');
   } finally { await op.close(); }
 });

@@ -21,12 +21,12 @@ test("the SOCKS endpoint is read from the browser's proxy settings, only when it
 });
 
 test('each Operator request is keyed by the one mailbox or name it touches', () => {
-  const base = `http://${'a'.repeat(56)}.onion/v2`;
-  for (const op of ['fetch', 'ack', 'delete']) assert.equal(isolationKey(`${base}/mailboxes/AbC-_9/${op}`), 'mailbox:AbC-_9');
+  const host = `${'a'.repeat(56)}.onion`, base = `http://${host}/v2`;
+  for (const op of ['fetch', 'ack', 'delete']) assert.equal(isolationKey(`${base}/mailboxes/AbC-_9/${op}`), `${host} mailbox:AbC-_9`);
   assert.equal(isolationKey(`${base}/mailboxes/AbC-_9/deposit`), undefined, 'a deposit gets a circuit of its own');
-  assert.equal(isolationKey(`${base}/names/Alice`), 'name:alice');
-  assert.equal(isolationKey(`${base}/names/alice/delete`), 'name:alice');
-  assert.equal(isolationKey(`${base}/names/%41lice`), 'name:alice');
+  assert.equal(isolationKey(`${base}/names/Alice`), `${host} name:alice`);
+  assert.equal(isolationKey(`${base}/names/alice/delete`), `${host} name:alice`);
+  assert.equal(isolationKey(`${base}/names/%41lice`), `${host} name:alice`);
   for (const path of ['/info', '/mailboxes', '/names', '/mailboxes/a/b/fetch']) assert.equal(isolationKey(`${base}${path}`), undefined, path);
 });
 
@@ -44,4 +44,13 @@ test('credentials: stable per mailbox within a session, different across mailbox
   assert.notEqual(new Circuits().credentials(`${base}/mailboxes/boxA/fetch`).username, fetchA.username, 'a new session, new circuits');
   assert.ok(!fetchA.username.includes('boxA'));
   assert.match(fetchA.username, /^[A-Za-z0-9_-]{32}$/);
+});
+
+test('one circuit per (Operator, mailbox): the same id or name at two Operators never shares one (PROTOCOL.md §11)', () => {
+  const a = `http://${'c'.repeat(56)}.onion/v2`, b = `http://${'d'.repeat(56)}.onion/v2`;
+  const c = new Circuits();
+  assert.notEqual(c.credentials(`${a}/mailboxes/boxA/fetch`).username, c.credentials(`${b}/mailboxes/boxA/fetch`).username);
+  assert.notEqual(c.credentials(`${a}/names/bob`).username, c.credentials(`${b}/names/bob`).username);
+  assert.equal(c.credentials(`${a}/mailboxes/boxA/fetch`).username, c.credentials(`${a}/mailboxes/boxA/ack`).username);
+  assert.notEqual(isolationKey('http://127.0.0.1:4001/v2/mailboxes/boxA/fetch'), isolationKey('http://127.0.0.1:4002/v2/mailboxes/boxA/fetch'), 'loopback Operators differ by port');
 });

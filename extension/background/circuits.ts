@@ -1,5 +1,5 @@
 /**
- * One Tor circuit per mailbox. Tor (IsolateSOCKSAuth, on by default) never puts streams with
+ * One Tor circuit per mailbox (per Operator and mailbox, PROTOCOL.md §11). Tor (IsolateSOCKSAuth, on by default) never puts streams with
  * different SOCKS credentials on one circuit, and Firefox never shares a keep-alive connection
  * between them. Without this, every request of one add-on rides one circuit (Tor Browser
  * isolates by first-party site, and an add-on is one "site"), so the Operator, which can see
@@ -31,16 +31,19 @@ export function socksEndpoint(v: { proxyType?: string; socks?: string; socksVers
 }
 
 /**
- * What a request to the Operator touches, as an isolation key (from the route table,
- * protocol/routes.ts): `mailbox:<id>` for anything on one mailbox, `name:<name>` for a
- * directory name, undefined for the rest (which then gets a circuit of its own).
+ * What a request to an Operator touches, as an isolation key (from the route table,
+ * protocol/routes.ts): `<host> mailbox:<id>` for anything on one mailbox, `<host> name:<name>`
+ * for a directory name, undefined for the rest (which then gets a circuit of its own). The host
+ * is the Operator's: one circuit per (Operator, mailbox) (PROTOCOL.md §11), never one shared by
+ * two Operators.
  */
 export function isolationKey(url: string): string | undefined {
-  const hit = matchRoute(new URL(url).pathname);
+  const u = new URL(url);
+  const hit = matchRoute(u.pathname);
   const iso = hit?.route.isolate;
   if (!hit || !iso) return undefined;
   const value = hit.params[iso.param]!;
-  return `${iso.kind}:${iso.kind === 'name' ? value.toLowerCase() : value}`;
+  return `${u.host} ${iso.kind}:${iso.kind === 'name' ? value.toLowerCase() : value}`;
 }
 
 /** SOCKS credentials per isolation key, unlinkable to the key and new each browser session. */

@@ -5,15 +5,19 @@
  * shown on contact cards.
  */
 import { z } from 'zod';
+import { Handle, OperatorOrigin, operatorHost } from '../../protocol/address.ts';
 import { CollectiveKey, EpochBundle } from '../../protocol/message.ts';
+import { foldName } from '../../protocol/names.ts';
 import { Name } from '../../protocol/wire.ts';
 
 const Count = z.number().int().nonnegative();
 
-/** Record `collective/<name lower-cased>`. */
+/** Record `collective/<handle>` (`collectiveHandle`: the name lower-cased, `name@<host>` for another Operator's). */
 export const CollectiveRecord = z.strictObject({
-  /** As the charter spells it. */
+  /** As the charter spells it (the name at its own Operator). */
   name: Name,
+  /** The Operator that holds the collective, when it is not ours (COLLECTIVES.md §15); records from before have none. */
+  operator: OperatorOrigin.optional(),
   status: z.enum(['member', 'requested']),
   /** The collective's group keys (epoch bundles), oldest first; an ended epoch's is kept while its posts may be pending (POSTS.md §9). */
   bundles: z.array(EpochBundle),
@@ -31,17 +35,23 @@ export const CollectiveRecord = z.strictObject({
   rotateForRemoval: z.literal(true).optional(),
   /** The log sequence number at which we got (or made) the key: newcomers admitted after it get it from us. */
   keyedAt: Count.optional(),
-  /** Names we sealed the group key to (each once). */
-  handed: z.array(Name),
+  /** Members we sealed the group key to (each once), by their handle in the collective (`name@<host>` for another Operator's). */
+  handed: z.array(Handle),
   /** Our own vouches and expel votes: subject → epoch (never shown, never sent: only to refuse a second one). */
   vouched: z.record(z.string(), Count),
   voted: z.record(z.string(), Count),
   /** Hand-overs refused because their signer was not a current member. */
   refusedKeys: Count,
+  /** The digest of the open requests as last seen by a held requests read (requests-live.ts): the open page re-reads when it changes. */
+  asked: z.string().optional(),
   /** What the popup lists, as last seen (at a poll or a look-up). */
   info: z.strictObject({ description: z.string(), rule: z.string(), members: Count, needed: Count, requests: Count, t: z.number() }).optional(),
 });
 export type CollectiveRecord = z.infer<typeof CollectiveRecord>;
+
+/** The handle a collective is kept and shown under: `portland` on our Operator, `portland@<host>` on another (its record's `operator`). */
+export const collectiveHandle = (c: { name: string; operator?: string }): string =>
+  c.operator === undefined ? foldName(c.name) : `${foldName(c.name)}@${operatorHost(c.operator)}`;
 
 /** Record `collective/~keys`: hand-overs received, checked at the end of the poll. */
 export const KeysIn = z.strictObject({ items: z.array(z.strictObject({ from: z.string(), t: z.number(), body: CollectiveKey })) });

@@ -6,8 +6,8 @@
  * A poll reads the index, the newest segment and the collectives' records: never the history.
  */
 import { z } from 'zod';
+import { Handle } from '../../protocol/address.ts';
 import { foldName } from '../../protocol/names.ts';
-import { Name } from '../../protocol/wire.ts';
 
 const Count = z.number().int().nonnegative();
 const Id = z.string().regex(/^[A-Za-z0-9_-]{22}$/);
@@ -16,7 +16,7 @@ export const SEGMENT = 50;
 
 /** A post as kept: `n` its arrival number (unread while above the read mark); `mine` for our own (the delete secret while it may be pending). */
 export const FeedPost = z.strictObject({
-  n: Count, id: Id, collective: Name, author: Name, text: z.string(), t: z.number(),
+  n: Count, id: Id, collective: Handle, author: Handle, text: z.string(), t: z.number(),
   mine: z.strictObject({ seq: Count.optional(), secret: z.string().optional() }).optional(),
 });
 export type FeedPost = z.infer<typeof FeedPost>;
@@ -38,7 +38,7 @@ export const FeedCollective = z.strictObject({
   cursors: z.record(z.string(), z.strictObject({ id: Id, priv: z.string(), pub: z.string() })),
   read: z.record(z.string(), Count),
   refused: Count,
-  tombs: z.array(z.strictObject({ target: Id, author: Name })),
+  tombs: z.array(z.strictObject({ target: Id, author: Handle })),
   /** Epochs we cannot read: not in their tree (admitted later), or our cursor was lost. */
   gone: z.array(Count).optional(),
 });

@@ -6,6 +6,7 @@
  */
 import { API, type Args, type CollectiveSummary, type CollectiveView, type ContactView, type ConversationView, type FeedView, type Handlers, type MeView, type Method, type PostView, type RequestView, type Result, type SettingsView, type Status, type ThreadView, type VouchCountsView } from '../api.ts';
 import * as account from './core/account.ts';
+import { cancelStep } from './core/cancel-step.ts';
 import * as collectiveKeys from './core/collective-keys.ts';
 import * as collectives from './core/collectives.ts';
 import type { Replayed } from './core/collective-log.ts';
@@ -58,10 +59,7 @@ export class Komrade implements Handlers {
   /** A state change, then the status (not named `then`: that would make every instance a thenable). */
   private change<T>(fn: () => Promise<T>): Promise<Status> { return this.serial(fn).then(() => this.status()); }
 
-  /**
-   * Answer one request from the popup (main.ts): a person's action (`isActivity`) first restarts
-   * the auto-lock count; the popup's own refreshes do not.
-   */
+  /** Answer one request from the popup (main.ts): a person's action (`isActivity`) restarts the auto-lock count first. */
   async request<K extends Method>(type: K, args: Args<K>): Promise<Awaited<Result<K>>> {
     if (isActivity(type)) await this.touch();
     const fn = this[type] as (...a: unknown[]) => Promise<Awaited<Result<K>>>;
@@ -96,7 +94,7 @@ export class Komrade implements Handlers {
   }
   async addContact(a: { name: string }): Promise<ContactView> {
     const v = await this.serial(() => contacts.addContact(this.ctx, a));
-    await this.serial(() => collectives.vouchCounts(this.ctx, { name: v.name })).catch(() => undefined);
+    if (!v.operator) await this.serial(() => collectives.vouchCounts(this.ctx, { name: v.name })).catch(() => undefined); // counts across Operators: not yet (PROTOCOL.md §11)
     return (await collectives.withCounts(this.ctx, [v]))[0]!;
   }
   setVerified(a: { name: string; verified: boolean }): Promise<ContactView> { return this.serial(() => contacts.setVerified(this.ctx, a)); }
@@ -115,6 +113,8 @@ export class Komrade implements Handlers {
     await epochs.openNow(this.ctx, v.name).catch(() => undefined);
     return this.serial(() => collectives.findCollective(this.ctx, { name: v.name }));
   }
+  /** Not serial: it must reach a founding, request or proof that holds the state lock (cancel-step.ts). */
+  async cancelStep(): Promise<boolean> { return cancelStep(this.ctx); }
   askToJoin(a: { name: string }): Promise<CollectiveView> { return this.serial(() => collectives.askToJoin(this.ctx, a)); }
   /** Proves for 2–4 s (the state lock is held meanwhile, so the same vouch cannot be sent twice). */
   vouch(a: { collective: string; name: string }): Promise<{ vouches: number; needed: number; admitted: boolean }> { return this.serial(() => collectives.vouch(this.ctx, a)); }

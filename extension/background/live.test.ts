@@ -11,15 +11,11 @@ import { account, gate, introduce } from '../../test/support/addon.ts';
 import { startTestOperator } from '../../test/support/operator.ts';
 import { Live } from './live.ts';
 import { Timers } from './timers.ts';
+import { until } from '../../test/support/until.ts';
 
 before(() => loadThemis());
 after(() => shutdownCurve());
 
-/** Poll (never one fixed wait) until `cond` holds; the test's own timeout bounds it. */
-async function until(cond: () => boolean | Promise<boolean>, what: string) {
-  for (let i = 0; i < 4000; i++) { if (await cond()) return; await new Promise((r) => setTimeout(r, 10)); }
-  assert.fail(`never: ${what}`);
-}
 const texts = async (d: Awaited<ReturnType<typeof account>>, name: string) => (await d.k.thread({ name })).messages.map((m) => m.text);
 /** Quick starts and gaps, so that the test does not wait for the real spread. */
 const quick = { startMs: 300, gapMs: 50 };

@@ -13,12 +13,14 @@
  * back off (1 s doubling to a minute). The setting `live` ("Keep a connection open per
  * mailbox", on unless turned off) turns this off; the Poisson fetches (timers.ts) then run.
  */
+import { collectiveHandle } from './collective-state.ts';
 import { unb64 } from '../../protocol/bytes.ts';
 import { OperatorError } from '../../protocol/client.ts';
 import { foldName } from '../../protocol/names.ts';
 import { privateKey } from '../../protocol/themis.ts';
 import { LIMITS } from '../../protocol/wire.ts';
 import type { Komrade } from './komrade.ts';
+import { requestTargets } from './requests-live.ts';
 import { expDelay, type Random } from './schedule.ts';
 
 /** One thing to hold a read on: a mailbox of ours, or a collective's log; `file` takes in what came. */
@@ -162,24 +164,26 @@ export class Live {
           if (await k.fetchOne(box.id, got)) this.o.onLookup?.();
           // a group key handed over (COLLECTIVES.md §8) is taken by its collective's read, now (the hand-over already tells the Operator as much)
           const names = new Set((await store.keysIn()).map((i) => foldName(i.body.collective)));
-          for (const rec of await store.collectives()) if (names.has(foldName(rec.name))) await k.readCollective(rec.name);
+          for (const rec of await store.collectives()) if (names.has(foldName(rec.name))) await k.readCollective(collectiveHandle(rec));
         },
       };
     });
     for (const rec of await store.collectives()) {
-      const c = foldName(rec.name);
+      const c = foldName(rec.name), at = rec.operator ? ctx.client(rec.operator) : client; // the collective's Operator (COLLECTIVES.md §15)
       let from: number | undefined;
       out.push({
-        key: `log:${c}`,
+        key: `log:${collectiveHandle(rec)}`,
         hold: async (signal) => {
-          from ??= (await client.getCollective(c)).seq + 1;
-          const r = await client.waitLog(c, from, wait, signal);
+          from ??= (await at.getCollective(c)).seq + 1;
+          const r = await at.waitLog(c, from, wait, signal);
           from += r.entries.length;
           return r.entries.length > 0;
         },
-        file: () => k.readCollective(rec.name),
+        file: () => k.readCollective(collectiveHandle(rec)),
       });
     }
-    return out;
+    // join requests arriving live (requests-live.ts): what changed is counted by that collective's read (the badge, the notice)
+    const requests = (await requestTargets(ctx, client, wait)).map((t) => ({ ...t, file: () => k.readCollective(t.key.slice('requests:'.length)) }));
+    return [...out, ...requests];
   }
 }

@@ -6,6 +6,7 @@
  * state as one document, as vault v1 kept it (read only to migrate, migrate.ts).
  */
 import { z } from 'zod';
+import { Handle, OperatorOrigin } from '../../protocol/address.ts';
 import { MailboxId, Name, PrekeyId } from '../../protocol/wire.ts';
 
 const KeyPairB64 = z.strictObject({ priv: z.string(), pub: z.string() });
@@ -58,8 +59,15 @@ export const ContactV1 = z.strictObject({
 /** Disappearing-message timers a person can choose (seconds; 0 = off): off, 1 day, 1 week, 4 weeks. */
 export const DISAPPEAR_SECONDS = [0, 300, 3_600, 28_800, 86_400, 604_800, 2_419_200] as const;
 
-/** A contact (record `contact/<name>`): keys and mailboxes; its messages are in chunks `first` … `next - 1`. */
+/**
+ * A contact (record `contact/<handle>`): keys and mailboxes; its messages are in chunks `first` …
+ * `next - 1`. `name` is its handle (protocol/address.ts): the bare name for a komrade of our own
+ * Operator, `name@<host>` for one of another (PROTOCOL.md §11), whose Operator is `operator`.
+ */
 export const Contact = ContactV1.omit({ unread: true, messages: true }).extend({
+  name: Handle,
+  /** Their home Operator (an origin), where they are looked up and where `sendTo` and `intro` are; absent: ours. */
+  operator: OperatorOrigin.optional(),
   chunks: z.strictObject({ first: z.number().int().min(0), next: z.number().int().min(0) }),
   /** Disappearing messages for this conversation (seconds; 0 = off), as last set by either side. */
   disappear: z.number().int().min(0).default(0),
@@ -80,6 +88,8 @@ export const ContactPrekeys = z.strictObject({
   mine: z.array(z.strictObject({ id: PrekeyId, ...KeyPairB64.shape, created: z.number(), superseded: z.number().optional() })),
   used: PrekeyId.optional(),
   erased: z.array(PrekeyId),
+  /** Digests of the envelopes found sealed to an erased prekey, each counted once (newest last, a bounded list). */
+  unopened: z.array(z.string().max(64)).optional(),
 });
 export type ContactPrekeys = z.infer<typeof ContactPrekeys>;
 
@@ -103,6 +113,8 @@ export type Index = z.infer<typeof Index>;
 /** An envelope waiting to be deposited. */
 export const Outgoing = z.strictObject({
   contact: z.string(), id: z.string(), to: MailboxId, blob: z.string(), tries: z.number().int(), lastError: z.string().optional(),
+  /** The Operator (an origin) that holds `to`: the contact's (PROTOCOL.md §11); absent: ours. */
+  at: OperatorOrigin.optional(),
   /** A control message (a receipt, a new mailbox): no message in the thread to mark. */
   control: z.boolean().optional(),
 });
@@ -118,7 +130,8 @@ export type PendingBlob = z.infer<typeof PendingBlob>;
  * messages (at most REQUEST_MESSAGES) wait with it.
  */
 export const Request = z.strictObject({
-  name: Name, identityKey: z.string(), prekey: z.strictObject({ id: PrekeyId, key: z.string() }),
+  /** The handle (protocol/address.ts); `operator`: their home Operator when it is not ours. */
+  name: Handle, operator: OperatorOrigin.optional(), identityKey: z.string(), prekey: z.strictObject({ id: PrekeyId, key: z.string() }),
   sendTo: MailboxId, intro: MailboxId.optional(), disappear: z.number().int().min(0), t: z.number(), messages: z.array(Message),
 });
 export type Request = z.infer<typeof Request>;
@@ -157,6 +170,8 @@ export const Account = z.strictObject({
   collectiveSecret: z.string().regex(/^[A-Za-z0-9_-]{43}$/).optional(),
   /** Our loop mailbox: dummies from empty deposit slots go to it (core/cover.ts); made on first use. */
   loop: z.strictObject({ id: MailboxId, ...KeyPairB64.shape }).optional(),
+  /** Other Operators whose key-transparency log we check (record `transparency@<host>`, core/operators.ts; PROTOCOL.md §11). */
+  logs: z.array(OperatorOrigin).max(1000).optional(),
 });
 export type Account = z.infer<typeof Account>;
 

@@ -1,11 +1,14 @@
 /**
- * Collective routes (COLLECTIVES.md §10): found, read (charter, tree, log, open requests),
+ * Collective routes (COLLECTIVES.md §10): found, read (charter, tree, log; the open requests: requests-held.ts),
  * ask to join, vouch, vote to expel, leave, and a komrade's vouch counts. Every route that
  * changes a collective runs under its lock (`collectiveLock`, taken before the store's gate),
  * so the checks and the batch that follows them see the same tree. Vouches and expel votes
  * carry no Auth: the Operator learns "a member, at this root" and a nullifier, nothing about
- * which member. Names arrive folded from the route schemas; signed fields are folded here.
+ * which member. Names arrive folded from the route schemas; signed fields are folded here. A
+ * candidate of another Operator is `name@<host>` (COLLECTIVES.md §15): its host is shape-checked,
+ * its key is checked by the members at its home.
  */
+import { operatorFromHost } from '../../protocol/address.ts';
 import { LOG_BATCH, MAX_OPEN_REQUESTS, leavePayload, verifyCharter, verifyJoin } from '../../protocol/collective.ts';
 import { checkPow } from '../../protocol/identity.ts';
 import { foldName, skeleton, type FoldedName } from '../../protocol/names.ts';
@@ -26,7 +29,7 @@ async function checkVote({ store }: Deps, c: FoldedName, kind: 'vouch' | 'expel'
 }
 
 /** The collective routes. */
-export const collectiveRoutes: Handlers<'create-collective' | 'get-collective' | 'tree' | 'log' | 'wait-log' | 'list-requests' | 'member' | 'join' | 'vouch' | 'expel' | 'leave' | 'vouch-counts'> = {
+export const collectiveRoutes: Handlers<'create-collective' | 'get-collective' | 'tree' | 'log' | 'wait-log' | 'member' | 'join' | 'vouch' | 'expel' | 'leave' | 'vouch-counts'> = {
   'create-collective': async ({ body }, { store, config, now }) => {
     const { charter } = body, c = foldName(charter.name), founder = foldName(charter.founder);
     if (Math.abs(now() - charter.created) > W.LIMITS.replayWindowMs) fail(403, 'stale charter time');
@@ -71,15 +74,6 @@ export const collectiveRoutes: Handlers<'create-collective' | 'get-collective' |
     return { body: await heldRead(deps.holds, deps.signal, `log:${c}`, body.wait, false, await read(), read, (r) => !r.entries.length) };
   },
 
-  'list-requests': async ({ params: { collective: c } }, deps) => {
-    const meta = await collectiveOr404(deps, c), { collectives } = deps.store;
-    const needed = quorum(meta.charter.quorum, meta.members);
-    const requests = await Promise.all((await collectives.openRequests(c)).map(async (r) => ({
-      request: r.request, sig: r.sig, epoch: await collectives.epoch(c, 'vouch', foldName(r.request.name)), vouches: r.vouches, needed,
-    })));
-    return { body: { requests } };
-  },
-
   member: async ({ params: { collective: c, name } }, deps) => {
     const meta = await collectiveOr404(deps, c), { collectives } = deps.store;
     const m = await collectives.member(c, name);
@@ -97,9 +91,14 @@ export const collectiveRoutes: Handlers<'create-collective' | 'get-collective' |
     if (foldName(request.collective) !== c) fail(400, 'request.collective: does not match the path');
     if (Math.abs(now() - request.ts) > W.LIMITS.replayWindowMs) fail(403, 'stale request time');
     if (!verifyJoin(body)) fail(401, 'bad signature');
-    const rec = await store.names.get(name);
-    if (!rec) fail(404, 'no such name');
-    if (rec.record.identityKey !== request.identityKey) fail(403, 'identity key is not the directory\'s');
+    if (name.includes('@')) {
+      // another Operator's komrade (§15): only the home's shape is ours to check; the members check the key at that home
+      try { operatorFromHost(name.slice(name.indexOf('@') + 1), deps.config.allowLoopbackHomes === true); } catch (e) { fail(400, `request.name: ${(e as Error).message}`); }
+    } else {
+      const rec = await store.names.get(name);
+      if (!rec) fail(404, 'no such name');
+      if (rec.record.identityKey !== request.identityKey) fail(403, 'identity key is not the directory\'s');
+    }
     const res = await withCollective(deps, c, async () => {
       if (await store.collectives.member(c, name)) fail(409, 'already a member');
       if (await store.collectives.request(c, name)) fail(409, 'request open');

@@ -35,7 +35,7 @@ export const nameRoutes: Handlers<'register' | 'lookup' | 'available' | 'replace
     // the record and its log proof (§5.11); a name registered before the log has no leaf: it is refused
     const log = await store.log.lookup(params.name);
     if (!log) fail(404, 'no such name');
-    return { body: { ...rec, log: { index: log.leaf.index, opening: log.leaf.opening, proof: log.proof.map(b64), checkpoint: log.head.note } } };
+    return { body: { ...rec, log: { index: log.leaf.index, opening: log.leaf.opening, proof: log.proof.map(b64), checkpoint: log.head.note, names: log.names } } };
   },
 
   // the same checks, in the same order, as register and create-collective make before they write

@@ -3,7 +3,9 @@
  * where it last stopped — every leaf hash, every live entry's opening — into a compact range
  * (the perfect subtrees along the right edge, RFC 9162 §2.1), check that the leaves hash to
  * the newest checkpoint's root and that this checkpoint extends the last one it cosigned (also
- * by the Operator's own consistency proof), then cosign it.
+ * by the Operator's own consistency proof), and that the name index root it carries is the one
+ * replaying the entries gives (§5.11.6: a position only moves to a newly appended live leaf or
+ * leaves with a deletion naming its leaf), then cosign it.
  */
 import { createPrivateKey, createPublicKey, sign, type KeyObject } from 'node:crypto';
 import { base64 } from '@scure/base';
@@ -12,10 +14,11 @@ import type { OperatorClient } from '../../protocol/client.ts';
 import { keyId, openCheckpoint, parseVkey, type SignedCheckpoint } from '../../protocol/transparency/checkpoint.ts';
 import { COSIGNATURE_ALG, cosignedMessage, formatWitnessVkey, timeBytes } from '../../protocol/transparency/cosignature.ts';
 import { EMPTY_ROOT, nodeHash } from '../../protocol/transparency/merkle.ts';
+import { IndexReplay } from '../../protocol/transparency/name-index.ts';
 import { logLeaf, verifyExtends } from '../../protocol/transparency/verify.ts';
 
-/** What a witness keeps between runs: the Operator's pinned key, the last checkpoint cosigned, the compact range of its leaves. */
-export interface WitnessState { vkey: string; checkpoint?: string; size: number; range: { level: number; hash: string }[] }
+/** What a witness keeps between runs: the Operator's pinned key, the last checkpoint cosigned, the compact range of its leaves, the name index's entries. */
+export interface WitnessState { vkey: string; checkpoint?: string; size: number; range: { level: number; hash: string }[]; names?: [string, number, string][] }
 
 /** Append a leaf hash to a compact range (merging equal-level subtrees). */
 export function extendRange(range: { level: number; hash: Uint8Array }[], leaf: Uint8Array): void {
@@ -77,6 +80,7 @@ export async function replay(client: OperatorClient, state: WitnessState | undef
     }
   }
   const range = (state?.range ?? []).map((r) => ({ level: r.level, hash: unb64(r.hash) }));
+  const names = new IndexReplay(state?.names);
   let next = state?.size ?? 0;
   while (next < cp.size) {
     const { entries } = await client.logEntries(next);
@@ -87,9 +91,15 @@ export async function replay(client: OperatorClient, state: WitnessState | undef
       const leaf = unb64(e.leaf);
       if (e.live && !bytesEqual(logLeaf(unb64(e.live.opening), e.live.name, e.live.key, e.index), leaf)) throw new WitnessAlarm(`log entry ${e.index} does not open to what the Operator says it holds`);
       extendRange(range, leaf);
+      names.apply({ index: e.index, leaf, live: e.live, removes: e.removes });
       next++;
     }
   }
   if (!bytesEqual(rangeRoot(range), cp.root)) throw new WitnessAlarm(`the log's ${cp.size} entries do not hash to its checkpoint's root`, [cp.note]);
-  return { state: { vkey, checkpoint: cp.note, size: next, range: range.map((r) => ({ level: r.level, hash: Buffer.from(r.hash).toString('base64url') })) }, checkpoint: cp };
+  if (!cp.index || !bytesEqual(names.root(), cp.index)) {
+    // entries are served as they are now: a deletion since the checkpoint hides a name it still held; try again then
+    if ((await client.checkpoint()) !== cp.note) throw new Error('the log moved on during the replay');
+    throw new WitnessAlarm(cp.index ? `the name index in the checkpoint at ${cp.size} entries is not the one its entries give: a name was pointed at a leaf without an entry` : 'the checkpoint carries no name index', [cp.note]);
+  }
+  return { state: { vkey, checkpoint: cp.note, size: next, names: names.save(), range: range.map((r) => ({ level: r.level, hash: Buffer.from(r.hash).toString('base64url') })) }, checkpoint: cp };
 }

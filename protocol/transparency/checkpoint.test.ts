@@ -5,6 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { CheckpointSigner } from '../../operator/transparency/signer.ts';
 import { openCheckpoint, parseVkey } from './checkpoint.ts';
+import { verifyExtends } from './verify.ts';
 
 const signer = new CheckpointSigner(new Uint8Array(32).fill(7));
 const note = signer.checkpoint({ size: 5, root: new Uint8Array(32).fill(1) });
@@ -28,4 +29,15 @@ test('without Ed25519 in WebCrypto the signature is still checked', async (t) =>
   const fresh = signer.checkpoint({ size: 6, root: new Uint8Array(32).fill(2) }); // not in the verified-notes memo
   assert.equal((await openCheckpoint(fresh, key)).size, 6);
   await assert.rejects(openCheckpoint(fresh.replace('\n6\n', '\n7\n'), key), /signature is invalid/);
+});
+
+test('the name index root rides in a signed extension line; two indexes for one tree are caught', async () => {
+  const idx = new Uint8Array(32).fill(3), withIndex = signer.checkpoint({ size: 5, root: new Uint8Array(32).fill(1), index: idx });
+  const cp = await openCheckpoint(withIndex, key);
+  assert.deepEqual(cp.index, idx);
+  assert.match(withIndex, /\nkomrade-name-index AwMD[A-Za-z0-9+/]{39}=\n\n/);
+  await assert.rejects(openCheckpoint(withIndex.replace('komrade-name-index AwMD', 'komrade-name-index AwME'), key), /signature is invalid/);
+  const other = await openCheckpoint(signer.checkpoint({ size: 5, root: new Uint8Array(32).fill(1), index: new Uint8Array(32).fill(4) }), key);
+  assert.throws(() => verifyExtends(cp, other, []), /two name indexes for its log at 5 entries/);
+  verifyExtends(cp, cp, []);
 });

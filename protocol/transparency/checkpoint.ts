@@ -12,8 +12,11 @@ import { sha256 } from '@noble/hashes/sha2.js';
 import { bytesEqual, concat, utf8 } from '../bytes.ts';
 import { HASH_BYTES } from './merkle.ts';
 
-/** A checkpoint's content: which log, how many leaves, and the tree hash. */
-export interface Checkpoint { origin: string; size: number; root: Uint8Array }
+/** A checkpoint's content: which log, how many leaves, the tree hash and the name index's root (§5.11.6). */
+export interface Checkpoint { origin: string; size: number; root: Uint8Array; index?: Uint8Array }
+
+/** The extension line's keyword that carries the name index's root (standard base64 after one space). */
+export const INDEX_LINE = 'komrade-name-index';
 
 /** A signed checkpoint: its parsed content and the whole note text as served. */
 export interface SignedCheckpoint extends Checkpoint { note: string }
@@ -48,9 +51,9 @@ export function parseVkey(vkey: string): NoteKey {
   return { name: m[1]!, id, key };
 }
 
-/** The checkpoint body: origin, size and root, one per line (C2SP tlog-checkpoint). */
+/** The checkpoint body: origin, size and root, one per line (C2SP tlog-checkpoint), then the name index line if any. */
 export function formatCheckpoint(c: Checkpoint): string {
-  return `${c.origin}\n${c.size}\n${base64.encode(c.root)}\n`;
+  return `${c.origin}\n${c.size}\n${base64.encode(c.root)}\n${c.index ? `${INDEX_LINE} ${base64.encode(c.index)}\n` : ''}`;
 }
 
 /** Split a signed note into its body and signature lines `{ name, id, sig }`; throws on a malformed note. */
@@ -69,7 +72,7 @@ export function splitNote(note: string): { body: string; sigs: { name: string; i
   return { body, sigs };
 }
 
-/** Parse a checkpoint body (extension lines are allowed and ignored); throws on a malformed one. */
+/** Parse a checkpoint body (the name index line is read, other extension lines are ignored); throws on a malformed one. */
 export function parseCheckpoint(body: string): Checkpoint {
   const lines = body.split('\n');
   const [origin, size, root] = lines;
@@ -78,7 +81,11 @@ export function parseCheckpoint(body: string): Checkpoint {
   if (!/^[A-Za-z0-9+/]{43}=$/.test(root ?? '')) throw new Error('checkpoint: bad root hash');
   const hash = base64.decode(root!);
   if (hash.length !== HASH_BYTES) throw new Error('checkpoint: bad root hash');
-  return { origin, size: Number(size), root: hash };
+  const ext = lines.slice(3, -1).find((l) => l.startsWith(`${INDEX_LINE} `));
+  if (ext === undefined) return { origin, size: Number(size), root: hash };
+  const m = new RegExp(`^${INDEX_LINE} ([A-Za-z0-9+/]{43}=)$`).exec(ext);
+  if (!m) throw new Error('checkpoint: bad name index line');
+  return { origin, size: Number(size), root: hash, index: base64.decode(m[1]!) };
 }
 
 /**

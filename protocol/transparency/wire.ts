@@ -6,6 +6,7 @@
  */
 import { z } from 'zod';
 import { SignedRecord } from '../wire.ts';
+import { DEPTH, MAX_BUCKET } from './name-index.ts';
 
 /** Most entries the entries route answers at once. */
 export const MAX_ENTRIES = 1000;
@@ -19,9 +20,16 @@ export const LogIndex = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 /** A signed checkpoint note (C2SP tlog-checkpoint), as text. */
 export const CheckpointNote = z.string().min(1).max(4096);
 
-/** What a look-up adds to the record: the leaf's index (= its seq), opening, inclusion proof and the checkpoint it is proved in. */
+/** A proof of one position in the name index (§5.11.6): the bucket's entries, the non-default siblings' bitmap and the siblings. */
+export const IndexProof = z.strictObject({
+  bucket: z.array(z.strictObject({ position: Hash32, index: LogIndex, leaf: Hash32 })).max(MAX_BUCKET),
+  bitmap: z.number().int().min(0).max(2 ** DEPTH - 1),
+  siblings: z.array(Hash32).max(DEPTH),
+});
+
+/** What a look-up adds to the record: the leaf's index (= its seq), opening, inclusion proof, the checkpoint it is proved in and the name's index proof there. */
 export const LogProof = z.strictObject({
-  index: LogIndex, opening: Hash32, proof: z.array(Hash32).max(MAX_PROOF), checkpoint: CheckpointNote,
+  index: LogIndex, opening: Hash32, proof: z.array(Hash32).max(MAX_PROOF), checkpoint: CheckpointNote, names: IndexProof,
 });
 export type LogProof = z.infer<typeof LogProof>;
 
@@ -32,15 +40,18 @@ export type LookupResponse = z.infer<typeof LookupResponse>;
 /** GET /v2/log/consistency/:from/:to response. */
 export const ConsistencyResponse = z.strictObject({ proof: z.array(Hash32).max(MAX_PROOF) });
 
-/** One log entry: its leaf hash and, while the name lives, what opens it. */
+/** One log entry: its leaf hash, while the name lives what opens it, and for a deletion the leaf index it removes. */
 export const LogEntry = z.strictObject({
-  index: LogIndex, leaf: Hash32,
+  index: LogIndex, leaf: Hash32, removes: LogIndex.optional(),
   live: z.strictObject({ name: z.string().max(64), key: z.string().max(128), opening: Hash32 }).optional(),
 });
 export type LogEntry = z.infer<typeof LogEntry>;
 
 /** GET /v2/log/entries/:from response: entries from `from` on, within `checkpoint`. */
 export const EntriesResponse = z.strictObject({ entries: z.array(LogEntry).max(MAX_ENTRIES), checkpoint: CheckpointNote });
+
+/** GET /v2/log/index/:name response: the name's index proof at the newest checkpoint. */
+export const IndexResponse = z.strictObject({ proof: IndexProof, checkpoint: CheckpointNote });
 
 /** GET /v2/log/checkpoint response: the newest signed checkpoint. */
 export const CheckpointResponse = z.strictObject({ checkpoint: CheckpointNote });

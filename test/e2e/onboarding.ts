@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import type { Page } from 'puppeteer-core';
-import { parseInvite } from '../../protocol/invite.ts';
+import { formatInvite, parseInvite } from '../../protocol/invite.ts';
 import { axeSerious, click, colorScheme, contrast, fill, poll, shot, textColours, waitFor, type Profile } from './firefox.ts';
 import { PASS, errorText, onboard, waitPhase } from './popup.ts';
 
@@ -25,7 +25,7 @@ export async function snapBoth(pr: Profile, name: string) {
 }
 
 /** A TCP server that accepts and never answers: a stuck Operator (or circuit). */
-async function hungServer(): Promise<{ port: number; close(): void }> {
+export async function hungServer(): Promise<{ port: number; close(): void }> {
   const sockets = new Set<net.Socket>();
   const srv = net.createServer((s) => { sockets.add(s); s.on('error', () => undefined); });
   await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
@@ -92,6 +92,23 @@ export async function onboardRest(pr: [Profile, Profile, Profile], onion: string
   // carol first tries a look-alike of alice: refused as one (not "taken"), before any proof of work
   await onboard(c.page, onion, 'a1ice');
   assert.match(await errorText(c.page, '#onboarding-error'), /@a1ice looks like an existing name/);
-  await onboard(c.page, onion, 'carol');
-  await waitPhase(c.page, 'unlocked', 60_000);
+  if (!snaps) { await onboard(c.page, onion, 'carol'); await waitPhase(c.page, 'unlocked', 60_000); return; }
+  await onboardFromMismatchedInvite(c, invite, label);
+}
+
+/** Carol onboards from alice's invite with its key altered: the account is made, but @alice is not added and a loud warning says why. */
+async function onboardFromMismatchedInvite(c: Profile, invite: string, label: string) {
+  const p = c.page, parsed = parseInvite(invite)!, key = parsed.from!.key;
+  const forged = formatInvite({ ...parsed, from: { name: 'alice', key: (key[0] === 'A' ? 'B' : 'A') + key.slice(1) } });
+  await fill(p, '#operator', forged);
+  await fill(p, '#name', 'carol'); await fill(p, '#pass', PASS); await fill(p, '#pass2', PASS);
+  await click(p, '#create');
+  await waitPhase(p, 'unlocked', 60_000);
+  await click(p, '#add-inviter');
+  assert.match(await poll(p, () => document.querySelector('#inviter-error, #inviter-added')?.textContent, null, 30_000, 'the invite checked') ?? '', /key|invite/i);
+  assert.equal(await p.evaluate(() => document.querySelector('#invite-offer')?.getAttribute('data-state')), 'refused');
+  await snapBoth(c, `${label}-invite-mismatch`);
+  await click(p, '#skip-inviter');
+  await click(p, '#tab-contacts');
+  assert.equal(await p.evaluate(() => !!document.querySelector('.contact[data-name="alice"]')), false, 'nobody added');
 }

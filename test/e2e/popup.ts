@@ -64,16 +64,20 @@ export async function send(page: Page, text: string, leave = true) {
   await click(page, '#send');
   await poll(page, (t: string) => ![...document.querySelectorAll('.msg.out.pending .text')].some((e) => e.textContent === t.trim())
     && [...document.querySelectorAll('.msg.out:not(.pending) .text')].some((e) => e.textContent === t), text, 20_000, 'sent message shown');
-  await sendNow(page, leave);
+  await sendNow(page, leave, text);
 }
 
-/** Press "Send now" until the last outgoing message has left (sent or delivered), or once with `leave` false. */
-export async function sendNow(page: Page, leave = true) {
+/**
+ * Press "Send now" until the outgoing message `text` (default: the last outgoing one) has left (sent or delivered), or once with
+ * `leave` false. By text, because messages that arrive meanwhile may be listed after it.
+ */
+export async function sendNow(page: Page, leave = true, text?: string) {
   for (let i = 0; i < 100; i++) {
-    const state = await page.evaluate(() => {
+    const state = await page.evaluate((t: string | null) => {
       (document.querySelector('#retry') as HTMLButtonElement | null)?.click();
-      return document.querySelector('.msg.out:last-of-type')?.getAttribute('data-state');
-    });
+      const out = [...document.querySelectorAll('.msg.out')].filter((m) => t === null || m.querySelector('.text')?.textContent === t);
+      return out.at(-1)?.getAttribute('data-state');
+    }, text ?? null);
     if (!leave || state === 'sent' || state === 'delivered') return;
     await new Promise((r) => setTimeout(r, 200));
   }
@@ -85,7 +89,7 @@ export async function sendNow(page: Page, leave = true) {
  * (with the recipient's popup open, held fetches bring the receipt back within a second).
  */
 export const lastOutState = (page: Page, state: string, timeout = 20_000) =>
-  poll(page, (s: string) => { const now = document.querySelector('.msg.out:last-of-type')?.getAttribute('data-state'); return now === s || (s === 'sent' && now === 'delivered'); }, state, timeout, `state ${state}`);
+  poll(page, (s: string) => { const now = [...document.querySelectorAll('.msg.out')].at(-1)?.getAttribute('data-state'); return now === s || (s === 'sent' && now === 'delivered'); }, state, timeout, `state ${state}`);
 
 /** Wait until an incoming message with exactly this text is shown. */
 export const received = (page: Page, text: string, timeout = 20_000) =>

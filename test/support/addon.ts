@@ -3,13 +3,13 @@
  * accounts on a test Operator, the whole state read back as one document, and a gate that can
  * cut the Operator off.
  */
-import assert from 'node:assert/strict';
 import { createServer, request } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Komrade, explain, type Deps } from '../../extension/background/komrade.ts';
 import { K } from '../../extension/background/core/store.ts';
 import { Account, Chunk, Contact, type Message, type StateV1 } from '../../extension/background/state.ts';
 import { memoryKV } from '../../extension/background/vault.ts';
+import { until as poll } from './until.ts';
 
 export const PASS = 'correct horse battery staple';
 
@@ -85,9 +85,7 @@ export async function gate(port: number, match: (method: string, url: string) =>
 }
 
 /** Poll until `ok()` (for tests that wait on a paused background). */
-export async function until(ok: () => boolean): Promise<void> {
-  for (let i = 0; !ok(); i++) { assert.ok(i < 1000, 'never happened'); await new Promise((r) => setTimeout(r, 5)); }
-}
+export const until = (ok: () => boolean): Promise<void> => poll(ok, 'it happened', 1000, 5);
 
 /**
  * Give a device a long history quickly, written as records directly: `contacts` made-up

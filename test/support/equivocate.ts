@@ -42,6 +42,23 @@ export async function splitProxy(route: (method: string, path: string) => string
   };
 }
 
+type Core = { gate: { shared<T>(f: () => Promise<T>): Promise<T> }; write(ops: unknown[]): Promise<void> };
+type Tables = { openings: { put(k: string, v: unknown): unknown }; indexes: { del(k: string): unknown } };
+
+/**
+ * Enter `key` under `name` in the Operator's log but list that leaf opaque (as a deleted name's)
+ * to everyone reading the entries, keeping `name`'s own opening served as before: the leaf an
+ * Operator would open only in the look-ups it answers to its victim (§5.11.6).
+ */
+export async function forgeOpaqueLeaf(op: RunningOperator, name: string, key: string): Promise<number> {
+  const core = (op.store as unknown as { core: Core }).core, log = op.store.log, t = log as unknown as Tables;
+  return core.gate.shared(async () => {
+    const real = (await log.live(name))!, at = log.head.size;
+    await log.append(name, key, (ops) => core.write([...ops, t.openings.put(name, real), t.indexes.del(at.toString(16).padStart(12, '0'))]));
+    return at;
+  });
+}
+
 /** Enter `key` under `name` in the Operator's log (a leaf the Operator opens to anyone who reads the log). */
 export async function forgeLeaf(op: RunningOperator, name: string, key: string): Promise<void> {
   const core = (op.store as unknown as { core: { gate: { shared<T>(f: () => Promise<T>): Promise<T> }; write(ops: unknown[]): Promise<void> } }).core;

@@ -17,7 +17,8 @@ import { keyPairOf, nameRefused, pair } from './common.ts';
 import type { Ctx } from './ctx.ts';
 import { feedUnread } from './feed-store.ts';
 import { joinRequests } from './join-requests.ts';
-import { alarms, checkWitnesses } from './transparency.ts';
+import { alarmsEverywhere } from './operators.ts';
+import { checkWitnesses } from './transparency.ts';
 
 /** The status line: reads the account, the index and the outbox, never a message. */
 export async function status(ctx: Ctx): Promise<Status> {
@@ -27,7 +28,7 @@ export async function status(ctx: Ctx): Promise<Status> {
   const a = await store.account();
   return {
     phase: 'unlocked', name: foldName(a.me.name), unread: await store.unread(), requests: (await store.requestNames()).length, feedUnread: await feedUnread(store), joinRequests: await joinRequests(store), queued: (await store.outbox()).length,
-    operator: { address: a.operator, ...ctx.reach }, circuits: ctx.deps.circuits?.(), logAlarms: await alarms(store),
+    operator: { address: a.operator, ...ctx.reach }, circuits: ctx.deps.circuits?.(), logAlarms: await alarmsEverywhere(store),
   };
 }
 

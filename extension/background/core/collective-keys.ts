@@ -21,26 +21,31 @@ import type { CollectiveRecord } from '../collective-state.ts';
 import { DAY, keyPairOf, transient } from './common.ts';
 import { commitmentIn, refresh, replay, secretOf, standing, treeAt, type Replayed } from './collective-log.ts';
 import type { Ctx } from './ctx.ts';
+import { collectiveHandle } from '../collective-state.ts';
+import { checkAtHome, collectiveOperator, homeOf, meIn } from './collective-operator.ts';
 import type { Store } from './store.ts';
 
 /** A hand-over that cannot be checked yet (Operator out of reach) waits this long. */
 const KEY_WAIT_MS = 14 * DAY;
 
-/** Seal our group key of `rec` to the newcomer `name` (their join request's prekey) and deposit it into their intro mailbox. */
+/**
+ * Seal our group key of `rec` to the newcomer `name` (their handle in the collective; their join
+ * request's prekey) and deposit it into their intro mailbox at their home, once their record
+ * there (with its log proof) carries their request's key (COLLECTIVES.md §15; else an alarm).
+ */
 async function handOver(ctx: Ctx, s: Account, rec: CollectiveRecord, r: Replayed, name: string): Promise<void> {
   const entry = r.entries.findLast((e) => e.type === 'admit' && e.name === name);
   const req = entry?.request?.request;
   const bundle = rec.bundles.at(-1);
   if (!req || !bundle) return;
-  const client = ctx.client(s.operator);
-  const dir = await client.lookup(name);
-  if (dir.record.identityKey !== req.identityKey) return; // the name changed hands since: not them
+  const home = homeOf(name, collectiveOperator(rec, s)).operator;
+  const dir = await checkAtHome(ctx, await ctx.store(), collectiveOperator(rec, s), name, req.identityKey);
   const body: CollectiveKey = { kind: 'collective-key', collective: foldName(rec.name), epoch: bundle.epoch, bundle, logSeq: r.seq, logHead: r.head };
   const { blob } = seal({
     senderIdentity: keyPairOf(s.me.identity), recipientIdentityKey: unb64(req.identityKey),
     prekey: { id: req.prekey.id, key: unb64(req.prekey.key) }, body, now: ctx.now(),
   });
-  await client.deposit(dir.record.intro, blob, { intro: true });
+  await ctx.client(home).deposit(dir.record.intro, blob, { intro: true });
 }
 
 /** Check the hand-overs waiting in `collective/~keys` against the replayed logs; keep the first good key per collective. */
@@ -49,17 +54,21 @@ async function acceptKeys(ctx: Ctx, store: Store, s: Account, secret: Uint8Array
   if (!waiting.length) return; // nothing to check: write nothing (a poll must not grow with history)
   for (const item of waiting) {
     const c = item.body.collective;
-    const rec = await store.collective(c);
-    if (!rec) continue; // not a collective we asked to join
-    let r = logs.get(c);
-    if (!r) {
-      try { r = await replay(ctx.client(s.operator), c); logs.set(c, r); } catch (e) {
-        if (transient(e) && ctx.now() - item.t < KEY_WAIT_MS) left.push(item);
-        continue;
+    // the body names the collective by its bare name: the one of that name we asked to join, at whichever Operator (§15)
+    const recs = (await store.collectives()).filter((x) => foldName(x.name) === c);
+    if (!recs.length) continue; // not a collective we asked to join
+    let rec = recs[0]!, r: Replayed | undefined, wait = false;
+    for (const x of recs) {
+      const h = collectiveHandle(x), op = collectiveOperator(x, s);
+      let got = logs.get(h);
+      if (!got) {
+        try { got = await replay(ctx.client(op), c); logs.set(h, got); } catch (e) { wait ||= transient(e); continue; }
       }
+      if ([...got.members.values()].some((m) => m.key === item.from) || recs.length === 1) { rec = x; r = got; break; }
     }
+    if (!r) { if (wait && ctx.now() - item.t < KEY_WAIT_MS) left.push(item); continue; }
     const signer = [...r.members.values()].find((m) => m.key === item.from);
-    const ok = signer && standing(r, s.me.name, commitmentIn(secret, c), false) === 'member'
+    const ok = signer && standing(r, meIn(s, collectiveOperator(rec, s)), commitmentIn(secret, c), false) === 'member'
       && item.body.bundle.collective === c && item.body.bundle.epoch === item.body.epoch && treeAt(r, item.body.bundle.root);
     if (!ok) { rec.refusedKeys++; await store.putCollective(rec); continue; }
     const have = rec.bundles.at(-1);
@@ -80,7 +89,7 @@ async function acceptKeys(ctx: Ctx, store: Store, s: Account, secret: Uint8Array
 /**
  * Everything collectives do at a poll (or, with `only`, for that one collective at its scheduled
  * read, schedule.ts). Failures of one collective do not stop the others. Returns the logs
- * replayed (for epochs and posts).
+ * replayed (for epochs and posts), by the collective's handle (`portland`, `portland@<host>`).
  */
 export async function sync(ctx: Ctx, only?: string): Promise<Map<string, Replayed>> {
   const store = await ctx.store();
@@ -90,16 +99,15 @@ export async function sync(ctx: Ctx, only?: string): Promise<Map<string, Replaye
   const logs = new Map<string, Replayed>();
   if (!records.length && !keysWaiting) return logs;
   const secret = await secretOf(store);
-  const me = foldName(s.me.name);
   for (const rec of records) {
-    const c = foldName(rec.name);
-    if (only !== undefined && c !== foldName(only)) continue;
+    const c = foldName(rec.name), h = collectiveHandle(rec), op = collectiveOperator(rec, s), me = meIn(s, op);
+    if (only !== undefined && h !== foldName(only)) continue;
     try {
-      const r = await replay(ctx.client(s.operator), c);
-      logs.set(c, r);
-      const requested = rec.status === 'requested' && (await ctx.client(s.operator).listRequests(c)).requests.some((q) => foldName(q.request.name) === me);
+      const r = await replay(ctx.client(op), c);
+      logs.set(h, r);
+      const requested = rec.status === 'requested' && (await ctx.client(op).listRequests(c)).requests.some((q) => foldName(q.request.name) === me);
       const st = standing(r, me, commitmentIn(secret, c), requested);
-      if (st === 'none') { await store.removeCollective(c); continue; } // removed, or the request is gone
+      if (st === 'none') { await store.removeCollective(h); continue; } // removed, or the request is gone
       refresh(rec, r, st, ctx.now());
       if (st === 'member' && rec.bundles.length && rec.keyedAt !== undefined) {
         for (const e of r.entries) {

@@ -7,12 +7,13 @@ import { OperatorError } from '../../../protocol/client.ts';
 import { EnvelopeError, seal } from '../../../protocol/envelope.ts';
 import type { Receipt, TextMessage } from '../../../protocol/message.ts';
 import { safetyNumber, safetyWords } from '../../../protocol/identity.ts';
+import { handleOf, operatorHost } from '../../../protocol/address.ts';
 import { foldName } from '../../../protocol/names.ts';
 import { KeyPair, privateKey } from '../../../protocol/themis.ts';
 import { UserError, type ContactView, type MeView } from '../../api.ts';
-import type { Account, Contact } from '../state.ts';
+import type { Account, Contact, Outgoing } from '../state.ts';
 import type { Ctx } from './ctx.ts';
-import { freshPrekey } from './fresh-prekeys.ts';
+import { prekeyToOffer } from './fresh-prekeys.ts';
 import type { Store } from './store.ts';
 import { newestCheckpoint } from './transparency.ts';
 
@@ -44,22 +45,25 @@ export function explain(e: unknown): string {
   return `Something went wrong: ${(e as Error)?.message ?? String(e)}`;
 }
 
-/** A contact as the popup sees it: no keys, only words to compare. */
-export function contactView(c: Contact, unread: number): ContactView {
+/** A contact as the popup sees it: no keys, only words to compare; what waits for them in `outbox` after a failed deposit, and why. */
+export function contactView(c: Contact, unread: number, outbox: Outgoing[] = []): ContactView {
   const key = unb64(c.identityKey);
   // "verified" is never shown while a changed key is pending: nobody compared the new words yet
   const v: ContactView = { name: foldName(c.name), safetyWords: safetyWords(key), safetyNumber: safetyNumber(key), verified: c.verified && !c.pendingKey, unread };
+  if (c.operator) v.operator = operatorHost(c.operator);
+  const stuck = outbox.filter((x) => x.contact === c.name && !x.control && x.tries > 0);
+  if (stuck.length) v.waiting = `${stuck.length} ${stuck.length === 1 ? 'message waits' : 'messages wait'}: ${stuck.at(-1)!.lastError ?? 'not sent yet'}`;
   if (c.pendingKey) { const k = unb64(c.pendingKey.identityKey); v.keyChanged = { safetyWords: safetyWords(k), safetyNumber: safetyNumber(k) }; }
   return v;
 }
 
 export async function viewOf(store: Store, c: Contact): Promise<ContactView> {
-  return contactView(c, (await store.unreadOf(c.name)));
+  return contactView(c, (await store.unreadOf(c.name)), await store.outbox());
 }
 
 export function meView(a: Account): MeView {
   const key = unb64(a.me.identity.pub);
-  return { name: foldName(a.me.name), safetyWords: safetyWords(key), safetyNumber: safetyNumber(key) };
+  return { name: foldName(a.me.name), safetyWords: safetyWords(key), safetyNumber: safetyNumber(key), address: `@${foldName(a.me.name)}@${operatorHost(a.operator)}` };
 }
 
 /** A contact by name, or a UserError. */
@@ -70,18 +74,20 @@ export async function findContact(store: Store, name: string): Promise<Contact> 
 }
 
 /**
- * A new contact for a directory record, with a pairwise mailbox made for them to write to us
- * (written: the account's mailboxes, the contact, its line in the index).
+ * A new contact for a directory record (or a request), with a pairwise mailbox made for them to
+ * write to us, on our home Operator (written: the account's mailboxes, the contact, its line in
+ * the index). `who.operator`: their home Operator when it is not ours (PROTOCOL.md §11).
  */
-export async function newContact(ctx: Ctx, store: Store, who: { name: string; identityKey: string; intro?: string }, prekey: Contact['prekey'], sendTo: string): Promise<Contact> {
+export async function newContact(ctx: Ctx, store: Store, who: { name: string; identityKey: string; intro?: string; operator?: string }, prekey: Contact['prekey'], sendTo: string): Promise<Contact> {
   const a = await store.account();
-  const name = lower(who.name);
+  const operator = who.operator === a.operator ? undefined : who.operator;
+  const name = handleOf({ name: who.name.split('@')[0]!, operator }, a.operator);
   const id = b64(randomBytes(16)), keys = pair();
   await ctx.client(a.operator).createMailbox(id, keyPairOf(keys));
   a.mailboxes[id] = { ...keys, contact: name };
   await store.putAccount(a);
   const c: Contact = {
-    name, identityKey: who.identityKey, prekey, sendTo, intro: who.intro,
+    name, ...(operator && { operator }), identityKey: who.identityKey, prekey, sendTo, intro: who.intro,
     inbox: id, verified: false, chunks: { first: 0, next: 0 }, disappear: 0,
   };
   await store.putContact(c);
@@ -96,8 +102,10 @@ export async function newContact(ctx: Ctx, store: Store, who: { name: string; id
  */
 export async function sealAndQueue(store: Store, c: Contact, text: string, now: number): Promise<{ id: string; t: number }> {
   const s = await store.account();
-  const body: TextMessage = { kind: 'msg', from: s.me.name, text, replyTo: c.inbox, prekey: await freshPrekey(store, c.name, now) };
+  const body: TextMessage = { kind: 'msg', from: s.me.name, text, replyTo: c.inbox, prekey: await prekeyToOffer(store, c.name, now) };
   if (c.disappear) body.expire = c.disappear;
+  // a komrade of another Operator learns ours: where to look us up and where replyTo is (PROTOCOL.md §11)
+  if (c.operator) body.home = s.operator;
   // gossip: the newest checkpoint we have seen rides along, unless it would not fit the largest envelope
   const checkpoint = await newestCheckpoint(store);
   if (checkpoint) body.checkpoint = checkpoint;
@@ -112,6 +120,6 @@ export async function sealAndQueue(store: Store, c: Contact, text: string, now: 
 export async function sealBodyAndQueue(store: Store, c: Contact, body: TextMessage | Receipt, now: number): Promise<{ id: string; t: number }> {
   const s = await store.account();
   const { blob, id } = seal({ senderIdentity: keyPairOf(s.me.identity), recipientIdentityKey: unb64(c.identityKey), prekey: { id: c.prekey.id, key: unb64(c.prekey.key) }, body, now });
-  await store.putOutbox([...(await store.outbox()), { contact: c.name, id, to: c.sendTo, blob: b64(blob), tries: 0, ...(body.kind !== 'msg' || !body.text ? { control: true } : {}) }]);
+  await store.putOutbox([...(await store.outbox()), { contact: c.name, id, to: c.sendTo, ...(c.operator && { at: c.operator }), blob: b64(blob), tries: 0, ...(body.kind !== 'msg' || !body.text ? { control: true } : {}) }]);
   return { id, t: now };
 }

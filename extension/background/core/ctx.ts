@@ -57,6 +57,8 @@ export class Ctx {
   delivered: { contact: string; id: string }[] = [];
   /** The onboarding under way, while it can still be cancelled (before the name is sent: account.ts). */
   creating?: AbortController;
+  /** The collectives step under way, while it can still be cancelled (cancel-step.ts). */
+  stepping?: AbortController;
   private readonly lock = new KeyedLock();
   private readonly opened = new WeakMap<Records, Promise<Store>>();
 
@@ -87,17 +89,28 @@ export class Ctx {
     return p;
   }
 
-  /** Run an Operator call, recording reachability for the status line. */
-  async net<T>(fn: () => Promise<T>): Promise<T> {
+  /**
+   * Run an Operator call, recording reachability for the status line: only our own Operator's
+   * (`base`, when given, is the Operator called; another komrade's Operator being down says
+   * nothing of ours, PROTOCOL.md §11).
+   */
+  async net<T>(fn: () => Promise<T>, base?: string): Promise<T> {
     try {
       const r = await fn();
-      this.reach = { reachable: true, lastCheck: this.now() };
+      if (await this.isHome(base)) this.reach = { reachable: true, lastCheck: this.now() };
       return r;
     } catch (e) {
+      if (!(await this.isHome(base))) throw e;
       if (e instanceof OperatorError && e.status === 0) this.reach = { reachable: false, lastCheck: this.now(), error: e.reason };
       else this.reach = { reachable: true, lastCheck: this.now() };
       throw e;
     }
+  }
+
+  /** True unless `base` is known to be another Operator than the account's (before an account exists, every call counts). */
+  private async isHome(base: string | undefined): Promise<boolean> {
+    if (base === undefined) return true;
+    try { const s = await this.storeIfUnlocked(); return !s || (await s.account()).operator === base; } catch { return true; }
   }
 
   /** A client for the Operator at `base` whose every call goes through `net()`. */
@@ -106,7 +119,7 @@ export class Ctx {
     return new Proxy(c, {
       get: (target, p, receiver) => {
         const v: unknown = Reflect.get(target, p, receiver);
-        return typeof v === 'function' ? (...a: unknown[]) => this.net(() => (v as (...x: unknown[]) => Promise<unknown>).apply(target, a)) : v;
+        return typeof v === 'function' ? (...a: unknown[]) => this.net(() => (v as (...x: unknown[]) => Promise<unknown>).apply(target, a), base) : v;
       },
     });
   }

@@ -19,7 +19,8 @@ import { foldName } from '../../../protocol/names.ts';
 import { MAX_KEY_BLOBS, epochBinding, type CurrentEpoch } from '../../../protocol/posts-wire.ts';
 import { newEpochBundle } from '../../../protocol/posts.ts';
 import { privateKey } from '../../../protocol/themis.ts';
-import type { CollectiveRecord } from '../collective-state.ts';
+import { collectiveHandle, type CollectiveRecord } from '../collective-state.ts';
+import { checkAtHome, collectiveOperator, meIn } from './collective-operator.ts';
 import { DAY, keyPairOf, transient } from './common.ts';
 import { commitmentIn, proveMember, replay, secretOf, standing, treeAt, type Replayed } from './collective-log.ts';
 import type { Ctx } from './ctx.ts';
@@ -30,6 +31,9 @@ export const ROTATE_WEEKLY_MS = 7 * DAY;
 export const BUNDLE_TTL_MS = 14 * DAY;
 /** The longest random wait before rotating once a rotation is due (Deps.rotationDelayMs overrides). */
 export const ROTATION_DELAY_MS = 10 * 60_000;
+
+/** A collective as the functions below need it: its name at its Operator (`c`), our record's handle (`h`), its Operator (`op`) and our handle there (`me`). */
+interface At { c: string; h: string; op: string; me: string }
 
 const random = () => crypto.getRandomValues(new Uint32Array(1))[0]! / 2 ** 32;
 
@@ -90,10 +94,10 @@ function tidy(rec: CollectiveRecord, r: Replayed, now: number): void {
  * Fetch the envelopes sealed to any of our prekeys for the epochs after `have` (the last five at
  * most) and keep the bundles that check out; count the others as refused.
  */
-async function receiveKeys(ctx: Ctx, c: string, r: Replayed, cur: CurrentEpoch, have: number): Promise<void> {
+async function receiveKeys(ctx: Ctx, at: At, r: Replayed, cur: CurrentEpoch, have: number): Promise<void> {
   const store = await ctx.store();
   const s = await store.account();
-  const client = ctx.client(s.operator);
+  const { c } = at, client = ctx.client(at.op);
   for (let e = Math.max(have + 1, cur.epoch - 4); e <= cur.epoch; e++) {
     for (const p of s.prekeys) {
       for (const blob of await client.fetchKeys(c, e, p.id)) {
@@ -108,7 +112,7 @@ async function receiveKeys(ctx: Ctx, c: string, r: Replayed, cur: CurrentEpoch, 
         } catch { /* not for us, damaged or stale */ }
         const ok = b && b.collective === c && b.epoch === e && [...r.members.values()].some((m) => m.key === signer) && treeAt(r, b.root)
           && (e !== cur.epoch || (b.root === cur.root && b.posting.pub === cur.postingKey));
-        await update(ctx, c, (rec) => { if (ok) adopt(rec, b!, r, ctx.now(), foldName(s.me.name)); else rec.refusedKeys++; });
+        await update(ctx, at.h, (rec) => { if (ok) adopt(rec, b!, r, ctx.now(), at.me); else rec.refusedKeys++; });
         if (ok) break;
       }
     }
@@ -116,8 +120,8 @@ async function receiveKeys(ctx: Ctx, c: string, r: Replayed, cur: CurrentEpoch, 
 }
 
 /** Open epoch `b` at the Operator with a proof of kind `epoch` (made without the lock). 409: someone else's epoch won, unless it is ours. */
-async function openAt(ctx: Ctx, c: string, r: Replayed, b: EpochBundle, secret: Uint8Array): Promise<'opened' | 'taken' | 'moved'> {
-  const client = ctx.client((await (await ctx.store()).account()).operator);
+async function openAt(ctx: Ctx, at: At, r: Replayed, b: EpochBundle, secret: Uint8Array): Promise<'opened' | 'taken' | 'moved'> {
+  const { c } = at, client = ctx.client(at.op);
   const proof = await proveMember(ctx, secret, c, 'epoch', b.epoch, epochBinding(b.posting.pub, b.root), r.leaves);
   try {
     await client.openEpoch(c, { epoch: b.epoch, postingKey: b.posting.pub, root: b.root, proof });
@@ -133,19 +137,20 @@ async function openAt(ctx: Ctx, c: string, r: Replayed, b: EpochBundle, secret: 
 }
 
 /**
- * Seal bundle `b` to every current member but us (their directory prekey, if the directory's
- * identity key is the one the log names) and upload the envelopes, ≤ 1,000 per request, signed
+ * Seal bundle `b` to every current member but us (their directory prekey at their home, if that
+ * directory's identity key is the one the log names: COLLECTIVES.md §15) and upload the envelopes, ≤ 1,000 per request, signed
  * by the epoch's posting key. A look-up that fails for now makes the whole delivery wait for
  * the next poll (duplicates are harmless: the Operator keeps up to 2 × members + 1,000).
  */
-async function deliver(ctx: Ctx, c: string, b: EpochBundle, r: Replayed): Promise<void> {
-  const s = await (await ctx.store()).account();
-  const client = ctx.client(s.operator);
-  const me = foldName(s.me.name), blobs: Uint8Array[] = [];
+async function deliver(ctx: Ctx, at: At, b: EpochBundle, r: Replayed): Promise<void> {
+  const store = await ctx.store(), s = await store.account();
+  const { c } = at, client = ctx.client(at.op);
+  const blobs: Uint8Array[] = [];
   for (const m of r.members.values()) {
-    if (m.name === me) continue;
-    const dir = await client.lookup(m.name).catch((e: unknown) => { if (transient(e)) throw e; return undefined; });
-    if (!dir || dir.record.identityKey !== m.key) continue; // the name is gone or changed hands: not that member
+    if (m.name === at.me) continue;
+    // at their home, with its log proof (PROTOCOL.md §5.11): a failed proof or another key raises an alarm and skips the member
+    const dir = await checkAtHome(ctx, store, at.op, m.name, m.key).catch((e: unknown) => { if (transient(e)) throw e; return undefined; });
+    if (!dir) continue; // the name is gone or changed hands: not that member
     if (blobs.length % 25 === 24) await new Promise((r) => setTimeout(r, 0)); // let the popup's requests in between
     blobs.push(seal({
       senderIdentity: keyPairOf(s.me.identity), recipientIdentityKey: unb64(m.key),
@@ -153,50 +158,50 @@ async function deliver(ctx: Ctx, c: string, b: EpochBundle, r: Replayed): Promis
     }).blob);
   }
   for (let i = 0; i < blobs.length; i += MAX_KEY_BLOBS) await client.uploadKeys(c, b.epoch, blobs.slice(i, i + MAX_KEY_BLOBS), privateKey(unb64(b.posting.priv)));
-  await update(ctx, c, (rec) => { if (rec.delivering === b.epoch) rec.delivering = undefined; });
+  await update(ctx, at.h, (rec) => { if (rec.delivering === b.epoch) rec.delivering = undefined; });
 }
 
 /** One collective we are a member of, at a poll: receive newer keys, open our epoch if one is due, deliver it. */
-async function syncOne(ctx: Ctx, c: string, r: Replayed, secret: Uint8Array, me: string): Promise<void> {
-  const client = ctx.client((await (await ctx.store()).account()).operator);
+async function syncOne(ctx: Ctx, at: At, r: Replayed, secret: Uint8Array): Promise<void> {
+  const { c, h, me } = at, client = ctx.client(at.op);
   const cur = await client.currentEpoch(c).catch((e: unknown) => { if (e instanceof OperatorError && e.status === 404) return undefined; throw e; });
-  let rec = (await (await ctx.store()).collective(c))!;
+  let rec = (await (await ctx.store()).collective(h))!;
   const newest = rec.bundles.at(-1);
   if (cur && newest && newest.epoch === cur.epoch && newest.posting.pub !== cur.postingKey) {
     // a bundle the Operator never opened (made before epochs were opened, or a lost race): not ours to post with
-    rec = (await update(ctx, c, (x) => { x.bundles = x.bundles.filter((b) => b.epoch !== cur.epoch); })) ?? rec;
+    rec = (await update(ctx, h, (x) => { x.bundles = x.bundles.filter((b) => b.epoch !== cur.epoch); })) ?? rec;
   }
   const have = rec.bundles.at(-1)?.epoch ?? 0;
-  if (cur && cur.epoch > have) await receiveKeys(ctx, c, r, cur, have);
+  if (cur && cur.epoch > have) await receiveKeys(ctx, at, r, cur, have);
   const now = ctx.now();
-  rec = (await update(ctx, c, (x) => tidy(x, r, now))) ?? rec;
+  rec = (await update(ctx, h, (x) => tidy(x, r, now))) ?? rec;
   const next = (cur?.epoch ?? 0) + 1;
   let b = rec.opening;
   if (b && cur && cur.epoch >= b.epoch) {
     // we opened it before an interruption (finish it), or another member's epoch won (drop ours)
     const ours = cur.epoch === b.epoch && cur.postingKey === b.posting.pub;
     const done = b;
-    rec = (await update(ctx, c, (x) => { x.opening = undefined; if (ours) { adopt(x, done, r, now, me); x.delivering = done.epoch; } })) ?? rec;
+    rec = (await update(ctx, h, (x) => { x.opening = undefined; if (ours) { adopt(x, done, r, now, me); x.delivering = done.epoch; } })) ?? rec;
     b = undefined;
   } else if (!b && (!cur || (rec.bundles.at(-1)?.epoch === cur.epoch && rotationDue(rec, r, now)))) {
     const at = rec.rotateAt ?? now + random() * (ctx.deps.rotationDelayMs ?? ROTATION_DELAY_MS);
     const removal = !!cur && removedSince(rec, r);
-    if (at !== rec.rotateAt || removal !== !!rec.rotateForRemoval) rec = (await update(ctx, c, (x) => { x.rotateAt = at; x.rotateForRemoval = removal || undefined; })) ?? rec;
+    if (at !== rec.rotateAt || removal !== !!rec.rotateForRemoval) rec = (await update(ctx, h, (x) => { x.rotateAt = at; x.rotateForRemoval = removal || undefined; })) ?? rec;
     if (now >= at) b = newEpochBundle(c, next, r.info.root);
   }
   if (b) {
     // nobody holds a bundle before it is open: a stale one (another epoch number, an older root) is simply made again
     if (b.epoch !== next || b.root !== r.info.root) b = newEpochBundle(c, next, r.info.root);
     const opening = b;
-    await update(ctx, c, (x) => { x.opening = opening; }); // kept before the Operator hears of it: an epoch opened is never lost
-    const res = await openAt(ctx, c, r, opening, secret);
-    rec = (await update(ctx, c, (x) => {
+    await update(ctx, h, (x) => { x.opening = opening; }); // kept before the Operator hears of it: an epoch opened is never lost
+    const res = await openAt(ctx, at, r, opening, secret);
+    rec = (await update(ctx, h, (x) => {
       x.opening = undefined;
       if (res === 'opened') { adopt(x, opening, r, ctx.now(), me); x.delivering = opening.epoch; x.rotateAt = undefined; x.rotateForRemoval = undefined; }
     })) ?? rec;
   }
   const d = rec.delivering !== undefined ? rec.bundles.find((x) => x.epoch === rec.delivering) : undefined;
-  if (d) await deliver(ctx, c, d, r);
+  if (d) await deliver(ctx, at, d, r);
 }
 
 /**
@@ -210,15 +215,15 @@ export async function sync(ctx: Ctx, logs: Map<string, Replayed>): Promise<void>
   if (!records.some((x) => x.status === 'member')) return;
   const secret = await ctx.serial(() => secretOf(store));
   for (const rec of records) {
-    const c = foldName(rec.name), r = logs.get(c);
-    if (!r || rec.status !== 'member' || standing(r, s.me.name, commitmentIn(secret, c), false) !== 'member') continue;
-    try { await syncOne(ctx, c, r, secret, foldName(s.me.name)); } catch { /* again at the next poll */ }
+    const op = collectiveOperator(rec, s), at = { c: foldName(rec.name), h: collectiveHandle(rec), op, me: meIn(s, op) }, r = logs.get(at.h);
+    if (!r || rec.status !== 'member' || standing(r, at.me, commitmentIn(secret, at.c), false) !== 'member') continue;
+    try { await syncOne(ctx, at, r, secret); } catch { /* again at the next poll */ }
   }
 }
 
 /** Open a collective's pending epoch now (the founder's epoch 1, right after founding), without the state lock. */
 export async function openNow(ctx: Ctx, name: string): Promise<void> {
-  const c = foldName(name);
+  const c = foldName(name); // founded on our own Operator
   const r = await replay(ctx.client((await (await ctx.store()).account()).operator), c);
   await sync(ctx, new Map([[c, r]]));
 }
@@ -226,5 +231,5 @@ export async function openNow(ctx: Ctx, name: string): Promise<void> {
 /** Collectives whose keys are being rotated (due, opening, or not yet delivered), for the feed view. */
 export async function rotating(ctx: Ctx): Promise<string[]> {
   return (await (await ctx.store()).collectives())
-    .filter((x) => x.rotateAt !== undefined || x.opening || x.delivering !== undefined).map((x) => x.name).sort();
+    .filter((x) => x.rotateAt !== undefined || x.opening || x.delivering !== undefined).map(collectiveHandle).sort();
 }

@@ -1,5 +1,5 @@
 // Forward secrecy's grace (END-TO-END.md §6): envelopes lost, late or out of order within the
-// hour still open; one sealed to a prekey already erased is a clear notice in the thread.
+// hour still open; each sealed to a prekey already erased is counted in a clear notice in the thread.
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { unb64 } from '../../../protocol/bytes.ts';
@@ -20,7 +20,7 @@ async function takeQueued(k: Komrade): Promise<{ to: string; blob: Uint8Array }[
   return items.map((i) => ({ to: i.to, blob: unb64(i.blob) }));
 }
 
-test('grace: lost and out-of-order envelopes open within the hour; one sealed to an erased prekey is a notice, once', { timeout: 120_000 }, async () => {
+test('grace: lost and out-of-order envelopes open within the hour; each sealed to an erased prekey is counted in a notice, once', { timeout: 120_000 }, async () => {
   const op = await startTestOperator();
   try {
     const clock = { t: Date.now() };
@@ -38,9 +38,10 @@ test('grace: lost and out-of-order envelopes open within the hour; one sealed to
     rb.lose = Infinity;
     tick(); await bob.k.send({ name: 'alice_g', text: 'late' });
     tick(); await bob.k.send({ name: 'alice_g', text: 'too late' });
-    const [late, tooLate] = await takeQueued(bob.k);
+    tick(); await bob.k.send({ name: 'alice_g', text: 'also too late' });
+    const [late, tooLate, alsoTooLate] = await takeQueued(bob.k);
     rb.lose = 0;
-    assert.ok(late && tooLate);
+    assert.ok(late && tooLate && alsoTooLate);
 
     // lost: alice's next message (with a fresh prekey) never arrives; bob writes on, to the prekey he has, and alice reads it
     ra.lose = Infinity;
@@ -71,11 +72,16 @@ test('grace: lost and out-of-order envelopes open within the hour; one sealed to
     const notice = (await thread()).at(-1)!;
     assert.deepEqual([notice.notice, notice.text, notice.count, notice.dir], ['erased', '', 1, 'in']);
     assert.ok(!(await texts()).includes('too late'));
-    // the Operator replaying it changes nothing more (one notice per erased prekey)
+    // the Operator replaying it changes nothing more (each distinct envelope counted once)
     await op.client.deposit(tooLate.to, tooLate.blob);
     await alice.k.poll();
     assert.equal((await thread()).filter((m) => m.notice === 'erased').length, 1);
     assert.equal((await thread()).at(-1)!.count, 1);
+    // another envelope sealed to the same erased prekey is not acknowledged silently: it is counted
+    await op.client.deposit(alsoTooLate.to, alsoTooLate.blob);
+    assert.equal((await alice.k.poll()).received, 0);
+    assert.deepEqual((await thread()).filter((m) => m.notice === 'erased').map((m) => m.count), [2]);
+    assert.ok(!(await texts()).includes('also too late'));
 
     // and the conversation goes on
     tick(); await bob.k.send({ name: 'alice_g', text: 'still here' });

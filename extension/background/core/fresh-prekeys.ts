@@ -1,12 +1,14 @@
 /**
  * Forward secrecy per round trip (END-TO-END.md §6, PROTOCOL.md §7): every envelope we send to a
- * contact carries a fresh prekey of ours made for that contact alone; the contact seals its next
- * envelopes to the newest it received. Once the contact has used a newer one, the older private
- * prekeys are superseded: kept PREKEY_IN_FLIGHT_MS for envelopes already on their way (and at
- * most PREKEY_SUPERSEDED_MAX of them), then erased by rewriting the record `prekeys/<name>`
- * without them. Their ids are remembered (not the keys), so that an envelope sealed to one is
- * explained in the thread instead of vanishing.
+ * contact carries a prekey of ours made for that contact alone, a fresh one once the contact has
+ * used the one before (a round trip); the contact seals its next envelopes to the newest it
+ * received. Once the contact has used a newer one, the older private prekeys are superseded:
+ * kept PREKEY_IN_FLIGHT_MS for envelopes already on their way (and at most
+ * PREKEY_SUPERSEDED_MAX of them), then erased by rewriting the record `prekeys/<name>` without
+ * them. Their ids are remembered (not the keys), so that every envelope sealed to one is
+ * counted in the thread instead of vanishing.
  */
+import { sha256 } from '@noble/hashes/sha2.js';
 import { b64, randomBytes, unb64 } from '../../../protocol/bytes.ts';
 import { KeyPair, privateKey, type PrivateKey } from '../../../protocol/themis.ts';
 import { ContactPrekeys, type Contact } from '../state.ts';
@@ -20,6 +22,8 @@ export const PREKEY_SUPERSEDED_MAX = 20;
 export const PREKEY_UNUSED_MAX = 50;
 /** How many erased ids are remembered per contact. */
 const ERASED_IDS = 100;
+/** How many digests of envelopes sealed to an erased prekey are remembered per contact (replays not counted twice). */
+const UNOPENED_DIGESTS = 200;
 
 const key = K.prekeys;
 const PREFIX = K.prekeys('');
@@ -32,9 +36,16 @@ function save(store: Store, name: string, p: ContactPrekeys): Promise<void> {
   return p.mine.length || p.erased.length ? store.r.put(key(name), p) : store.r.remove(key(name));
 }
 
-/** Make a fresh prekey for `name` and keep its private half; returns what the envelope's body carries. */
-export async function freshPrekey(store: Store, name: string, now: number): Promise<{ id: string; key: string }> {
+/**
+ * The prekey of ours the next envelope to `name` carries (what the envelope's body carries): the
+ * newest made for that contact while the contact has not used it yet, else a fresh one. One per
+ * round trip, not per envelope: a long queue to a contact offers one prekey, so the caps below
+ * never erase one that the contact's own queued envelopes are sealed to.
+ */
+export async function prekeyToOffer(store: Store, name: string, now: number): Promise<{ id: string; key: string }> {
   const p = await load(store, name);
+  const newest = p.mine.at(-1);
+  if (newest && newest.id !== p.used && newest.superseded === undefined) return { id: newest.id, key: newest.pub };
   const k = new KeyPair();
   const made = { id: b64(randomBytes(8)), priv: b64(k.privateKey), pub: b64(k.publicKey), created: now };
   p.mine.push(made);
@@ -52,13 +63,18 @@ export async function findPrekey(store: Store, id: string): Promise<{ contact: s
   return undefined;
 }
 
-/** The contact an erased prekey of ours was made for (the id is then forgotten: one explanation per prekey). */
-async function erasedFor(store: Store, id: string): Promise<string | undefined> {
+/**
+ * The contact an erased prekey of ours was made for, if this envelope (by its digest) was not
+ * counted yet: each distinct envelope counts once, a replay of the same blob not again.
+ */
+async function erasedFor(store: Store, id: string, blob: Uint8Array): Promise<string | undefined> {
+  const digest = b64(sha256(blob).slice(0, 16));
   for (const name of await contactsWithPrekeys(store)) {
     const p = (await store.r.peek(key(name), ContactPrekeys))!;
     if (!p.erased.includes(id)) continue;
+    if (p.unopened?.includes(digest)) return undefined;
     const next = structuredClone(p) as ContactPrekeys;
-    next.erased = next.erased.filter((x) => x !== id);
+    next.unopened = [...(next.unopened ?? []), digest].slice(-UNOPENED_DIGESTS);
     await save(store, name, next);
     return name;
   }
@@ -67,11 +83,12 @@ async function erasedFor(store: Store, id: string): Promise<string | undefined> 
 
 /**
  * An envelope came sealed to a prekey of ours already erased: if we made it for a contact, a
- * notice in that contact's thread says so (consecutive ones share one, with a count). Its text
- * cannot be read by anyone any more: that is the point.
+ * notice in that contact's thread says so, counting every distinct envelope (consecutive ones
+ * share one notice, with a count): none is acknowledged without a trace. Its text cannot be read
+ * by anyone any more: that is the point.
  */
-export async function explainErased(store: Store, id: string, now: number): Promise<void> {
-  const name = await erasedFor(store, id);
+export async function explainErased(store: Store, id: string, blob: Uint8Array, now: number): Promise<void> {
+  const name = await erasedFor(store, id, blob);
   const c = name === undefined ? undefined : await store.contact(name);
   if (!c) return;
   const last = await store.lastMessage(c);

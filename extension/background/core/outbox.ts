@@ -1,10 +1,11 @@
 /** Sending: a message is sealed and queued (its chunk and the outbox written), then deposited; it stays queued while the Operator is unreachable. */
+import { operatorHost } from '../../../protocol/address.ts';
 import { unb64 } from '../../../protocol/bytes.ts';
 import { OperatorError } from '../../../protocol/client.ts';
 import { MAX_TEXT } from '../../../protocol/message.ts';
 import { foldName } from '../../../protocol/names.ts';
 import { UserError } from '../../api.ts';
-import type { Message } from '../state.ts';
+import type { Message, Outgoing } from '../state.ts';
 import { explain, findContact, sealAndQueue } from './common.ts';
 import type { Ctx } from './ctx.ts';
 
@@ -24,11 +25,13 @@ export async function queue(ctx: Ctx, a: { name: string; text: string }): Promis
 }
 
 /**
- * Deposit queued envelopes, one at a time; a message stays queued while the Operator is
- * unreachable. The state lock is taken only to read the outbox and to note each outcome, never
- * across a deposit: a connection that hangs holds up neither the popup nor the next message.
- * The caller runs one flush at a time (komrade.ts), so nothing is deposited twice. `max`: at
- * most that many (a deposit slot takes one, schedule.ts).
+ * Deposit queued envelopes, one at a time, each to the Operator that holds its mailbox (ours or
+ * the contact's, PROTOCOL.md §11); a message stays queued while that Operator is unreachable,
+ * and once one is unreachable the rest of this flush skips it (mail for other Operators goes on).
+ * The state lock is taken only to read the outbox and to note each outcome, never across a
+ * deposit: a connection that hangs holds up neither the popup nor the next message. The caller
+ * runs one flush at a time (komrade.ts), so nothing is deposited twice. `max`: at most that many
+ * (a deposit slot takes one, schedule.ts).
  */
 export async function flush(ctx: Ctx, o: { max?: number } = {}): Promise<void> {
   const { items, operator } = await ctx.serial(async () => {
@@ -38,11 +41,16 @@ export async function flush(ctx: Ctx, o: { max?: number } = {}): Promise<void> {
     return { items, operator: (await store.account()).operator };
   });
   if (!items.length) return;
-  const client = ctx.client(operator);
-  for (const { item, intro } of items.slice(0, o.max ?? items.length)) {
+  const down = new Set<string>();
+  let tried = 0;
+  for (const { item, intro } of items) {
+    const at = item.at ?? operator;
+    if (down.has(at)) continue;
+    if (tried++ >= (o.max ?? items.length)) break;
     let error: unknown, ok = false;
     ctx.sending.add(item.id);
-    try { await client.deposit(item.to, unb64(item.blob), { intro }); ok = true; } catch (e) { error = e; } finally { ctx.sending.delete(item.id); }
+    try { await ctx.client(at).deposit(item.to, unb64(item.blob), { intro }); ok = true; } catch (e) { error = e; } finally { ctx.sending.delete(item.id); }
+    if (error instanceof OperatorError && error.status === 0) down.add(at);
     await ctx.serial(() => settle(ctx, item.id, ok, error));
   }
 }
@@ -60,7 +68,8 @@ async function settle(ctx: Ctx, id: string, ok: boolean, e: unknown): Promise<vo
   if (ok) await mark('sent');
   else {
     item.tries++;
-    item.lastError = explain(e);
+    // mail for another Operator's komrade: say whose Operator is out of reach (ours may be fine)
+    item.lastError = item.at && e instanceof OperatorError && e.status === 0 ? `their Operator (${operatorHost(item.at)}) cannot be reached right now; it goes out when it answers.` : explain(e);
     if (e instanceof OperatorError && e.status === 404 && c?.intro && item.to !== c.intro) {
       item.to = c.intro; c.sendTo = c.intro; // their pairwise mailbox expired: fall back to the intro
       await store.putContact(c);
@@ -71,5 +80,9 @@ async function settle(ctx: Ctx, id: string, ok: boolean, e: unknown): Promise<vo
       await mark('failed');
     }
   }
-  await store.putOutbox(keep ? outbox : outbox.filter((x) => x !== item));
+  // kept because its Operator is out of reach: that Operator's mail goes behind the rest, in its
+  // own order, so that a deposit slot (one envelope) is not spent on it again before the others
+  const unreachable = keep && e instanceof OperatorError && e.status === 0;
+  const sameOperator = (x: Outgoing) => x.at === item.at;
+  await store.putOutbox(!keep ? outbox.filter((x) => x !== item) : unreachable ? [...outbox.filter((x) => !sameOperator(x)), ...outbox.filter(sameOperator)] : outbox);
 }

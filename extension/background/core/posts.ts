@@ -15,9 +15,12 @@ import { cursorBinding } from '../../../protocol/posts-wire.ts';
 import { PostError, deleteHashOf, openPostFrom, sealPost, type EpochBundle } from '../../../protocol/posts.ts';
 import { KeyPair, privateKey } from '../../../protocol/themis.ts';
 import { UserError, type FeedView, type PostView } from '../../api.ts';
+import { collectiveHandle, type CollectiveRecord } from '../collective-state.ts';
 import { FK, type FeedCollective, type FeedIndex, type FeedPost } from '../feed-state.ts';
+import type { Account } from '../state.ts';
+import { collectiveOperator, meIn, shown } from './collective-operator.ts';
 import { keyPairOf } from './common.ts';
-import { collectiveName, commitmentIn, proveMember, secretOf, standing, treeAt, type Replayed } from './collective-log.ts';
+import { commitmentIn, proveMember, secretOf, standing, treeAt, type Replayed } from './collective-log.ts';
 import type { Ctx } from './ctx.ts';
 import { appendPost, dropCollectivePosts, dropPost, feedIndex, feedOf, findPost, isUnread, markRead, pagePosts, putFeedOf } from './feed-store.ts';
 import type { Store } from './store.ts';
@@ -30,6 +33,11 @@ const TOMBS = 200;
 const LOOKBACK = 40;
 
 const lc = (s: string) => s.toLowerCase();
+/** A collective's handle as the popup passes it (`@portland`, `portland@<host>`): lower-cased, no `@` in front. */
+const handleOfText = (text: string) => lc(text.trim().replace(/^@/, ''));
+/** Where a collective we hold is (COLLECTIVES.md §15): its name at its Operator, our record's handle, the Operator, our handle there. */
+interface At { c: string; h: string; op: string; me: string }
+const atOf = (rec: CollectiveRecord, s: Account): At => { const op = collectiveOperator(rec, s); return { c: lc(rec.name), h: collectiveHandle(rec), op, me: meIn(s, op) }; };
 const view = (i: FeedIndex, contacts: Set<string>) => (p: FeedPost): PostView =>
   ({ id: p.id, collective: p.collective, author: p.author, text: p.text, t: p.t, mine: !!p.mine, unread: isUnread(i, p), contact: contacts.has(p.author) });
 async function contactNames(store: Store): Promise<Set<string>> {
@@ -39,14 +47,14 @@ async function contactNames(store: Store): Promise<Set<string>> {
 /** The feed newest first (all collectives, one, or one author's), a page at a time; `rotating` is filled in by the caller (epochs.ts). */
 export async function feed(ctx: Ctx, a: { collective?: string; author?: string; before?: number }): Promise<FeedView> {
   const store = await ctx.store();
-  const c = a.collective ? lc(collectiveName(a.collective)) : undefined;
+  const c = a.collective ? handleOfText(a.collective) : undefined;
   const author = a.author ? foldName(a.author.trim().replace(/^@/, '')) : undefined;
   const before = Number.isSafeInteger(a.before) && a.before! >= 0 ? a.before : undefined;
   const page = await pagePosts(store, { before, keep: (p) => (!c || lc(p.collective) === c) && (!author || p.author === author) });
   const recs = await store.collectives();
   const v: FeedView = {
     posts: page.posts.map(view(page.index, await contactNames(store))), unread: Object.values(page.index.unread).reduce((x, y) => x + y, 0),
-    rotating: [], open: recs.filter((x) => x.info?.rule === 'open').map((x) => x.name),
+    rotating: [], open: recs.filter((x) => x.info?.rule === 'open').map(collectiveHandle),
   };
   if (page.older !== undefined) v.older = page.older;
   return v;
@@ -55,42 +63,43 @@ export async function feed(ctx: Ctx, a: { collective?: string; author?: string; 
 /** Mark the feed (or one collective's posts) read. */
 export async function markFeedRead(ctx: Ctx, a: { collective?: string }): Promise<null> {
   const store = await ctx.store();
-  await markRead(store, a.collective ? collectiveName(a.collective) : undefined);
+  await markRead(store, a.collective ? handleOfText(a.collective) : undefined);
   await ctx.changed(store, 0);
   return null;
 }
 
 /** Seal and deposit a post or tombstone in the newest epoch we hold; 409 means a newer epoch is open and we do not hold it yet. */
-async function deposit(ctx: Ctx, store: Store, c: string, content: { text: string } | { target: string }) {
+async function deposit(ctx: Ctx, store: Store, h: string, content: { text: string } | { target: string }) {
   const s = await store.account();
-  const rec = await store.collective(c);
-  if (!rec || rec.status !== 'member') throw new UserError(`You are not a member of @${c}.`);
+  const rec = await store.collective(h);
+  if (!rec || rec.status !== 'member') throw new UserError(`You are not a member of @${h}.`);
+  const { c, op, me } = atOf(rec, s);
   const b = rec.bundles.at(-1);
-  if (!b) throw new UserError(`The keys of @${c} have not reached you yet; try again after the next check.`);
+  if (!b) throw new UserError(`The keys of @${h} have not reached you yet; try again after the next check.`);
   if (rec.rotateForRemoval && 'text' in content) {
     // a member left or was expelled and could still read this epoch: the post waits for the new keys, which are made at the next check
     rec.rotateAt = Math.min(rec.rotateAt ?? Infinity, ctx.now());
     await store.putCollective(rec);
-    throw new UserError(`A member left @${c}: its keys are being renewed first. Try again in a minute.`);
+    throw new UserError(`A member left @${h}: its keys are being renewed first. Try again in a minute.`);
   }
-  const sealed = sealPost(b, { name: s.me.name, identity: keyPairOf(s.me.identity) }, content, ctx.now());
+  const sealed = sealPost(b, { name: me, identity: keyPairOf(s.me.identity) }, content, ctx.now());
   const hash = deleteHashOf(sealed.deleteSecret ?? crypto.getRandomValues(new Uint8Array(32)));
-  const { seq } = await ctx.client(s.operator).post(c, b.epoch, sealed.blob, hash, privateKey(unb64(b.posting.priv))).catch((e: unknown) => {
-    if (e instanceof OperatorError && e.status === 409) throw new UserError(`The keys of @${c} are being rotated; try again in a minute.`);
+  const { seq } = await ctx.client(op).post(c, b.epoch, sealed.blob, hash, privateKey(unb64(b.posting.priv))).catch((e: unknown) => {
+    if (e instanceof OperatorError && e.status === 409) throw new UserError(`The keys of @${h} are being rotated; try again in a minute.`);
     throw e;
   });
-  return { rec, sealed, seq, me: foldName(s.me.name) };
+  return { rec, sealed, seq, me: foldName(s.me.name) }; // our own name as we show it
 }
 
 /** Post to a collective we are a member of; our copy keeps the delete secret. */
 export async function post(ctx: Ctx, a: { collective: string; text: string }): Promise<PostView> {
   const store = await ctx.store();
-  const c = lc(collectiveName(a.collective));
+  const c = handleOfText(a.collective);
   const text = a.text.trim();
   if (!text) throw new UserError('Nothing to post.');
   if (text.length > MAX_TEXT) throw new UserError(`A post is at most ${MAX_TEXT} characters.`);
   const { rec, sealed, seq, me } = await deposit(ctx, store, c, { text });
-  const p = await appendPost(store, { id: sealed.id, collective: rec.name, author: me, text, t: ctx.now(), mine: { seq, secret: b64(sealed.deleteSecret!) } });
+  const p = await appendPost(store, { id: sealed.id, collective: collectiveHandle(rec), author: me, text, t: ctx.now(), mine: { seq, secret: b64(sealed.deleteSecret!) } });
   return view(await feedIndex(store), await contactNames(store))(p);
 }
 
@@ -101,11 +110,11 @@ export async function deletePost(ctx: Ctx, a: { id: string }): Promise<void> {
   if (!found) throw new UserError('There is no such post.');
   const { post: p } = found;
   if (!p.mine) throw new UserError('Only the author can delete a post.');
-  const c = lc(p.collective);
-  if (await store.collective(c)) {
-    const s = await store.account();
+  const c = lc(p.collective), rec = await store.collective(c);
+  if (rec) {
+    const { c: name, op } = atOf(rec, await store.account());
     if (p.mine.seq !== undefined && p.mine.secret) {
-      await ctx.client(s.operator).deletePost(c, p.mine.seq, unb64(p.mine.secret)).catch((e: unknown) => {
+      await ctx.client(op).deletePost(name, p.mine.seq, unb64(p.mine.secret)).catch((e: unknown) => {
         if (!(e instanceof OperatorError && e.status === 404)) throw e; // already read by everyone, or past the TTL
       });
     }
@@ -119,13 +128,13 @@ export async function deletePost(ctx: Ctx, a: { id: string }): Promise<void> {
  * against the current tree while `b` is the current epoch, else against the tree at `b`'s root,
  * where we must be a leaf (a member admitted later cannot read back).
  */
-async function openCursor(ctx: Ctx, c: string, b: EpochBundle, r: Replayed, secret: Uint8Array): Promise<void> {
+async function openCursor(ctx: Ctx, at: At, b: EpochBundle, r: Replayed, secret: Uint8Array): Promise<void> {
   const store = await ctx.store();
-  const client = ctx.client((await store.account()).operator);
+  const { c, h } = at, client = ctx.client(at.op);
   const cur = await client.currentEpoch(c);
   const leaves = cur.epoch === b.epoch ? r.leaves : treeAt(r, b.root)?.leaves;
   const key = new KeyPair(), pub = b64(key.publicKey);
-  const gone = async () => ctx.serial(async () => { const f = await feedOf(store, c); f.gone = [...(f.gone ?? []), b.epoch]; await putFeedOf(store, c, f); });
+  const gone = async () => ctx.serial(async () => { const f = await feedOf(store, h); f.gone = [...(f.gone ?? []), b.epoch]; await putFeedOf(store, h, f); });
   if (cur.epoch < b.epoch) return; // not open yet
   if (!leaves?.includes(BigInt(commitmentIn(secret, c)))) return gone();
   const proof = await proveMember(ctx, secret, c, 'cursor', b.epoch, cursorBinding(pub), leaves);
@@ -133,25 +142,25 @@ async function openCursor(ctx: Ctx, c: string, b: EpochBundle, r: Replayed, secr
     if (e instanceof OperatorError && e.status === 409) { await gone(); return undefined; } // our cursor of this epoch was lost
     throw e;
   });
-  if (opened) await ctx.serial(async () => { const f = await feedOf(store, c); f.cursors[b.epoch] = { id: opened.id, priv: b64(key.privateKey), pub }; await putFeedOf(store, c, f); });
+  if (opened) await ctx.serial(async () => { const f = await feedOf(store, h); f.cursors[b.epoch] = { id: opened.id, priv: b64(key.privateKey), pub }; await putFeedOf(store, h, f); });
 }
 
 /** Read epoch `b` through our cursor: store each post that checks out (before acknowledging it), apply tombstones; returns how many new posts. */
-async function readEpoch(ctx: Ctx, c: string, name: string, b: EpochBundle, r: Replayed): Promise<number> {
+async function readEpoch(ctx: Ctx, at: At, b: EpochBundle, r: Replayed): Promise<number> {
   const store = await ctx.store();
   const s = await store.account();
-  const me = foldName(s.me.name), client = ctx.client(s.operator);
+  const { c, h, me } = at, client = ctx.client(at.op), author = (x: string) => shown(x, at.op, s); // authors are handles in the collective; we keep them as we show them
   // authors: the members at the epoch's root and the current ones (admitted since), with the identity key the log names
   const keys = new Map([...(treeAt(r, b.root)?.members ?? []), ...[...r.members.values()].map((m) => [m.name, m.key] as const)]);
   const keyOf = (author: string) => { const k = keys.get(author); return k ? unb64(k) : undefined; };
   let got = 0;
   for (let round = 0; round < ROUNDS; round++) {
-    const f: FeedCollective = await feedOf(store, c);
+    const f: FeedCollective = await feedOf(store, h);
     const cur = f.cursors[b.epoch];
     if (!cur) return got;
     const res = await client.readCursor(c, cur.id, privateKey(unb64(cur.priv))).catch(async (e: unknown) => {
       if (!(e instanceof OperatorError && e.status === 404)) throw e;
-      delete f.cursors[b.epoch]; await putFeedOf(store, c, f); // idle past the TTL: dropped by the Operator
+      delete f.cursors[b.epoch]; await putFeedOf(store, h, f); // idle past the TTL: dropped by the Operator
       return undefined;
     });
     if (!res) return got;
@@ -167,17 +176,17 @@ async function readEpoch(ctx: Ctx, c: string, name: string, b: EpochBundle, r: R
       if (payload.kind === 'tombstone') {
         const found = await findPost(store, payload.target, LOOKBACK);
         if (!found) f.tombs = [...f.tombs, { target: payload.target, author: payload.author }].slice(-TOMBS);
-        else if (found.post.author === payload.author && lc(found.post.collective) === c) await dropPost(store, payload.target, LOOKBACK);
+        else if (found.post.author === author(payload.author) && lc(found.post.collective) === h) await dropPost(store, payload.target, LOOKBACK);
         else f.refused++; // only the author may delete a post, and only here
         continue;
       }
       const tomb = f.tombs.findIndex((t) => t.target === payload.id && t.author === payload.author);
       if (tomb >= 0) { f.tombs.splice(tomb, 1); continue; }
       if (payload.author === me && (await findPost(store, payload.id, LOOKBACK))) continue; // our own, already kept
-      await appendPost(store, { id: payload.id, collective: name, author: payload.author, text: payload.text, t: payload.t, ...(payload.author === me && { mine: {} }) });
+      await appendPost(store, { id: payload.id, collective: h, author: author(payload.author), text: payload.text, t: payload.t, ...(payload.author === me && { mine: {} }) });
       if (payload.author !== me) got++;
     }
-    await putFeedOf(store, c, f);
+    await putFeedOf(store, h, f);
     const last = res.posts.at(-1);
     if (last) await client.ackCursor(c, cur.id, last.seq, privateKey(unb64(cur.priv)));
     if (!res.more) break;
@@ -198,14 +207,14 @@ export async function sync(ctx: Ctx, logs: Map<string, Replayed>): Promise<numbe
   const secret = await ctx.serial(() => secretOf(store));
   let got = 0;
   for (const rec of records) {
-    const c = lc(rec.name), r = logs.get(c);
-    if (!r || standing(r, s.me.name, commitmentIn(secret, c), false) !== 'member') continue;
+    const at = atOf(rec, s), c = at.h, r = logs.get(c);
+    if (!r || standing(r, at.me, commitmentIn(secret, at.c), false) !== 'member') continue;
     try {
       for (const b of rec.bundles) {
         const f = await feedOf(store, c);
         if (f.gone?.includes(b.epoch)) continue;
-        if (!f.cursors[b.epoch]) await openCursor(ctx, c, b, r, secret);
-        got += await ctx.serial(() => readEpoch(ctx, c, rec.name, b, r));
+        if (!f.cursors[b.epoch]) await openCursor(ctx, at, b, r, secret);
+        got += await ctx.serial(() => readEpoch(ctx, at, b, r));
       }
       await ctx.serial(async () => {
         // forget the cursors of epochs whose bundles are gone (past the TTL)

@@ -8,7 +8,7 @@ import type { Receipt } from '../../../protocol/message.ts';
 import type { Contact } from '../state.ts';
 import { sealBodyAndQueue } from './common.ts';
 import type { Ctx } from './ctx.ts';
-import { freshPrekey } from './fresh-prekeys.ts';
+import { prekeyToOffer } from './fresh-prekeys.ts';
 import type { Store } from './store.ts';
 
 /** Whether this account sends and shows delivery receipts. */
@@ -25,7 +25,7 @@ export async function queueReceipts(ctx: Ctx, store: Store): Promise<number> {
   const filed = ctx.delivered;
   ctx.delivered = [];
   if (!filed.length || !(await receiptsOn(store))) return 0;
-  const me = (await store.account()).me.name;
+  const { me: { name: me }, operator: home } = await store.account();
   const by = new Map<string, string[]>();
   for (const f of filed) by.set(f.contact, [...(by.get(f.contact) ?? []), f.id]);
   let queued = 0;
@@ -34,7 +34,7 @@ export async function queueReceipts(ctx: Ctx, store: Store): Promise<number> {
     if (!c || c.pendingKey) continue;
     for (let i = 0; i < ids.length; i += 100) {
       // a fresh prekey rides along: a contact who only reads still moves the keys on (END-TO-END.md §6)
-      const body: Receipt = { kind: 'receipt', from: me, delivered: ids.slice(i, i + 100), prekey: await freshPrekey(store, c.name, ctx.now()) };
+      const body: Receipt = { kind: 'receipt', from: me, delivered: ids.slice(i, i + 100), prekey: await prekeyToOffer(store, c.name, ctx.now()), ...(c.operator && { home }) };
       await sealBodyAndQueue(store, c, body, ctx.now());
       queued++;
     }

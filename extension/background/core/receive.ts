@@ -6,6 +6,7 @@
  * contacts. Each first message carries `replyTo`, a mailbox the sender made for that one
  * contact; from then on each direction of each conversation uses its own mailbox.
  */
+import { checkOperator, handleOf } from '../../../protocol/address.ts';
 import { b64, unb64 } from '../../../protocol/bytes.ts';
 import { OperatorError } from '../../../protocol/client.ts';
 import { open, EnvelopeError, prekeyIdOf } from '../../../protocol/envelope.ts';
@@ -19,7 +20,8 @@ import { adoptPrekey, explainErased, findPrekey, noteUsed } from './fresh-prekey
 import type { Store } from './store.ts';
 import { applyReceipt, noteFiled, queueReceipts } from './receipts.ts';
 import { timerNotice } from './threads.ts';
-import { checkForeign, LogAlarmError, verifiedLookup } from './transparency.ts';
+import { foreign, lookupAt, checkGossipAt } from './operators.ts';
+import { LogAlarmError } from './transparency.ts';
 
 /** How long an envelope waits for the directory to vouch for its sender (the mail TTL) before it is dropped. */
 export const PENDING_TTL_MS = 14 * DAY;
@@ -89,7 +91,7 @@ async function receive(ctx: Ctx, store: Store, blob: Uint8Array, retry?: { id: s
     });
   } catch (e) {
     // sealed to a prekey we erased: said in the contact's thread; else undecryptable, forged, replayed or stale
-    if (e instanceof EnvelopeError) { if (e.fault === 'unknown-prekey' && pid) await explainErased(store, pid, ctx.now()); return 'dropped'; }
+    if (e instanceof EnvelopeError) { if (e.fault === 'unknown-prekey' && pid) await explainErased(store, pid, blob, ctx.now()); return 'dropped'; }
     throw e;
   }
   // the contact, under its stored key, used a fresh prekey of ours: older ones are superseded
@@ -103,7 +105,7 @@ async function receive(ctx: Ctx, store: Store, blob: Uint8Array, retry?: { id: s
     if (key.success) await store.keepKey(b64(opened.from), opened.t, key.data);
     // a contact's delivery receipt: only under the key stored for them
     const receipt = Receipt.safeParse(opened.body);
-    const c = receipt.success ? await store.contact(lower(receipt.data.from)) : undefined;
+    const c = receipt.success ? await store.contact(handleOf({ name: receipt.data.from, operator: receipt.data.home }, s.operator)) : undefined;
     if (c && receipt.success && c.identityKey === b64(opened.from)) {
       await used(c);
       await applyReceipt(store, c, receipt.data);
@@ -112,13 +114,21 @@ async function receive(ctx: Ctx, store: Store, blob: Uint8Array, retry?: { id: s
     return 'dropped';
   }
   const body = parsed.data;
+  // the sender's home Operator (PROTOCOL.md §11): named in the message, or ours; one an address
+  // could not name (a loopback one outside developer mode) is refused before anything is asked of it
+  const home = body.home ?? s.operator;
+  if (!checkOperator(home, s.settings.allowLoopback) && home !== s.operator) { await store.addSeen(opened.id, opened.t); return 'dropped'; }
+  const handle = handleOf({ name: body.from, operator: home }, s.operator);
   // a blocked name: dropped once the envelope is known good, acknowledged, never stored
-  if (await store.isBlocked(lower(body.from))) return 'dropped';
-  // gossip (PROTOCOL.md §5.11.5): a checkpoint the sender saw must chain with ours. It is the
-  // Operator's own signed statement, so it counts whoever carried it; a fork is kept as an alarm
-  if (body.checkpoint) await checkForeign(ctx, store, ctx.client(s.operator), body.checkpoint, `@${lower(body.from)}`).catch(() => undefined);
+  if (await store.isBlocked(handle)) return 'dropped';
   const senderKey = b64(opened.from);
-  let c = await store.contact(lower(body.from));
+  let c = await store.contact(handle);
+  // gossip (PROTOCOL.md §5.11.5): a checkpoint the sender saw (of its home's log) must chain with
+  // ours of that Operator. It is the Operator's own signed statement, so it counts whoever carried
+  // it; a fork is kept as an alarm. From another Operator's komrade who waits for a look-up on the
+  // schedule, it is checked with that look-up, at its own time, not right after this fetch (§11)
+  const deferred = ctx.deps.scheduled && !retry && home !== s.operator && (!c || (c.identityKey !== senderKey && c.pendingKey?.identityKey !== senderKey));
+  if (body.checkpoint && !deferred) await checkGossipAt(ctx, store, home, body.checkpoint, `@${handle}`).catch(() => undefined);
   let rec: SignedRecord | undefined;
   // the stored key, or a changed key the directory already vouched for (still pending), need no lookup
   if (!c || (c.identityKey !== senderKey && c.pendingKey?.identityKey !== senderKey)) {
@@ -129,7 +139,7 @@ async function receive(ctx: Ctx, store: Store, blob: Uint8Array, retry?: { id: s
     }
     let found: SignedRecord | undefined;
     try {
-      found = await verifiedLookup(ctx, store, ctx.client(s.operator), body.from);
+      found = await lookupAt(ctx, store, home, body.from);
     } catch (e) {
       if (transient(e)) {
         if (!retry && pending.length < PENDING_MAX) await store.putPending([...pending, { id: opened.id, blob: b64(blob), received: ctx.now() }]);
@@ -138,7 +148,7 @@ async function receive(ctx: Ctx, store: Store, blob: Uint8Array, retry?: { id: s
       // 404, a record that does not verify, or a log proof that fails (kept as an alarm): nobody vouches
       if (!(e instanceof OperatorError) && !(e instanceof LogAlarmError)) throw e;
     }
-    if (!found || found.record.identityKey !== senderKey) {
+    if (!found || found.record.identityKey !== senderKey || lower(found.record.name) !== lower(body.from)) {
       // a key the directory does not carry for that name: a forgery. Dropped; a known contact's
       // thread shows a quiet note (never the forged text), which neither blocks nor counts as unread.
       await store.addSeen(opened.id, opened.t);
@@ -162,9 +172,9 @@ async function receive(ctx: Ctx, store: Store, blob: Uint8Array, retry?: { id: s
   if (body.expire) msg.expires = opened.t + body.expire * 1000;
   if (!c) {
     // a first contact: a request, kept apart from contacts until the person accepts it
-    const name = lower(rec!.record.name);
+    const name = handle;
     if (!(await store.request(name)) && (await store.requestNames()).length >= REQUESTS_MAX) return 'dropped';
-    await store.addToRequest({ name, identityKey: senderKey, prekey: body.prekey, sendTo: body.replyTo, intro: rec!.record.intro, disappear: body.expire ?? 0 }, msg);
+    await store.addToRequest({ name, ...foreign(home, s), identityKey: senderKey, prekey: body.prekey, sendTo: body.replyTo, intro: rec!.record.intro, disappear: body.expire ?? 0 }, msg);
     return 'new';
   }
   const before = JSON.stringify(c);

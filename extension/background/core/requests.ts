@@ -4,10 +4,10 @@
  * contact, its messages the thread), deletes it, or blocks the name (messages from a blocked
  * name are dropped on receipt). The block list.
  */
+import { AddressError, handleOf, parseAddress } from '../../../protocol/address.ts';
 import { unb64 } from '../../../protocol/bytes.ts';
 import { safetyNumber, safetyWords } from '../../../protocol/identity.ts';
 import { foldName } from '../../../protocol/names.ts';
-import { Name } from '../../../protocol/wire.ts';
 import { UserError, type ContactView, type RequestView } from '../../api.ts';
 import { lower, newContact, viewOf } from './common.ts';
 import type { Ctx } from './ctx.ts';
@@ -54,9 +54,14 @@ export async function deleteRequest(ctx: Ctx, a: { name: string }): Promise<Requ
 
 /** Block a name (its request, if any, is dropped); contacts stay contacts, but their messages are dropped too. */
 export async function block(ctx: Ctx, a: { name: string }): Promise<string[]> {
-  const name = foldName(a.name);
-  if (!Name.safeParse(name).success) throw new UserError('A name is 3 to 32 letters a–z, digits or _.');
   const store = await ctx.store();
+  const s = await store.account();
+  // a name of ours, or of another Operator (`bob@<host>`, PROTOCOL.md §11): blocked by its handle
+  let name;
+  try { name = handleOf(parseAddress(a.name, { home: s.operator, allowLoopback: s.settings.allowLoopback }), s.operator); } catch (e) {
+    if (e instanceof AddressError) throw new UserError(e.message);
+    throw e;
+  }
   await store.putBlocked({ ...(await store.blocked()), [name]: ctx.now() });
   if (await store.request(name)) { await store.removeRequest(name); await ctx.changed(store, 0); }
   return blocked(ctx);

@@ -3,12 +3,12 @@
  * request reads the few records it needs and writes only those it changed.
  *
  * Logical keys: `account`, `index`, `contact/<name>`, `chunk/<name>/<n>`, `outbox`, `pending`,
- * `seen/<day>`, `request/<name>`, `blocked`, `prekeys/<name>` (fresh-prekeys.ts), `collective/<name>`, `collective/~keys`, `collective/~counts`
- * (collective-state.ts) (reserved: `feed/…`).
+ * `seen/<day>`, `request/<name>`, `blocked`, `prekeys/<name>` (fresh-prekeys.ts), `collective/<name>` (or `collective/<name>@<host>`: collective-state.ts), `collective/~keys`, `collective/~counts`
+ * (collective-state.ts), `transparency@<host>` (operators.ts) (reserved: `feed/…`).
  */
 import type { CollectiveKey } from '../../../protocol/message.ts';
 import { foldName } from '../../../protocol/names.ts';
-import { CollectiveRecord, Counts, KeysIn } from '../collective-state.ts';
+import { CollectiveRecord, Counts, KeysIn, collectiveHandle } from '../collective-state.ts';
 import { DamagedRecord, type Records } from '../records.ts';
 import {
   Account, Blocked, CHUNK, Chunk, Contact, Index, Outbox, Pending, REQUEST_MESSAGES, Request, SeenDay,
@@ -177,7 +177,7 @@ export class Store {
   // ---- collectives ----
 
   collective(name: string) { return this.r.get(K.collective(name), CollectiveRecord); }
-  putCollective(c: CollectiveRecord) { return this.r.put(K.collective(c.name), c); }
+  putCollective(c: CollectiveRecord) { return this.r.put(K.collective(collectiveHandle(c)), c); }
   removeCollective(name: string) { return this.r.remove(K.collective(name)); }
   async collectives(): Promise<CollectiveRecord[]> {
     const keys = [...(await this.r.keys())].filter((k) => k.startsWith('collective/') && !k.startsWith('collective/~'));

@@ -35,7 +35,7 @@ export async function thread(ctx: Ctx, a: { name: string; before?: number }): Pr
   }
   // a queued message being deposited right now shows as sending
   const messages = page.messages.map((m) => (m.state === 'queued' && ctx.sending.has(m.id) ? { ...m, state: 'sending' as const } : m));
-  const view: ThreadView = { contact: contactView(c, unread), messages, disappearing: c.disappear };
+  const view: ThreadView = { contact: contactView(c, unread, await store.outbox()), messages, disappearing: c.disappear };
   if (page.older !== undefined) view.older = page.older;
   return view;
 }

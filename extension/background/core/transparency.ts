@@ -1,16 +1,17 @@
 /**
  * Key transparency in the add-on (PROTOCOL.md §5.11.3): every look-up's proof and checkpoint is
  * checked, the newest checkpoint seen is kept and each new one must extend it, and on every
- * poll the new log entries are read for one's own name and one's collectives' charters. Every
+ * poll the new log entries are read for one's own name and one's collectives' charters, and
+ * the name index must point each of them at its owner's own live entry (§5.11.6). Every
  * failure is kept as an alarm (record `transparency`) that names what failed; two checkpoints
  * that do not chain are kept with it, as portable proof of a lying Operator.
  */
 import { z } from 'zod';
-import { bytesEqual, unb64 } from '../../../protocol/bytes.ts';
+import { b64, bytesEqual, unb64 } from '../../../protocol/bytes.ts';
 import { OperatorError, type OperatorClient } from '../../../protocol/client.ts';
 import { openCheckpoint, parseVkey, type NoteKey, type SignedCheckpoint } from '../../../protocol/transparency/checkpoint.ts';
 import { parseWitnessVkey, verifyCosignature } from '../../../protocol/transparency/cosignature.ts';
-import { charterKey, logLeaf, LogProofError, verifyExtends, verifyLookup } from '../../../protocol/transparency/verify.ts';
+import { charterKey, indexValue, logLeaf, LogProofError, verifyExtends, verifyLookup } from '../../../protocol/transparency/verify.ts';
 import type { SignedRecord } from '../../../protocol/wire.ts';
 import { UserError } from '../../api.ts';
 import type { Ctx } from './ctx.ts';
@@ -18,14 +19,22 @@ import type { Store } from './store.ts';
 
 /** One alarm: what failed (`kind`), for whom, when, and the evidence (signed checkpoints) if any. */
 export const LogAlarm = z.strictObject({
-  kind: z.enum(['checkpoint', 'inclusion', 'consistency', 'witness', 'monitor']), message: z.string(), t: z.number(),
+  kind: z.enum(['checkpoint', 'inclusion', 'consistency', 'witness', 'monitor', 'index', 'member']), message: z.string(), t: z.number(),
   name: z.string().optional(), evidence: z.array(z.string()).optional(),
 });
 export type LogAlarm = z.infer<typeof LogAlarm>;
 
-/** Record `transparency`: the pinned checkpoint key, the newest checkpoint seen, the monitor's next entry, the alarms. */
+/** A name's leaf index as last verified, and the checkpoint it was verified in. */
+const Seen = z.strictObject({ index: z.number().int().min(0), checkpoint: z.string() });
+
+/**
+ * Record `transparency`: the pinned checkpoint key, the newest checkpoint seen, the monitor's
+ * next entry, the alarms, each looked-up name's leaf last verified (`seen`) and each own name's
+ * index entry last checked (`own`, `<index>:<leaf>`).
+ */
 export const LogState = z.strictObject({
   vkey: z.string(), checkpoint: z.string().optional(), next: z.number().int().min(0), alarms: z.array(LogAlarm),
+  seen: z.record(z.string(), Seen).optional(), own: z.record(z.string(), z.string()).optional(),
 });
 export type LogState = z.infer<typeof LogState>;
 
@@ -95,7 +104,19 @@ export async function verifiedLookup(ctx: Ctx, store: Store, client: OperatorCli
     return raise(ctx, store, s, { kind: e.kind, message: `@${name}: ${e.message}`, name });
   }
   await advance(ctx, store, client, s, key, cp, name);
+  // the index only moves a name to a newer leaf: an older one than verified before is a rollback (§5.11.6)
+  const lower = name.toLowerCase(), before = s.seen?.[lower];
+  if (before && rec.log.index < before.index) {
+    return raise(ctx, store, s, { kind: 'index', message: `@${name}: the Operator's name index went back from entry ${before.index} to ${rec.log.index}`, name, evidence: [before.checkpoint, cp.note] });
+  }
+  s.seen = { ...s.seen, [lower]: { index: rec.log.index, checkpoint: cp.note } };
+  await save(store, s);
   return { record: rec.record, sig: rec.sig };
+}
+
+/** Keep (and return, to throw) an alarm `member`: a collective's candidate or member whose record here does not carry the key their join request names (COLLECTIVES.md §15). */
+export async function memberAlarm(ctx: Ctx, store: Store, client: OperatorClient, name: string, message: string): Promise<LogAlarmError> {
+  return raise(ctx, store, await state(store, client), { kind: 'member', message: `@${name}: ${message}`, name }).catch((e: LogAlarmError) => e);
 }
 
 /** The newest checkpoint this add-on has seen (for gossip), if any. */
@@ -116,7 +137,8 @@ export async function alarms(store: Store): Promise<LogAlarm[]> {
 export async function monitor(ctx: Ctx, store: Store, client: OperatorClient): Promise<number> {
   const s = await state(store, client), key = parseVkey(s.vkey), acct = await store.account();
   const me = acct.me.name.toLowerCase(), myKey = acct.me.identity.pub;
-  const mine = new Set((await store.collectives()).map((c) => c.name.toLowerCase()));
+  // collectives of our own Operator only: another Operator's are in its log, never asked about here (COLLECTIVES.md §15)
+  const mine = new Set((await store.collectives()).filter((c) => c.operator === undefined).map((c) => c.name.toLowerCase()));
   const charters = new Map<string, string>();
   let seen = 0;
   for (;;) {
@@ -143,8 +165,40 @@ export async function monitor(ctx: Ctx, store: Store, client: OperatorClient): P
       s.next++; seen++;
     }
     if (entries.length) await save(store, s);
-    if (!entries.length || s.next >= cp.size) return seen;
+    if (!entries.length || s.next >= cp.size) break;
   }
+  const own = new Map<string, () => Promise<string>>([[me, async () => myKey]]);
+  for (const c of mine) own.set(c, async () => charters.get(c) ?? charterKey(await client.getCollective(c).then((r) => ({ charter: r.charter, sig: r.sig }))));
+  for (const [name, expect] of own) await checkOwn(ctx, store, client, s, key, name, expect);
+  return seen;
+}
+
+/**
+ * The owner's check of its own position in the name index (§5.11.6): at the newest checkpoint
+ * the index must point `name` at a live entry that opens to `name` and the key `expect` gives;
+ * an entry listed opaque (a leaf the Operator opens only to some) or another key is an alarm.
+ */
+async function checkOwn(ctx: Ctx, store: Store, client: OperatorClient, s: LogState, key: NoteKey, name: string, expect: () => Promise<string>): Promise<void> {
+  const { proof, checkpoint } = await client.logIndex(name);
+  let cp: SignedCheckpoint, at;
+  try { cp = await openCheckpoint(checkpoint, key); } catch (e) {
+    return raise(ctx, store, s, { kind: 'checkpoint', message: `the index proof of @${name} comes with a bad checkpoint (${(e as Error).message})`, name });
+  }
+  await advance(ctx, store, client, s, key, cp);
+  try { at = indexValue(cp, name, proof); } catch (e) {
+    if (!(e instanceof LogProofError)) throw e;
+    return raise(ctx, store, s, { kind: 'index', message: `your name @${name}: ${e.message}`, name });
+  }
+  const mark = at && `${at.index}:${b64(at.leaf)}`;
+  if (mark && s.own?.[name] === mark) return;
+  const entry = at && (await client.logEntries(at.index)).entries[0];
+  const live = entry?.index === at?.index ? entry?.live : undefined;
+  const ok = at && live && live.name === name && bytesEqual(unb64(entry!.leaf), at.leaf) && bytesEqual(logLeaf(unb64(live.opening), live.name, live.key, at.index), at.leaf) && live.key === (await expect());
+  if (!ok) {
+    return raise(ctx, store, s, { kind: 'index', message: at ? `the name index points your name @${name} at log entry ${at.index}, which is not your key: the Operator may be showing it to others` : `your name @${name} is missing from the Operator's name index`, name });
+  }
+  s.own = { ...s.own, [name]: mark! };
+  await save(store, s);
 }
 
 /** The monitor and the witnesses over the account's Operator (komrade.ts runs them on each poll, under the state lock). */
