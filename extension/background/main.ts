@@ -128,6 +128,13 @@ browser.proxy.onRequest.addListener(onRequest as (d: browser.Proxy.OnRequestDeta
  * slot, each collective read; one alarm at the next due time, the due times kept in session
  * storage across a suspended background. Auto-lock is checked every minute.
  */
+/**
+ * Firefox stops an idle event page after `extensions.background.idle.timeout` (30 s), and a
+ * pending fetch is not activity: the held reads would drop. An extension event is activity, so
+ * an alarm every 15 s keeps the page, and its holds, alive; it does nothing else and sends
+ * nothing (measured: test/e2e/holds-background.e2e.ts).
+ */
+const HOLDS_ALARM_MINUTES = 0.25;
 const random = () => crypto.getRandomValues(new Uint32Array(1))[0]! / 2 ** 32;
 const timers = new Timers(komrade, random);
 const kept = browser.storage.session.get('schedule').then((v) => timers.plan.restore((v.schedule ?? []) as never)).catch(() => undefined);
@@ -139,6 +146,10 @@ async function schedule() {
   if (next === undefined) await browser.alarms.clear('tick');
   else await browser.alarms.create('tick', { when: Math.max(next, Date.now() + 1000) });
   await browser.alarms.create('autolock', { periodInMinutes: 1 });
+  // only while holds run (unlocked, the setting on); locked, the page may sleep
+  const on = (await komrade.status().catch(() => undefined))?.phase === 'unlocked' && (await komrade.settings().catch(() => undefined))?.live !== false;
+  if (on) await browser.alarms.create('holds', { periodInMinutes: HOLDS_ALARM_MINUTES });
+  else await browser.alarms.clear('holds');
 }
 
 browser.alarms.onAlarm.addListener(async (alarm) => {
