@@ -1,6 +1,6 @@
 /**
  * A load process for `npm run bench -- live`: makes `n` mailboxes on the Operator at `url`
- * (argv[2], argv[3]) and keeps one held fetch open on each (wait 25 s, PROTOCOL.md §5.4), each
+ * (argv[2], argv[3]) and keeps one held fetch open on each (wait LIMITS.holdSeconds, PROTOCOL.md §5.4), each
  * asked again as soon as it returns, as n open popups would. Says `{ type: 'made' }`, starts on
  * `{ type: 'go' }`, then says `{ type: 'open', n }` every half second; stops on `{ type: 'stop' }`.
  */
@@ -9,7 +9,7 @@ import { b64, randomBytes } from '../protocol/bytes.ts';
 import { OperatorClient } from '../protocol/client.ts';
 import { signAuth } from '../protocol/identity.ts';
 import { KeyPair, loadThemis } from '../protocol/themis.ts';
-import { fetchPayload } from '../protocol/wire.ts';
+import { fetchPayload, LIMITS } from '../protocol/wire.ts';
 
 await loadThemis();
 const url = process.argv[2]!, n = Number(process.argv[3]);
@@ -30,7 +30,7 @@ const { hostname, port } = new URL(url);
 let stopped = false, open = 0, errors = 0;
 /** One held fetch; resolves when it is answered. */
 const held = (box: { id: string; key: KeyPair }) => new Promise<void>((resolve) => {
-  const body = JSON.stringify({ auth: signAuth(box.key.privateKey, 'fetch', box.id, fetchPayload(25)), wait: 25 });
+  const body = JSON.stringify({ auth: signAuth(box.key.privateKey, 'fetch', box.id, fetchPayload(LIMITS.holdSeconds)), wait: LIMITS.holdSeconds });
   const req = request({ agent, hostname, port, path: `/v2/mailboxes/${box.id}/fetch`, method: 'POST', headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (res) => {
     res.resume(); res.on('end', () => { if ((res.statusCode ?? 0) >= 300) errors++; resolve(); });
   });

@@ -12,10 +12,10 @@ import { b64, randomBytes } from '../protocol/bytes.ts';
 import { OperatorClient } from '../protocol/client.ts';
 import { FETCH_BUCKETS } from '../protocol/padding.ts';
 import { KeyPair } from '../protocol/themis.ts';
-import { BLOB_SIZES } from '../protocol/wire.ts';
+import { BLOB_SIZES, LIMITS } from '../protocol/wire.ts';
 import { komrade, startTestOperator } from '../test/support/operator.ts';
 import { FETCH_SECONDS } from '../extension/background/schedule.ts';
-import { requestsPerDay } from './cost.ts';
+import { heldRequestsPerDay, requestsPerDay } from './cost.ts';
 import { row } from './lib.ts';
 
 type Wire = { up: number; down: number };
@@ -37,7 +37,7 @@ async function counting(port: number) {
 }
 
 /** Bytes of one request each way, measured: fetches with 0, 1, 2 and 6 short blobs, a deposit, an ack, a directory look-up. */
-export async function measureWire(): Promise<Record<'fetch0' | 'fetch1' | 'fetch2' | 'fetch6' | 'deposit' | 'ack' | 'lookup', Wire>> {
+export async function measureWire(): Promise<Record<'fetch0' | 'fetch1' | 'fetch2' | 'fetch6' | 'deposit' | 'ack' | 'lookup' | 'held0', Wire>> {
   const op = await startTestOperator(), proxy = await counting(op.port);
   try {
     const client = new OperatorClient(proxy.url), id = b64(randomBytes(16)), key = new KeyPair(), blob = randomBytes(BLOB_SIZES[0]!);
@@ -56,7 +56,8 @@ export async function measureWire(): Promise<Record<'fetch0' | 'fetch1' | 'fetch
     const got = (await client.fetchBlobs(id, key.privateKey)).blobs.map((b) => b.id);
     const ack = await measure(() => client.ack(id, key.privateKey, got));
     const lookup = await measure(() => client.lookup('costly'));
-    return { fetch0, fetch1, fetch2, fetch6, deposit, ack, lookup };
+    const held0 = await measure(() => client.fetchBlobs(id, key.privateKey, { wait: 1 })); // a held fetch that ran out: its signed wait, the empty padded answer
+    return { fetch0, fetch1, fetch2, fetch6, deposit, ack, lookup, held0 };
   } finally { await proxy.close(); await op.close(); }
 }
 
@@ -83,4 +84,29 @@ export async function costRows(): Promise<void> {
   row(`schedule cost: requests per komrade per day (20 contacts, 3 collectives, fetch ${FETCH_SECONDS.default} s, slot ${FETCH_SECONDS.default / 10} s)`, day.total, 'req/day');
   row('  bytes per komrade per day, HTTP request + response on the wire', http / 1e6, 'MB/day', { text: '≤ 20 MB/day', met: http <= 20e6 });
   row('  the same carried by tor: each request and response in whole 514-byte cells', tor / 1e6, 'MB/day');
+  heldRows(w, day);
+}
+
+/**
+ * The default since (live.ts): no fetch timers; each of the 22 mailboxes (intro, 20 pairwise,
+ * loop) and each of the 3 collectives keeps one held read open all the time. A hold that runs
+ * out (answered bare, not padded) is asked again after the gap; each deposit into one of ours
+ * ends a hold at once (its padded answer carries the blob), then the ack, then the next hold. Upper bound:
+ * every deposit counts as one more hold. Slots and scheduled collective reads as above.
+ */
+function heldRows(w: Awaited<ReturnType<typeof measureWire>>, day: ReturnType<typeof requestsPerDay>): void {
+  const held = heldRequestsPerDay(20, 3), { mailHolds, logHolds } = held;
+  let http = 0, tor = 0;
+  const add = (n: number, x: Wire) => { http += n * (x.up + x.down); tor += n * (cells(x.up) + cells(x.down)); };
+  add(mailHolds - day.deposits, w.held0);
+  add(day.deposits, w.fetch1); // the hold's answer with the blob
+  add(day.deposits, w.ack);
+  add(day.deposits, w.deposit); // our slots (a message, a receipt or a dummy)
+  add(logHolds + day.reads, w.lookup); // held log reads and scheduled collective reads, each estimated as a look-up
+  const total = held.total;
+  console.log(`    held: ${Math.round(mailHolds)} held fetches, ${Math.round(logHolds)} held log reads, ${Math.round(day.deposits)} deposits (each: an ack), ${Math.round(day.reads)} collective reads a day`);
+  row(`held cost: requests per komrade per day (20 contacts, 3 collectives, holds of ${LIMITS.holdSeconds} s, slot ${FETCH_SECONDS.default / 10} s)`, total, 'req/day');
+  row('  held cost: bytes per komrade per day, HTTP request + response on the wire', http / 1e6, 'MB/day', { text: '≤ 20 MB/day', met: http <= 20e6 });
+  row('  held cost: the same carried by tor, whole 514-byte cells', tor / 1e6, 'MB/day');
+  row('  held cost: held reads open at the Operator per komrade, all the time (one per mailbox and collective)', held.holds, 'holds');
 }

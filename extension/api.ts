@@ -114,7 +114,7 @@ export interface PostView { id: string; collective: string; author: string; text
 export interface FeedView { posts: PostView[]; older?: number; unread: number; rotating: string[]; open: string[] }
 
 /** Settings as edited in the popup. */
-export interface SettingsView { operator: string; pollSeconds: number; notifications: boolean; autoLockMinutes: number; allowLoopback: boolean; /** Send delivery receipts and show others'. */ receipts: boolean; /** Held fetches while the popup is open. */ live: boolean; /** Key-transparency witnesses whose cosignature is required (PROTOCOL.md §5.11.4). */ witnesses?: { url: string; vkey: string }[] }
+export interface SettingsView { operator: string; pollSeconds: number; notifications: boolean; autoLockMinutes: number; allowLoopback: boolean; /** Send delivery receipts and show others'. */ receipts: boolean; /** One held fetch open per mailbox all the time (background/live.ts); off: the Poisson fetches. */ live: boolean; /** Key-transparency witnesses whose cosignature is required (PROTOCOL.md §5.11.4). */ witnesses?: { url: string; vkey: string }[] }
 
 /**
  * A request's declaration: its argument and result types (types only), and whether the popup

@@ -4,6 +4,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { C, c, collectivesWorld } from '../test/support/collectives.ts';
+import { LIMITS } from '../protocol/wire.ts';
 import { raw, snapshot } from '../test/support/operator.ts';
 import { until as poll } from '../test/support/until.ts';
 
@@ -30,7 +31,7 @@ test('held log reads are answered by the next entry (an admission), several on o
 
 test('a held log read of nothing new ends empty; bad waits and unknown collectives are refused, changing nothing', async () => {
   assert.deepEqual(await w.op.client.waitLog(c, 5, 1), { entries: [], more: false });
-  for (const wait of [-1, 26, 0.5, '1', null]) {
+  for (const wait of [-1, LIMITS.maxWaitSeconds + 1, 0.5, '1', null]) {
     const before = await snapshot(w.op);
     const r = await raw(w.op.url, 'POST', `/collectives/${c}/log/2/wait`, { wait });
     assert.equal(r.status, 400, `wait ${JSON.stringify(wait)}`);

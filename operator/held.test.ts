@@ -8,7 +8,7 @@ import { b64, randomBytes } from '../protocol/bytes.ts';
 import { OperatorClient, OperatorError } from '../protocol/client.ts';
 import { signAuth } from '../protocol/identity.ts';
 import { KeyPair, loadThemis } from '../protocol/themis.ts';
-import { BLOB_SIZES, fetchPayload } from '../protocol/wire.ts';
+import { BLOB_SIZES, fetchPayload, LIMITS } from '../protocol/wire.ts';
 import { raw, snapshot, startTestOperator } from '../test/support/operator.ts';
 import { until as poll } from '../test/support/until.ts';
 
@@ -29,11 +29,11 @@ function watch<T>(p: Promise<T>) {
   return Object.assign(w, { settled });
 }
 
-test('a held fetch of an empty mailbox is answered by the next deposit, with that blob (before its 25 s end: the test times out at 20 s)', { timeout: 20_000 }, async () => {
+test('a held fetch of an empty mailbox (the add-on\'s default wait, minutes) is answered by the next deposit, with that blob (the test times out at 20 s)', { timeout: 20_000 }, async () => {
   const op = await startTestOperator();
   try {
     const box = await newMailbox(op.client);
-    const held = watch(op.client.fetchBlobs(box.id, box.key.privateKey, { wait: 25 }));
+    const held = watch(op.client.fetchBlobs(box.id, box.key.privateKey, { wait: LIMITS.holdSeconds }));
     await until(() => op.holds.size === 1, 'the fetch is held');
     assert.equal(held.done, false, 'nothing was answered before the deposit');
     const sent = blob();
@@ -118,7 +118,7 @@ test('bad waits are refused with 400 JSON and change nothing; the wait is signed
     const box = await newMailbox(op.client);
     await op.client.deposit(box.id, blob());
     const path = `/mailboxes/${box.id}/fetch`;
-    for (const wait of [-1, 26, 1.5, '5', null, 1e9]) {
+    for (const wait of [-1, LIMITS.maxWaitSeconds + 1, 1.5, '5', null, 1e9]) {
       const before = await snapshot(op);
       const r = await raw(op.url, 'POST', path, { auth: signAuth(box.key.privateKey, 'fetch', box.id, `wait=${wait}`), wait });
       assert.equal(r.status, 400, `wait ${JSON.stringify(wait)}`);

@@ -26,8 +26,10 @@ export const LIMITS = {
   ackBatch: 100,
   /** How far a signed request's timestamp may be from the Operator's clock (ms). */
   replayWindowMs: 5 * 60 * 1000,
-  /** Longest a held fetch or log read may wait for something new, in seconds (§5.4). */
-  maxWaitSeconds: 25,
+  /** Longest a held fetch or log read may wait for something new, in seconds (§5.4): under Firefox's 300 s response timeout. */
+  maxWaitSeconds: 270,
+  /** How long the add-on holds each read by default, in seconds (§1 "Timing", §5.4). */
+  holdSeconds: 240,
 } as const;
 
 /** Blob sizes the Operator accepts: exactly one padded bucket each. */
@@ -94,7 +96,7 @@ export const Deposit = z.strictObject({
   pow: DepositPow.optional(),
 });
 /** How long a held read may wait for something new: whole seconds, 0..LIMITS.maxWaitSeconds (§5.4). */
-export const Wait = z.number().int('wait must be whole seconds').min(0, 'wait must be 0..25 seconds').max(LIMITS.maxWaitSeconds, 'wait must be 0..25 seconds');
+export const Wait = z.number().int('wait must be whole seconds').min(0, `wait must be 0..${LIMITS.maxWaitSeconds} seconds`).max(LIMITS.maxWaitSeconds, `wait must be 0..${LIMITS.maxWaitSeconds} seconds`);
 /**
  * POST /v2/mailboxes/:id/fetch — the owner asks for pending blobs; with `wait` (signed, see
  * `fetchPayload`) an empty mailbox holds the answer until a blob arrives or `wait` seconds pass (§5.4).

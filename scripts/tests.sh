@@ -86,7 +86,7 @@ PROVING=(protocol/vouch.test.ts extension/background/core/collectives.test.ts ex
 # Route tests whose proofs are recorded (test/support/proofs.ts)
 RECORDED=(operator/collectives.test.ts operator/collectives-removal.test.ts operator/posts.test.ts operator/posts-life.test.ts)
 UNIT=("${FAST[@]}" "${PROVING[@]}")
-BROWSER=(test/lint.test.ts test/e2e/messaging.e2e.ts test/e2e/transparency.e2e.ts test/e2e/collectives.e2e.ts test/e2e/tor.e2e.ts test/e2e/federation.e2e.ts)
+BROWSER=(test/lint.test.ts test/e2e/messaging.e2e.ts test/e2e/holds-background.e2e.ts test/e2e/transparency.e2e.ts test/e2e/collectives.e2e.ts test/e2e/tor.e2e.ts test/e2e/federation.e2e.ts)
 case "${1:-all}" in
   fast) CRASH_CYCLES=3 FUZZ_RUNS=2000 exec node --import tsx --test --test-reporter=tap --test-concurrency=4 "${FAST[@]}" ;;
   record) KOMRADE_RECORD=1 exec node --import tsx --test --test-reporter=tap "${RECORDED[@]}" ;;

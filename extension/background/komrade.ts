@@ -217,9 +217,9 @@ export class Komrade implements Handlers {
   private background = false;
 
   // ---- on the schedule (schedule.ts; the background's timers, timers.ts) ----
-  /** One mailbox's scheduled fetch; true if envelopes wait for a look-up (`lookups`). */
-  async fetchOne(id: string): Promise<boolean> {
-    const received = await this.serial(() => receive.fetchMailbox(this.ctx, id));
+  /** One mailbox's scheduled fetch (or a held fetch's answer, `first`, taken in); true if envelopes wait for a look-up (`lookups`). */
+  async fetchOne(id: string, first?: receive.Fetched): Promise<boolean> {
+    const received = await this.serial(() => receive.fetchMailbox(this.ctx, id, first));
     return this.serial(async () => {
       await maintainPrekeys(this.ctx);
       await receive.tidy(this.ctx);

@@ -49,17 +49,20 @@ const komrade = new Komrade({
   scheduled: true,
 });
 
-// While a popup is open (it connects a port named `live`), one held fetch per mailbox and one
-// held log read per collective (live.ts); an arrival is polled for and the popup told at once.
+// Held reads all the time, popup open or not (live.ts): one held fetch per mailbox and one held
+// log read per collective. A popup that is open (it connects a port named `live`) is only told
+// when something arrived; its opening or closing changes nothing on the wire (PROTOCOL.md §1).
 const popups = new Set<browser.Runtime.Port>();
-const live = new Live(komrade, { onArrival: () => { for (const p of popups) p.postMessage({ changed: true }); } });
+const live = new Live(komrade, {
+  onArrival: () => { for (const p of popups) p.postMessage({ changed: true }); },
+  onLookup: () => { timers.plan.wantLookup(Date.now()); void schedule(); },
+});
 browser.runtime.onConnect.addListener((port) => {
   if (port.name !== 'live' || port.sender?.id !== browser.runtime.id || !port.sender.url?.startsWith(browser.runtime.getURL(''))) { port.disconnect(); return; }
   popups.add(port);
-  let started = false;
-  port.onDisconnect.addListener(() => { popups.delete(port); if (started) live.stop(); });
-  void ready.then(() => { if (popups.has(port) && !wasmError) { started = true; live.start(); } });
+  port.onDisconnect.addListener(() => { popups.delete(port); });
 });
+void ready.then(() => { if (!wasmError) live.start(); });
 
 /**
  * Unread messages and posts together, then requests (message requests and join requests) apart:
@@ -91,7 +94,7 @@ async function handle(msg: Request): Promise<Reply<unknown>> {
     if (msg.type === 'lock' || msg.type === 'unlock' || msg.type === 'deleteAccount') { const st = await komrade.status(); await badge(st.unread, st.requests, st.feedUnread, st.joinRequests); }
     if (['unlock', 'lock', 'deleteAccount', 'create', 'restore', 'saveSettings'].includes(msg.type)) await schedule();
     // a new contact, collective or unlocked vault may mean new mailboxes or logs to hold
-    if (isActivity(msg.type)) live.rescan();
+    if (isActivity(msg.type) || msg.type === 'saveSettings' || msg.type === 'lock') live.rescan();
     return { ok: true, value };
   } catch (e) {
     return { ok: false, error: explain(e) };
@@ -125,6 +128,13 @@ browser.proxy.onRequest.addListener(onRequest as (d: browser.Proxy.OnRequestDeta
  * slot, each collective read; one alarm at the next due time, the due times kept in session
  * storage across a suspended background. Auto-lock is checked every minute.
  */
+/**
+ * Firefox stops an idle event page after `extensions.background.idle.timeout` (30 s), and a
+ * pending fetch is not activity: the held reads would drop. An extension event is activity, so
+ * an alarm every 15 s keeps the page, and its holds, alive; it does nothing else and sends
+ * nothing (measured: test/e2e/holds-background.e2e.ts).
+ */
+const HOLDS_ALARM_MINUTES = 0.25;
 const random = () => crypto.getRandomValues(new Uint32Array(1))[0]! / 2 ** 32;
 const timers = new Timers(komrade, random);
 const kept = browser.storage.session.get('schedule').then((v) => timers.plan.restore((v.schedule ?? []) as never)).catch(() => undefined);
@@ -136,13 +146,17 @@ async function schedule() {
   if (next === undefined) await browser.alarms.clear('tick');
   else await browser.alarms.create('tick', { when: Math.max(next, Date.now() + 1000) });
   await browser.alarms.create('autolock', { periodInMinutes: 1 });
+  // only while holds run (unlocked, the setting on); locked, the page may sleep
+  const on = (await komrade.status().catch(() => undefined))?.phase === 'unlocked' && (await komrade.settings().catch(() => undefined))?.live !== false;
+  if (on) await browser.alarms.create('holds', { periodInMinutes: HOLDS_ALARM_MINUTES });
+  else await browser.alarms.clear('holds');
 }
 
 browser.alarms.onAlarm.addListener(async (alarm) => {
   await ready;
   if (wasmError || (await komrade.status()).phase !== 'unlocked') return;
   if (alarm.name === 'tick') { await kept; await timers.run(); await schedule(); }
-  if (alarm.name === 'autolock' && (await komrade.lockIfIdle())) { await badge(0); await schedule(); }
+  if (alarm.name === 'autolock' && (await komrade.lockIfIdle())) { await badge(0); await schedule(); live.rescan(); }
 });
 
 void ready.then(schedule);

@@ -1,8 +1,8 @@
 /**
  * New join requests arrive live (issue #19 item 3; COLLECTIVES.md §10, "Held requests read"):
- * while the popup is open, one held read of the open requests per collective we are a member
+ * as live.ts holds every read all the time, one held read of the open requests per collective we are a member
  * of, held by the Operator while the list is what we last saw. When it changes (a new request,
- * a vouch counted) the held read returns true, Live's loop polls (the collective's counts, the
+ * a vouch counted) the held read returns true, Live reads that collective (its counts, the
  * badge, the notice) and the popup is told; the list's digest is kept in the collective's
  * record (`asked`), so the open collective page reads itself again. Each rides the collective's
  * circuit (circuits.ts, from the route), as the held log read does.

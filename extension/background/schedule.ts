@@ -100,8 +100,6 @@ export class Schedule {
   }
 }
 
-/** How long a scheduled fetch may be held for mail (the policy that keeps the goals with held fetches: every scheduled fetch, popup open or not; see `liveWindow`). */
-export const SCHEDULED_HOLD_MS = 25_000;
 
 /** Mean delays (ms) with which a mailbox's held-fetch loop starts after the popup opens and stops after it closes (see `liveWindow`). */
 export const LIVE_DELAY_MS = { start: 60_000, stop: 300_000 } as const;
@@ -112,8 +110,8 @@ export const LIVE_DELAY_MS = { start: 60_000, stop: 300_000 } as const;
  * so that the loops do not start and stop together. Measured (bench section `schedule`), it
  * does not hide the popup: a held fetch every 25 s per mailbox instead of one every 10 minutes
  * tells the Operator as much as loops that start together (active vs idle and pairing ~99 %).
- * What does keep the goals is holding only the scheduled fetches (each may wait up to 25 s for
- * mail, popup open or not): no request is added, mail that comes during a hold is there at once.
+ * Kept for the simulation's rows of that older design; the add-on now holds a fetch per mailbox
+ * all the time (live.ts), which keeps the goals.
  */
 export function liveWindow(openAt: number, closeAt: number, random: Random): { start: number; stop: number } {
   return { start: openAt + expDelay(LIVE_DELAY_MS.start, random), stop: closeAt + expDelay(LIVE_DELAY_MS.stop, random) };

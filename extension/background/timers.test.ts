@@ -75,12 +75,14 @@ test('on the schedule: a first contact is looked up at its own time, not with th
   } finally { await op.close(); }
 });
 
-test('the timers: one fetch per mailbox, and the slot; what is due runs when the clock passes it; none once locked', { timeout: 120_000 }, async () => {
+test('the timers, the setting `live` off: one fetch per mailbox, and the slot; what is due runs when the clock passes it; none once locked', { timeout: 120_000 }, async () => {
   const op = await startTestOperator();
   try {
     const clock = { t: Date.now() };
     const alice = await account(op.url, 'alice_t', () => clock.t, { scheduled: true }), bob = await account(op.url, 'bob_t');
     await introduce(bob, alice, { from: 'bob_t', to: 'alice_t' });
+    // on (the default), held fetches replace the fetch timers (live.ts; live.test.ts checks that none is kept then)
+    await alice.k.saveSettings({ ...(await alice.k.settings()), live: false });
     const timers = new Timers(alice.k, seeded(9), () => clock.t);
     const next = await timers.arm();
     const s = await stateOf(alice);

@@ -1,6 +1,7 @@
 /**
- * The background's timers (PROTOCOL.md §1, "Timing"): which exist (one fetch per mailbox of
- * ours, the deposit slot, one read per collective; schedule.ts `Schedule` decides when) and what
+ * The background's timers (PROTOCOL.md §1, "Timing"): which exist (the deposit slot, one read
+ * per collective, and one fetch per mailbox of ours only with the setting `live` off: on, each
+ * mailbox keeps a held fetch instead, live.ts; schedule.ts `Schedule` decides when) and what
  * each does when due, against the core (komrade.ts). main.ts sets one alarm for the next due
  * time and keeps the due times in session storage, so a suspended background loses none.
  */
@@ -18,9 +19,9 @@ export class Timers {
   /** Bring the timers in line with the account (mailboxes, collectives, the setting); the next due time, or undefined (and none kept) when locked. */
   async arm(): Promise<number | undefined> {
     if ((await this.k.status()).phase !== 'unlocked') { this.plan.clear(); return undefined; }
-    const seconds = (await this.k.settings()).pollSeconds;
+    const settings = await this.k.settings(), seconds = settings.pollSeconds;
     if (seconds !== this.seconds) { this.plan.setRates(ratesFor(seconds), this.now()); this.seconds = seconds; }
-    const ids = await mailboxIds(this.k.ctx), collectives = (await this.k.collectives()).map((c) => c.name);
+    const ids = settings.live === false ? await mailboxIds(this.k.ctx) : [], collectives = (await this.k.collectives()).map((c) => c.name);
     this.plan.keep([...ids.map((id): TimerKey => `fetch:${id}`), 'slot', ...collectives.map((c): TimerKey => `read:${c}`)], this.now());
     return this.plan.next();
   }

@@ -27,9 +27,9 @@ export async function inboxNow(): Promise<Result<'inbox'>> {
 }
 
 /**
- * Tell the background that this popup is open (a port named `live`: it then keeps held fetches
- * open, background/live.ts) and call `changed` whenever something arrived. Closing the popup
- * closes the port. Returns a function that closes it sooner.
+ * Ask the background to tell this popup when something arrived (a port named `live`; the held
+ * fetches of background/live.ts run whether it is open or not) and call `changed` then. Closing
+ * the popup closes the port. Returns a function that closes it sooner.
  */
 export function liveUpdates(changed: () => void): () => void {
   const port = browser.runtime.connect({ name: 'live' });

@@ -70,7 +70,9 @@ export const mailboxRoutes: Handlers<'create-mailbox' | 'deposit' | 'fetch' | 'a
     await store.settle(spends); // the nonce is on disk before the request is held
     // a mailbox deleted meanwhile answers empty (its blobs are gone with it)
     const again = () => store.mailboxes.with(id, () => read()).catch(() => ({ blobs: [], more: false }));
-    return { body: padFetch(await heldRead(deps.holds, deps.signal, `mailbox:${id}`, body.wait, true, first, again, (r) => !r.blobs.length)) };
+    const held = await heldRead(deps.holds, deps.signal, `mailbox:${id}`, body.wait, true, first, again, (r) => !r.blobs.length);
+    // a held fetch that ends empty ended because its wait ran out (or it was replaced): when it ends tells that already, so it is not padded (§5.4)
+    return { body: held.blobs.length ? padFetch(held) : held };
   },
 
   ack: async ({ params: { id }, body }, { store, spends, authorize }) => store.mailboxes.with(id, async (meta) => {

@@ -87,7 +87,7 @@ async function reloadAddon(page: Page) {
 }
 
 /** BiDi `browsingContext.navigate` (puppeteer's BidiFrame exposes its browsing context). */
-function navigate(page: Page, url: string): Promise<unknown> {
+export function navigate(page: Page, url: string): Promise<unknown> {
   const frame = page.mainFrame() as unknown as { browsingContext: { navigate(url: string, wait: string): Promise<unknown> } };
   return frame.browsingContext.navigate(url, 'complete');
 }

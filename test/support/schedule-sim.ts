@@ -11,16 +11,25 @@
  * Modes: `today` (the poll of main.ts before issue #18: every mailbox within 15 s at each
  * 60 s alarm, "Check now" when the popup opens, sends deposited at once, look-ups at once) and
  * `independent` (the Schedule class). `live` adds the held fetches while the popup is open
- * (h-held's live.ts: one held fetch of up to 25 s per mailbox, re-issued at once): `together`
+ * (the older live.ts: one held fetch of up to 25 s per mailbox, re-issued at once): `together`
  * (every loop starts and stops with the popup) or `staggered` (schedule.ts `liveWindow`).
+ * `held` (the default since: live.ts): no fetch timers; each mailbox and collective keeps one
+ * held read of up to LIMITS.holdSeconds all the time, the first at a random time within
+ * HOLD_START_MS, the next after a random gap (mean HOLD_GAP_MS); a deposit into a held mailbox
+ * ends its hold at once (its answer carries the blob, padded), and its ack follows; a hold that
+ * runs out is answered bare (not padded: its end tells that it is empty).
  */
 import { dummyTarget, expDelay, liveWindow, ratesFor, Schedule, spreadDelays, type Random, type Rates, type TimerKey } from '../../extension/background/schedule.ts';
+import { HOLD_GAP_MS, HOLD_START_MS } from '../../extension/background/live.ts';
 import { fetchResponseBucket } from '../../protocol/padding.ts';
+import { LIMITS } from '../../protocol/wire.ts';
 
 /** One request as the Operator sees it. `owner`: whose mailbox it touches (the truth, for scoring only). */
 export interface Seen { t: number; box: string; owner: number; kind: 'fetch' | 'ack' | 'held' | 'deposit-in' | 'read'; up: number; down: number }
 export interface SimOptions {
   mode: 'today' | 'independent'; live?: 'none' | 'together' | 'staggered';
+  /** Held reads all the time instead of the mailboxes' fetch timers (independent mode only). */
+  held?: boolean;
   komrades?: number; contacts?: number; collectives?: number; hours?: number; seed?: number; fetchSeconds?: number; rates?: Rates;
 }
 export interface SimResult { seen: Seen[]; sessions: [number, number][][]; boxes: Map<string, number>; hours: number; extra: { reads: number; lookups: number; deposits: number } }
@@ -71,14 +80,30 @@ export function simulate(o: SimOptions): SimResult {
     extra.deposits++;
     pending.get(box)!.push(what);
     seen.push({ t, box, owner: boxes.get(box)!, kind: 'deposit-in', up: WIRE.depositUp, down: WIRE.headersDown + 12 });
+    const h = holds.get(box);
+    if (h?.open) { // the held fetch is answered with the blob, taken in and acknowledged, then a gap
+      h.open = false; h.seen!.down = WIRE.headersDown + fetchResponseBucket(27 + WIRE.blobJson);
+      at(t + 50, () => { fetch(t + 50, box, 'answered'); const next = t + 400 + expDelay(HOLD_GAP_MS, random); at(next, () => hold(next, box)); });
+    }
+  };
+  // held reads (`held`): one open per mailbox and collective; it ends when mail comes or its wait runs out
+  const holds = new Map<string, { open: boolean; gen: number; seen?: Seen }>();
+  const hold = (t: number, box: string) => {
+    const h = holds.get(box)!, gen = ++h.gen, k = boxes.get(box)!;
+    const collective = box.startsWith('c:');
+    h.seen = { t, box, owner: k, kind: 'held', up: collective ? WIRE.readUp : WIRE.fetchUp, down: WIRE.headersDown + (collective ? WIRE.readDown : 27) };
+    seen.push(h.seen);
+    h.open = true;
+    const ends = t + LIMITS.holdSeconds * 1000;
+    at(ends, () => { if (h.gen !== gen || !h.open) return; h.open = false; const next = ends + expDelay(HOLD_GAP_MS, random); at(next, () => hold(next, box)); });
   };
   const outbox: [string, Blob][][] = Array.from({ length: K }, () => []);
   const send = (k: number, t: number, box: string, what: Blob) => { if (o.mode === 'today') deposit(t, box, what); else outbox[k]!.push([box, what]); };
   // one fetch of a mailbox: what was there is received; a message from a contact is answered by a receipt
-  const fetch = (t: number, box: string, kind: Seen['kind'] = 'fetch') => {
+  const fetch = (t: number, box: string, kind: Seen['kind'] | 'answered' = 'fetch') => {
     const k = boxes.get(box)!, got = pending.get(box)!.splice(0, 50), n = got.length;
     const body = 27 + n * WIRE.blobJson;
-    seen.push({ t, box, owner: k, kind, up: WIRE.fetchUp, down: WIRE.headersDown + (o.mode === 'today' ? body : fetchResponseBucket(body)) });
+    if (kind !== 'answered') seen.push({ t, box, owner: k, kind, up: WIRE.fetchUp, down: WIRE.headersDown + (o.mode === 'today' ? body : fetchResponseBucket(body)) });
     if (!n) return;
     seen.push({ t: t + 300, box, owner: k, kind: 'ack', up: WIRE.ackUp, down: WIRE.headersDown + 14 });
     // each message is answered by a delivery receipt (on by default), sent like any message
@@ -108,7 +133,12 @@ export function simulate(o: SimOptions): SimResult {
       for (const [s, e] of sessions[k]!) for (let t = s; t < e; t += expDelay(300_000, random)) { const tt = t; at(tt, () => poll(tt, 0)); }
     } else {
       const sch = schedules[k]!;
-      sch.keep([...mine.map((b): TimerKey => `fetch:${b}`), 'slot', ...Array.from({ length: COLL }, (_, c): TimerKey => `read:${c}`)], 0);
+      if (o.held) for (const box of [...mine, ...Array.from({ length: COLL }, (_, c) => `c:${k}:${c}`)]) {
+        holds.set(box, { open: false, gen: 0 });
+        const t0 = random() * HOLD_START_MS;
+        at(t0, () => hold(t0, box));
+      }
+      sch.keep([...(o.held ? [] : mine.map((b): TimerKey => `fetch:${b}`)), 'slot', ...Array.from({ length: COLL }, (_, c): TimerKey => `read:${c}`)], 0);
       const tick = () => {
         const t = sch.next()!;
         at(t, () => {

@@ -37,8 +37,11 @@ export async function mailboxIds(ctx: Ctx): Promise<string[]> {
   return [s.me.intro.id, ...Object.keys(s.mailboxes), ...(s.loop ? [s.loop.id] : [])];
 }
 
-/** Drain one mailbox of ours (it may have gone meanwhile); returns how many new messages. */
-export async function fetchMailbox(ctx: Ctx, id: string): Promise<number> {
+/** What one fetch of a mailbox answered (protocol/client.ts `fetchBlobs`). */
+export type Fetched = Awaited<ReturnType<ReturnType<Ctx['client']>['fetchBlobs']>>;
+
+/** Drain one mailbox of ours (it may have gone meanwhile); returns how many new messages. `first`: an answer already had (a held fetch's, live.ts), taken in place of the first fetch. */
+export async function fetchMailbox(ctx: Ctx, id: string, first?: Fetched): Promise<number> {
   const store = await ctx.store();
   const s = await store.account();
   const box = id === s.me.intro.id ? s.me.intro : id === s.loop?.id ? s.loop : s.mailboxes[id];
@@ -49,7 +52,7 @@ export async function fetchMailbox(ctx: Ctx, id: string): Promise<number> {
   for (let round = 0; round < 20; round++) {
     let got;
     try {
-      got = await client.fetchBlobs(id, key);
+      got = round === 0 && first ? first : await client.fetchBlobs(id, key);
     } catch (e) {
       // the mailbox expired (we were away longer than the TTL): make it again
       if (e instanceof OperatorError && e.status === 404) { await client.createMailbox(id, keyPairOf(box)).catch(() => undefined); break; }
