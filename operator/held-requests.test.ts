@@ -5,6 +5,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { requestsDigest } from '../protocol/requests-wait.ts';
+import { LIMITS } from '../protocol/wire.ts';
 import { C, c, collectivesWorld } from '../test/support/collectives.ts';
 import { raw, snapshot } from '../test/support/operator.ts';
 import { until as poll } from '../test/support/until.ts';
@@ -36,7 +37,7 @@ test('held requests reads are answered by a new join request, several on one col
 
 test('bad held requests reads are refused, changing nothing', async () => {
   const seen = requestsDigest([]);
-  for (const body of [{ wait: 26, seen }, { wait: 1, seen: 'ABCDEF0123456789' }, { wait: 1, seen: '0'.repeat(15) }, { wait: 1 }, { wait: 1, seen, more: 1 }]) {
+  for (const body of [{ wait: LIMITS.maxWaitSeconds + 1, seen }, { wait: 1, seen: 'ABCDEF0123456789' }, { wait: 1, seen: '0'.repeat(15) }, { wait: 1 }, { wait: 1, seen, more: 1 }]) {
     const before = await snapshot(w.op);
     const r = await raw(w.op.url, 'POST', `/collectives/${c}/requests/wait`, body);
     assert.equal(r.status, 400, JSON.stringify(body));
