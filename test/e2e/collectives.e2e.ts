@@ -18,83 +18,13 @@ import { holdRequests } from '../support/hold-requests.ts';
 import { startFakeSocks } from './fakesocks.ts';
 import { FIREFOXES, launch, click, fill, poll, shot, text, waitFor, type Profile } from './firefox.ts';
 import { addContact, checkNow, onboard, waitPhase } from './popup.ts';
+import { checked, feedTexts, openPortland, post, reads, screenText, vouch } from './collectives-popup.ts';
 import { cancelStuckOnboarding, hungServer, onboardRest, snapBoth } from './onboarding.ts';
 
 before(() => loadThemis());
 
 const EXT = 'dist/extension';
 const RUNS: [string, boolean][] = [['esr140', true], ['esr140', false], ['esr', true]];
-
-/** Open @portland's screen from the Collectives tab (looked up afresh). */
-async function openPortland(p: Page) {
-  await click(p, '#tab-collectives');
-  if (await p.evaluate(() => !!document.querySelector('#collective-back'))) await click(p, '#collective-back');
-  await fill(p, '#find-collective', 'portland');
-  await click(p, '#find');
-  await waitFor(p, '#collective[data-name="portland"]', 30_000);
-}
-/** The text of the collectives screen now shown. */
-const screenText = (p: Page) => text(p, '#collectives').then((t) => t ?? '');
-
-/** Vouch for `name` on the open screen; returns ms from the click to the answer. */
-async function vouch(p: Page, name: string): Promise<number> {
-  await waitFor(p, `.candidate[data-name="${name}"] .vouch`, 30_000);
-  const t = Date.now();
-  await click(p, `.candidate[data-name="${name}"] .vouch`);
-  // while proving: a progress indicator and the buttons disabled
-  await poll(p, () => !!document.querySelector('#proving progress') && (document.querySelector('.candidate .vouch') as HTMLButtonElement | null)?.disabled !== false, null, 5_000, 'progress shown');
-  await poll(p, () => document.querySelector('#collective-notice')?.textContent || document.querySelector('#collectives-error')?.textContent, null, 120_000, 'vouch answered');
-  const ms = Date.now() - t;
-  const err = await text(p, '#collectives-error');
-  assert.equal(err, undefined, `vouch failed: ${err}`);
-  return ms;
-}
-
-/**
- * Post `body` from the Feed tab (in @portland) and wait until it is shown there. Until the keys
- * are there (handed over at a member's check: `others`) or renewed after a leave, the popup says
- * so and the post waits: check for mail and try again.
- */
-async function post(p: Page, body: string, others: Page[] = [], timeout = 90_000) {
-  await click(p, '#tab-feed');
-  await waitFor(p, '#post-text', 30_000);
-  if (await p.evaluate(() => !!document.querySelector('#post-collective'))) {
-    await p.evaluate(() => { const s = document.querySelector('#post-collective') as HTMLSelectElement; s.value = 'portland'; s.dispatchEvent(new Event('change', { bubbles: true })); });
-  }
-  await fill(p, '#post-text', body);
-  const end = Date.now() + timeout;
-  for (;;) {
-    if (!(await p.evaluate(() => !!document.querySelector('#post-waiting')))) {
-      await click(p, '#post-send');
-      const r = await poll(p, (t: string) => document.querySelector('#post-error')?.textContent || (document.querySelector('#post-form')?.getAttribute('aria-busy') === 'false'
-        && [...document.querySelectorAll('#feed .post.mine .text')].some((e) => e.textContent === t) && 'posted'), body, 60_000, `posted ${body}`);
-      if (r === 'posted') return;
-      assert.match(String(r), /keys are being renewed|have not reached you/, 'the post was refused');
-    }
-    assert.ok(Date.now() < end, `${body}: the keys did not come`);
-    for (const o of others) await checkNow(o);
-    await new Promise((r) => setTimeout(r, 1500));
-    await checkNow(p);
-    await new Promise((r) => setTimeout(r, 1500));
-  }
-}
-/** Check for mail and wait until that check is over (epochs and cursors included). */
-async function checked(p: Page) {
-  await checkNow(p);
-  await poll(p, () => (document.querySelector('#check-now') as HTMLButtonElement | null)?.disabled === false, null, 60_000, 'check done');
-}
-/** The texts of the posts in the Feed tab now. */
-const feedTexts = (p: Page) => p.evaluate(() => [...document.querySelectorAll('#feed .post .text')].map((e) => e.textContent ?? ''));
-/** Check for mail until the Feed tab shows every one of `texts`. */
-async function reads(p: Page, texts: string[], timeout = 60_000) {
-  await click(p, '#tab-feed');
-  const end = Date.now() + timeout;
-  for (;;) {
-    await checkNow(p);
-    try { await poll(p, (ts: string[]) => { const shown = [...document.querySelectorAll('#feed .post .text')].map((e) => e.textContent); return ts.every((t) => shown.includes(t)); }, texts, 3_000); return; }
-    catch (e) { if (Date.now() > end) throw new Error(`the feed shows ${JSON.stringify(await feedTexts(p))}, not all of ${JSON.stringify(texts)}: ${(e as Error).message}`); }
-  }
-}
 
 for (const [browserName, wasm] of RUNS) {
   const executablePath = FIREFOXES[browserName]!;

@@ -22,7 +22,8 @@ import { startTorNet, freePort, type TorNet } from '../tor/tornet.ts';
 import { startCircuitTap, type CircuitTap } from '../tor/circuittap.ts';
 import { socksRequestRetry } from '../tor/socks.ts';
 import { linkage } from './linkage.ts';
-import { FIREFOXES, launch, click, fill, poll, shot, text, type Profile } from './firefox.ts';
+import { FIREFOXES, launch, click, fill, poll, shot, text, waitFor, type Profile } from './firefox.ts';
+import { openPortland, post, reads, screenText, vouch } from './collectives-popup.ts';
 import { acceptRequest, addContact, checkNow, lastOutState, onboard, openThread, received, waitPhase } from './popup.ts';
 
 let net: TorNet;
@@ -173,8 +174,56 @@ test('three Operators on a private Tor network, in Firefox 140: messages across 
       await shot(w.alice.page, 'federation-esr140-contacts');
     });
 
-    // ── STEP SLOT (lead): collectives across Operators — @portland on A, joined by bob and carol
-    //    with real proofs, posts read by all three. Add it here as `await t.test(…)` on `w`.
+    await t.test('collectives across Operators: @portland on A, joined by bob of B and carol of C with real proofs; posts read by all three', async () => {
+      const [a, b, c] = [w.alice.page, w.bob.page, w.carol.page];
+      const far = `portland@${w.A.host}`; // how komrades of B and C name @portland (COLLECTIVES.md §15)
+      await click(a, '#tab-collectives');
+      await fill(a, '#new-collective-name', 'portland');
+      await click(a, '#create-collective');
+      await waitFor(a, '#collective[data-name="portland"][data-status="member"]', SLOW);
+      // bob of B finds @portland by its full form and asks; alice sees him by his full form, 0 of 1
+      await openPortland(b, far);
+      assert.equal(await text(b, '#collective h2'), `@${far}`, 'another Operator\'s collective in full form');
+      await click(b, '#ask-to-join');
+      await waitFor(b, '#collective[data-status="requested"]', SLOW);
+      await openPortland(a);
+      const bob = addr(w, 'bob'), carol = addr(w, 'carol');
+      await waitFor(a, `.candidate[data-name="${bob}"]`, SLOW);
+      assert.equal(await text(a, `.candidate[data-name="${bob}"] strong`), `@${bob}`, 'a candidate of another Operator in full form');
+      assert.equal(await text(a, `.candidate[data-name="${bob}"] .vouches`), '0 of 1');
+      await vouch(a, bob, SLOW); // a real Semaphore proof in alice's add-on
+      const member = async (p: Page, name: string) => {
+        const end = Date.now() + SLOW;
+        for (;;) {
+          await checkNow(a); await checkNow(p); // alice's add-on hands over the key at its check, the member's takes it at its own
+          await openPortland(p, name);
+          if (await p.evaluate(() => document.querySelector('#collective-status')?.textContent?.trim() === 'You are a member.')) return;
+          assert.ok(Date.now() < end, `${name}: not a member with the key`);
+          await new Promise((r) => setTimeout(r, 3000));
+        }
+      };
+      await member(b, far);
+      // carol of C asks; alice and bob vouch (quorum 2); the counts name no voucher
+      await openPortland(c, far);
+      await click(c, '#ask-to-join');
+      await waitFor(c, '#collective[data-status="requested"]', SLOW);
+      await openPortland(a);
+      await waitFor(a, `.candidate[data-name="${carol}"]`, SLOW);
+      await vouch(a, carol, SLOW);
+      await openPortland(b, far);
+      await waitFor(b, `.candidate[data-name="${carol}"] .vouch`, SLOW);
+      assert.equal(await text(b, `.candidate[data-name="${carol}"] .vouches`), '1 of 2', 'bob sees alice\'s vouch counted');
+      assert.ok(!(await screenText(b)).includes(WHO.alice.name), 'no collectives screen names who vouched');
+      await vouch(b, carol, SLOW);
+      await member(c, far);
+      // each posts; each reads all three posts in the Feed
+      const said = { alice: 'alice on A in @portland', bob: 'bob of B in @portland', carol: 'carol of C in @portland' };
+      await post(a, said.alice, [b, c], SLOW);
+      await post(b, said.bob, [a, c], SLOW, far);
+      await post(c, said.carol, [a, b], SLOW, far);
+      for (const p of [a, b, c]) await reads(p, Object.values(said), SLOW);
+      await shot(b, 'federation-esr140-portland-feed');
+    });
 
     await t.test('B down: alice and carol go on; alice\'s mail for bob is shown queued', async () => {
       await stop(w.B);
