@@ -201,20 +201,23 @@ export class Komrade implements Handlers {
       await maintainPrekeys(this.ctx);
       await receive.tidy(this.ctx);
     });
-    // key epochs and the feed prove and seal for seconds: they take the lock only for short writes
-    if (!this.background) {
-      this.background = true;
-      try {
-        await epochs.sync(this.ctx, logs).catch(() => undefined);
-        await posts.sync(this.ctx, logs).catch(() => 0);
-      } finally { this.background = false; }
-    }
+    await this.feedSync(logs);
     await this.serial(async () => this.ctx.changed(await this.ctx.store(), received));
     await this.flushIfIdle(); // the delivery receipts just queued
     return { received };
   }
   /** Epochs and the feed are being synced by a poll (a second poll meanwhile skips them). */
-  private background = false;
+  /**
+   * Key epochs and the feed prove and seal for seconds, so they take the lock only for short
+   * writes; but two of them at once would both open a cursor for one epoch, and the Operator's
+   * 409 to the second reads as "our cursor was lost" (the epoch given up): they run one at a time.
+   */
+  private feedSync(logs: Map<string, Replayed>): Promise<number> {
+    const run = this.feeding.then(async () => { await epochs.sync(this.ctx, logs).catch(() => undefined); return posts.sync(this.ctx, logs).catch(() => 0); });
+    this.feeding = run.then(() => undefined);
+    return run;
+  }
+  private feeding: Promise<void> = Promise.resolve();
 
   // ---- on the schedule (schedule.ts; the background's timers, timers.ts) ----
   /** One mailbox's scheduled fetch (or a held fetch's answer, `first`, taken in); true if envelopes wait for a look-up (`lookups`). */
@@ -238,8 +241,7 @@ export class Komrade implements Handlers {
   /** One collective's scheduled read: its log and keys, its key epoch, its posts. */
   async readCollective(name: string): Promise<void> {
     const logs = await this.serial(() => collectiveKeys.sync(this.ctx, name));
-    await epochs.sync(this.ctx, logs).catch(() => undefined);
-    const got = await posts.sync(this.ctx, logs).catch(() => 0);
+    const got = await this.feedSync(logs);
     await this.serial(async () => this.ctx.changed(await this.ctx.store(), got));
   }
   /** The deferred look-ups: envelopes from unknown senders are decided now. */
