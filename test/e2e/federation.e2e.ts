@@ -2,13 +2,14 @@
 // 127.0.0.1 with three Operators A, B and C, each published as an onion service by its own tor
 // (as tor.e2e.ts publishes one), and Firefox 140 (Tor Browser 15's engine) profiles for
 // alice (home A), bob (B) and carol (C), each onboarded on its own Operator through tor.
-// Contacts are added by full address; messages go both ways between each pair; with B down
+// Contacts are added by full address; messages go both ways between each pair; @portland on A
+// is joined by bob and carol with real proofs and all three read its posts; with B down
 // (its tor and Operator killed) alice and carol go on and alice's mail for bob is shown queued;
 // B comes back (same onion key and data) and the mail arrives. Each Operator's tor exports
 // circuit ids, and a tap in front of each Operator records what a curious Operator could link.
 //
-// The steps share one `World` and run in order as subtests: later steps (collectives across
-// Operators, moving home) go where the STEP SLOT comments say.
+// The steps share one `World` and run in order as subtests: moving home, when built, goes where
+// the STEP SLOT comment says.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -16,7 +17,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Page } from 'puppeteer-core';
 import { loadThemis } from '../../protocol/themis.ts';
-import { findOnDisk, startTestOperator } from '../support/operator.ts';
+import { filesUnder, findOnDisk, startTestOperator } from '../support/operator.ts';
 import { launchTor, type Onion } from '../../operator/tor.ts';
 import { startTorNet, freePort, type TorNet } from '../tor/tornet.ts';
 import { startCircuitTap, type CircuitTap } from '../tor/circuittap.ts';
@@ -286,12 +287,22 @@ test('three Operators on a private Tor network, in Firefox 140: messages across 
       for (const l of ['A', 'B', 'C']) assert.ok([...all].filter((x) => x.startsWith(`${l} `)).length >= 4, `${l}: too few mailboxes and names touched to tell: ${[...all].join(', ')}`);
     });
 
-    await t.test('A\'s stored data names no komrade of B or C, nor B or C (PROTOCOL.md §11.3, "A\'s seized disk")', async () => {
+    await t.test('A\'s stored data names komrades of B or C only as members of its collective (PROTOCOL.md §11.3, "A\'s seized disk")', async () => {
       await w.A.op.close(); // LevelDB's files as they are at rest
       const dir = w.A.op.dataDir;
       // the search finds what is there: A's own komrade is in A's directory
       assert.equal(findOnDisk(dir, { alice: WHO.alice.name }).length, 1, 'the search finds alice on A');
-      assert.deepEqual(findOnDisk(dir, { bob: WHO.bob.name, carol: WHO.carol.name, B: w.B.host, C: w.C.host, 'B (no .onion)': w.B.host.replace('.onion', ''), 'C (no .onion)': w.C.host.replace('.onion', '') }), []);
+      // bob and carol joined @portland on A: A holds them as its collective's members, by their handles (the table says so)
+      const handles = [addr(w, 'bob'), addr(w, 'carol')];
+      assert.equal(findOnDisk(dir, Object.fromEntries(handles.map((h) => [h, h]))).length, 2, 'A holds @portland\'s members of B and C by their handles');
+      // with those handles taken out, no byte names bob, carol, B or C
+      const rest = mkdtempSync(join(tmpdir(), 'komrade-seized-'));
+      for (const f of filesUnder(dir)) {
+        let text = readFileSync(f).toString('latin1');
+        for (const h of handles) text = text.split(h).join('');
+        writeFileSync(join(rest, f.slice(dir.length + 1).replaceAll('/', '_')), Buffer.from(text, 'latin1'));
+      }
+      assert.deepEqual(findOnDisk(rest, { bob: WHO.bob.name, carol: WHO.carol.name, B: w.B.host, C: w.C.host, 'B (no .onion)': w.B.host.replace('.onion', ''), 'C (no .onion)': w.C.host.replace('.onion', '') }), []);
     });
   } finally {
     await Promise.all(profiles.map((p) => p.close().catch(() => undefined)));
