@@ -207,11 +207,7 @@ export class Komrade implements Handlers {
     return { received };
   }
   /** Epochs and the feed are being synced by a poll (a second poll meanwhile skips them). */
-  /**
-   * Key epochs and the feed prove and seal for seconds, so they take the lock only for short
-   * writes; but two of them at once would both open a cursor for one epoch, and the Operator's
-   * 409 to the second reads as "our cursor was lost" (the epoch given up): they run one at a time.
-   */
+  /** Key epochs and the feed (seconds of proofs: the lock only for short writes), one at a time: two would open one epoch's cursor twice, and the 409 reads as a lost cursor. */
   private feedSync(logs: Map<string, Replayed>): Promise<number> {
     const run = this.feeding.then(async () => { await epochs.sync(this.ctx, logs).catch(() => undefined); return posts.sync(this.ctx, logs).catch(() => 0); });
     this.feeding = run.then(() => undefined);
