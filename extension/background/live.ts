@@ -182,8 +182,6 @@ export class Live {
         file: () => k.readCollective(collectiveHandle(rec)),
       });
     }
-    // join requests arriving live (requests-live.ts): what changed is counted by that collective's read (the badge, the notice)
-    const requests = (await requestTargets(ctx, client, wait)).map((t) => ({ ...t, file: () => k.readCollective(t.key.slice('requests:'.length)) }));
-    return [...out, ...requests];
+    return [...out, ...(await requestTargets(ctx, client, wait, (h) => k.readCollective(h)))]; // join requests arriving live (requests-live.ts)
   }
 }

@@ -13,8 +13,8 @@ import { requestsDigest } from '../../protocol/requests-wait.ts';
 import type { OperatorClient } from '../../protocol/client.ts';
 import type { Ctx } from './core/ctx.ts';
 
-/** One held read for Live (live.ts's Target): true when something changed. */
-export interface HeldTarget { key: string; hold(signal: AbortSignal): Promise<boolean> }
+/** One held read for Live (live.ts's Target): `hold` is true when something changed, which `file` then takes in. */
+export interface HeldTarget { key: string; hold(signal: AbortSignal): Promise<boolean>; file(): Promise<void> }
 
 /** Keep the digest of the requests we saw in the collective's record (the popup's open page watches it). */
 async function remember(ctx: Ctx, c: string, digest: string): Promise<void> {
@@ -25,8 +25,8 @@ async function remember(ctx: Ctx, c: string, digest: string): Promise<void> {
   });
 }
 
-/** The held requests reads of the collectives we are a member of (`wait`: seconds each may be held). */
-export async function requestTargets(ctx: Ctx, client: OperatorClient, wait: number): Promise<HeldTarget[]> {
+/** The held requests reads of the collectives we are a member of (`wait`: seconds each may be held; `read` reads a collective by its handle). */
+export async function requestTargets(ctx: Ctx, client: OperatorClient, wait: number, read: (handle: string) => Promise<void>): Promise<HeldTarget[]> {
   const store = await ctx.store();
   return (await store.collectives()).filter((rec) => rec.status === 'member').map((rec) => {
     const c = foldName(rec.name), h = collectiveHandle(rec), at = rec.operator ? ctx.client(rec.operator) : client; // the collective's Operator (COLLECTIVES.md §15)
@@ -41,6 +41,7 @@ export async function requestTargets(ctx: Ctx, client: OperatorClient, wait: num
         await remember(ctx, h, now);
         return true;
       },
+      file: () => read(h), // what changed is counted by that collective's read (the badge, the notice)
     };
   });
 }
