@@ -12,7 +12,7 @@
 // the STEP SLOT comment says.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Page } from 'puppeteer-core';
@@ -297,12 +297,14 @@ test('three Operators on a private Tor network, in Firefox 140: messages across 
       assert.equal(findOnDisk(dir, Object.fromEntries(handles.map((h) => [h, h]))).length, 2, 'A holds @portland\'s members of B and C by their handles');
       // with those handles taken out, no byte names bob, carol, B or C
       const rest = mkdtempSync(join(tmpdir(), 'komrade-seized-'));
-      for (const f of filesUnder(dir)) {
-        let text = readFileSync(f).toString('latin1');
-        for (const h of handles) text = text.split(h).join('');
-        writeFileSync(join(rest, f.slice(dir.length + 1).replaceAll('/', '_')), Buffer.from(text, 'latin1'));
-      }
-      assert.deepEqual(findOnDisk(rest, { bob: WHO.bob.name, carol: WHO.carol.name, B: w.B.host, C: w.C.host, 'B (no .onion)': w.B.host.replace('.onion', ''), 'C (no .onion)': w.C.host.replace('.onion', '') }), []);
+      try {
+        for (const f of filesUnder(dir)) {
+          let text = readFileSync(f).toString('latin1');
+          for (const h of handles) text = text.split(h).join('');
+          writeFileSync(join(rest, f.slice(dir.length + 1).replaceAll('/', '_')), Buffer.from(text, 'latin1'));
+        }
+        assert.deepEqual(findOnDisk(rest, { bob: WHO.bob.name, carol: WHO.carol.name, B: w.B.host, C: w.C.host, 'B (no .onion)': w.B.host.replace('.onion', ''), 'C (no .onion)': w.C.host.replace('.onion', '') }), []);
+      } finally { rmSync(rest, { recursive: true, force: true }); }
     });
   } finally {
     await Promise.all(profiles.map((p) => p.close().catch(() => undefined)));
