@@ -27,6 +27,9 @@ export class Holds {
   /** How many reads are held now. */
   get size(): number { return this.open; }
 
+  /** How many reads are held on `key` now (for tests: whether a client's held read has begun). */
+  holding(key: string): number { return this.byKey.get(key)?.size ?? 0; }
+
   /**
    * Hold until `key` is notified, `ms` pass, `signal` aborts (the client left) or `closeAll`.
    * `exclusive`: any hold already on `key` ends first ('replaced'). Resolves at once with

@@ -42,6 +42,8 @@ export const CollectiveRecord = z.strictObject({
   voted: z.record(z.string(), Count),
   /** Hand-overs refused because their signer was not a current member. */
   refusedKeys: Count,
+  /** The log's last entry as last replayed: a held log read starts after it (live.ts), so an entry that came before the hold is not missed. */
+  seq: Count.optional(),
   /** The digest of the open requests as last seen by a held requests read (requests-live.ts): the open page re-reads when it changes. */
   asked: z.string().optional(),
   /** What the popup lists, as last seen (at a poll or a look-up). */

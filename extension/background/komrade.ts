@@ -6,7 +6,7 @@
  */
 import { API, type Args, type CollectiveSummary, type CollectiveView, type ContactView, type ConversationView, type FeedView, type Handlers, type MeView, type Method, type PostView, type RequestView, type Result, type SettingsView, type Status, type ThreadView, type VouchCountsView } from '../api.ts';
 import * as account from './core/account.ts';
-import { cancelStep } from './core/cancel-step.ts';
+import { cancelStep, stepped } from './core/cancel-step.ts';
 import * as collectiveKeys from './core/collective-keys.ts';
 import * as collectives from './core/collectives.ts';
 import type { Replayed } from './core/collective-log.ts';
@@ -109,16 +109,16 @@ export class Komrade implements Handlers {
   }
   /** Found a collective, then open its epoch 1 at the Operator (a proof, 2–4 s, without the state lock; the next poll retries if it fails). */
   async createCollective(a: { name: string; description: string; rule: string }): Promise<CollectiveView> {
-    const v = await this.serial(() => collectives.createCollective(this.ctx, a));
+    const v = await stepped(this.ctx, (step) => collectives.createCollective(this.ctx, a, step));
     await epochs.openNow(this.ctx, v.name).catch(() => undefined);
     return this.serial(() => collectives.findCollective(this.ctx, { name: v.name }));
   }
-  /** Not serial: it must reach a founding, request or proof that holds the state lock (cancel-step.ts). */
+  /** Not serial: it must reach a founding, request or proof that holds (or waits for) the state lock (cancel-step.ts). */
   async cancelStep(): Promise<boolean> { return cancelStep(this.ctx); }
-  askToJoin(a: { name: string }): Promise<CollectiveView> { return this.serial(() => collectives.askToJoin(this.ctx, a)); }
+  askToJoin(a: { name: string }): Promise<CollectiveView> { return stepped(this.ctx, (step) => collectives.askToJoin(this.ctx, a, step)); }
   /** Proves for 2–4 s (the state lock is held meanwhile, so the same vouch cannot be sent twice). */
-  vouch(a: { collective: string; name: string }): Promise<{ vouches: number; needed: number; admitted: boolean }> { return this.serial(() => collectives.vouch(this.ctx, a)); }
-  expelVote(a: { collective: string; name: string }): Promise<{ votes: number; needed: number; expelled: boolean }> { return this.serial(() => collectives.expelVote(this.ctx, a)); }
+  vouch(a: { collective: string; name: string }): Promise<{ vouches: number; needed: number; admitted: boolean }> { return stepped(this.ctx, (step) => collectives.vouch(this.ctx, a, step)); }
+  expelVote(a: { collective: string; name: string }): Promise<{ votes: number; needed: number; expelled: boolean }> { return stepped(this.ctx, (step) => collectives.expelVote(this.ctx, a, step)); }
   leaveCollective(a: { name: string }): Promise<CollectiveSummary[]> {
     return this.serial(async () => { const r = await collectives.leaveCollective(this.ctx, a); await posts.forget(this.ctx, a.name.trim().replace(/^@/, '')); return r; });
   }

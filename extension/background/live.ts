@@ -174,7 +174,12 @@ export class Live {
       out.push({
         key: `log:${collectiveHandle(rec)}`,
         hold: async (signal) => {
-          from ??= (await at.getCollective(c)).seq + 1;
+          if (from === undefined) {
+            // from the log's end; entries since our last replay (`rec.seq`, never sent: it would tell when we last read) are an arrival now
+            const end = (await at.getCollective(c)).seq;
+            from = end + 1;
+            if (rec.seq !== undefined && end > rec.seq) return true;
+          }
           const r = await at.waitLog(c, from, wait, signal);
           from += r.entries.length;
           return r.entries.length > 0;

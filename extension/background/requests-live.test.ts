@@ -31,7 +31,6 @@ test('with the held reads running a new join request and a vouch on it arrive by
     const row = async () => (await alice.k.collectives())[0]!;
     // her intro mailbox (no loop mailbox yet: no slot has run), the log and the requests of @portland
     await until(() => live.running === 3 && op.holds.size === 3, 'a held requests read besides the log and the mailbox');
-    await until(async () => (await row()).asked !== undefined, 'the empty list seen');
     const empty = (await row()).asked;
     await bob.k.askToJoin({ name: 'portland' });
     await until(async () => (await row()).requests === 1, 'the row counts the request with no poll');
@@ -44,5 +43,26 @@ test('with the held reads running a new join request and a vouch on it arrive by
     await until(async () => (await row()).asked !== asked, 'the vouch count seen with no poll');
     live.stop();
     await until(() => op.holds.size === 0, 'the Operator let go of every hold');
+    const seen = (await row()).asked;
+
+    // while no read is held (locked, or the background starting): dave asks, then carol's vouch admits bob. Held reads
+    // that start afterwards begin from what each add-on last took in, so they answer at once: nothing waits for a poll
+    const dave = await account(op.url, 'dave');
+    await dave.k.askToJoin({ name: 'portland' });
+    assert.equal((await carol.k.vouch({ collective: 'portland', name: 'bob' })).admitted, true);
+    const lives = [new Live(alice.k, { startMs: 300, gapMs: 50 }), new Live(dave.k, { startMs: 300, gapMs: 50 })];
+    lives.forEach((l) => l.start());
+    // dave (asking, so no requests read, and nothing deposited for him) learns of bob's admission by his log read alone
+    await until(async () => (await dave.k.collectives())[0]!.members === 3, 'dave\'s log read, begun after the admission, shows it');
+    await until(async () => (await row()).asked !== seen, 'alice\'s requests read, begun after dave asked, shows it');
+    lives.forEach((l) => l.stop());
+    // and a request alone (no log entry): erin asks while alice holds nothing; her next held reads count it at once
+    await until(async () => (await alice.k.status()).joinRequests === 1 && op.holds.size === 0, 'alice counts dave; no hold left');
+    await alice.k.checkNow(); // everything deposited for her is taken in: only the requests read can tell her of erin
+    await (await account(op.url, 'erin')).k.askToJoin({ name: 'portland' });
+    const again = new Live(alice.k, { startMs: 300, gapMs: 50 });
+    again.start();
+    await until(async () => (await alice.k.status()).joinRequests === 2, 'alice\'s requests read, begun after erin asked, counts her');
+    again.stop();
   } finally { await op.close(); }
 });

@@ -34,7 +34,12 @@ export async function requestTargets(ctx: Ctx, client: OperatorClient, wait: num
     return {
       key: `requests:${h}`,
       hold: async (signal) => {
-        if (seen === undefined) { seen = requestsDigest((await at.listRequests(c)).requests); await remember(ctx, h, seen); }
+        if (seen === undefined) {
+          // the first read is a plain one (what we saw last is never sent: it would tell when we were last online); if the
+          // list changed since we last took it in (none: the empty list), that is an arrival now, not after the next change
+          seen = requestsDigest((await at.listRequests(c)).requests);
+          if (seen !== (rec.asked ?? requestsDigest([]))) { await remember(ctx, h, seen); return true; }
+        }
         const now = requestsDigest((await at.waitRequests(c, seen, wait, signal)).requests);
         if (now === seen) return false;
         seen = now;

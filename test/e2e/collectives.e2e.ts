@@ -15,6 +15,7 @@ import { loadThemis } from '../../protocol/themis.ts';
 import { onionFromKey } from '../../extension/background/address.ts';
 import { startTestOperator } from '../support/operator.ts';
 import { holdRequests } from '../support/hold-requests.ts';
+import { until } from '../support/until.ts';
 import { startFakeSocks } from './fakesocks.ts';
 import { FIREFOXES, launch, click, fill, poll, shot, text, waitFor, type Profile } from './firefox.ts';
 import { addContact, checkNow, onboard, waitPhase } from './popup.ts';
@@ -163,6 +164,10 @@ for (const [browserName, wasm] of RUNS) {
         assert.match(await poll(b, () => document.querySelector('#collective-notice, #collectives-error')?.textContent, null, 30_000, 'vouch cancelled') ?? '', /^Cancelled: nothing was sent to the Operator\.$/);
       } finally { gate.release(); }
       assert.equal((await op.client.listRequests('portland')).requests.find((r) => r.request.name === 'carol')?.vouches, 1, 'the cancelled vouch was not counted');
+      // carol's held reads begin at random times within a minute of her unlocking (live.ts, so that their start does not
+      // tell when she came online): the hand-overs wait in her intro until its hold begins. The test waits for it first
+      const carolIntro = `mailbox:${(await op.client.lookup('carol')).record.intro}`;
+      await until(() => op.holds.holding(carolIntro) > 0, 'carol\'s intro held', 700, 100);
       const t3 = await vouch(b, 'carol');
       // carol's popup is open on @portland's page: her admission and then the group key (handed over by alice's and bob's
       // add-ons, whose popups are open too) appear on it without "Check now" or reopening (held reads; the page reads itself again)

@@ -77,6 +77,15 @@ test('founding, asking and vouching cancelled before they reach the Operator lea
   await assert.rejects(vouching, cancelled);
   g.release();
   assert.equal((await op.client.listRequests('portland')).requests[0]?.vouches, 0);
-  // and she can vouch after all (the cancelled one was never counted as hers)
+  // a vouch that still waits for the state lock behind other work (a held read's filing, a poll) is cancelled too:
+  // the popup shows Cancel at once, and nothing has been sent yet
+  let free!: () => void;
+  const busy = alice.k.ctx.serial(() => new Promise<void>((r) => { free = r; }));
+  const queued = alice.k.vouch({ collective: 'portland', name: 'bob' });
+  assert.equal(await alice.k.cancelStep(), true, 'a queued step can be cancelled');
+  free(); await busy;
+  await assert.rejects(queued, cancelled);
+  assert.equal((await op.client.listRequests('portland')).requests[0]?.vouches, 0);
+  // and she can vouch after all (the cancelled ones were never counted as hers)
   assert.equal((await alice.k.vouch({ collective: 'portland', name: 'bob' })).admitted, true);
 });

@@ -42,3 +42,9 @@ export function cancelStep(ctx: Ctx): boolean {
   ac.abort();
   return true;
 }
+
+/** Begin a step now and run `fn` with it under the state lock: Cancel works from the moment it is asked for, even while the step still waits for the lock behind other work. */
+export function stepped<T>(ctx: Ctx, fn: (step: Step) => Promise<T>): Promise<T> {
+  const step = beginStep(ctx);
+  return ctx.serial(() => fn(step)).finally(() => step.end());
+}

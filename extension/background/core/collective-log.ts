@@ -109,6 +109,7 @@ export const newRecord = (name: string, status: CollectiveRecord['status']): Col
 /** Bring a record up to date with a replayed log (status and counts). */
 export function refresh(rec: CollectiveRecord, r: Replayed, status: 'member' | 'requested' | 'none', now: number): void {
   if (status !== 'none') rec.status = status;
+  rec.seq = r.seq;
   const ch = r.info.charter;
   rec.info = { description: ch.description, rule: ch.quorum, members: r.info.members, needed: r.info.needed, requests: r.info.requests, t: now };
 }

@@ -74,7 +74,7 @@ export async function findCollective(ctx: Ctx, a: { name: string }): Promise<Col
 }
 
 /** Found a collective: the signed charter, our commitment as leaf 0, and epoch 1's group key kept in our record until epochs.ts opens it. */
-export async function createCollective(ctx: Ctx, a: { name: string; description: string; rule: string }): Promise<CollectiveView> {
+export async function createCollective(ctx: Ctx, a: { name: string; description: string; rule: string }, step: Step = beginStep(ctx)): Promise<CollectiveView> {
   const store = await ctx.store();
   const s = await store.account();
   const name = collectiveName(a.name);
@@ -87,7 +87,6 @@ export async function createCollective(ctx: Ctx, a: { name: string; description:
     founderKey: s.me.identity.pub, founderCommitment: commitmentIn(secret, name),
   };
   const client = ctx.client(s.operator);
-  const step = beginStep(ctx);
   let pow: string;
   try {
     // asked before the proof of work, so a refusal comes at once (PROTOCOL.md §5.12)
@@ -110,12 +109,11 @@ export async function createCollective(ctx: Ctx, a: { name: string; description:
 }
 
 /** Ask to join, signed by our identity key, naming our commitment here and our current prekey (for the group key). */
-export async function askToJoin(ctx: Ctx, a: { name: string }): Promise<CollectiveView> {
+export async function askToJoin(ctx: Ctx, a: { name: string }, step: Step = beginStep(ctx)): Promise<CollectiveView> {
   const store = await ctx.store();
   const s = await store.account();
   const { name: c, operator: op } = parseCollective(a.name, s), h = handleAt(c, op, s);
   const client = ctx.client(op);
-  const step = beginStep(ctx);
   let info: Awaited<ReturnType<typeof client.getCollective>>, secret: Uint8Array;
   try {
     info = await step.wait(client.getCollective(c).catch(notFound(h)));
@@ -135,8 +133,7 @@ export async function askToJoin(ctx: Ctx, a: { name: string }): Promise<Collecti
 }
 
 /** Prove (2–4 s) that one of the members vouches for, or votes to expel, `subject`; refuse a second proof in the same round. */
-async function proveAbout(ctx: Ctx, kind: ProofKind, a: { collective: string; name: string }) {
-  const step = beginStep(ctx);
+async function proveAbout(ctx: Ctx, kind: ProofKind, a: { collective: string; name: string }, step: Step = beginStep(ctx)) {
   try { return await proveAndSend(ctx, kind, a, step); } finally { step.end(); }
 }
 
@@ -187,14 +184,14 @@ async function proveAndSend(ctx: Ctx, kind: ProofKind, a: { collective: string; 
   return res;
 }
 
-export async function vouch(ctx: Ctx, a: { collective: string; name: string }): Promise<{ vouches: number; needed: number; admitted: boolean }> {
-  const res = await proveAbout(ctx, 'vouch', a);
+export async function vouch(ctx: Ctx, a: { collective: string; name: string }, step?: Step): Promise<{ vouches: number; needed: number; admitted: boolean }> {
+  const res = await proveAbout(ctx, 'vouch', a, step);
   if (!('vouches' in res)) throw new Error('unexpected answer');
   return { vouches: res.vouches, needed: res.needed, admitted: res.state === 'admitted' };
 }
 
-export async function expelVote(ctx: Ctx, a: { collective: string; name: string }): Promise<{ votes: number; needed: number; expelled: boolean }> {
-  const res = await proveAbout(ctx, 'expel', a);
+export async function expelVote(ctx: Ctx, a: { collective: string; name: string }, step?: Step): Promise<{ votes: number; needed: number; expelled: boolean }> {
+  const res = await proveAbout(ctx, 'expel', a, step);
   if (!('votes' in res)) throw new Error('unexpected answer');
   return { votes: res.votes, needed: res.needed, expelled: res.expelled };
 }
