@@ -52,6 +52,7 @@ FAST=(
   operator/held-log.test.ts
   operator/held-requests.test.ts
   operator/collectives-foreign.test.ts
+  operator/collectives-move.test.ts
   extension/background/core/account.test.ts
   extension/background/core/invite.test.ts
   extension/background/core/availability.test.ts
