@@ -85,7 +85,7 @@ export interface MessageView {
   /** Signed by the stored key while a key change was pending. */
   oldKey?: boolean;
   /** Not a message: forged envelopes for this name were refused (`count` of them), the timer changed, or a message sealed to an erased prekey could not be read; `text` is empty. */
-  notice?: 'forged' | 'timer' | 'erased'; count?: number;
+  notice?: 'forged' | 'timer' | 'erased' | 'moved' | 'move-refused'; count?: number;
   /** A `timer` notice: the disappearing-messages timer set to this many seconds (0: off), by me (`out`) or them (`in`). */
   seconds?: number;
   /** A disappearing message: erased on both ends at this time (ms). */

@@ -28,8 +28,10 @@ export const Message = z.strictObject({
    * directory does not vouch for, were refused (`text` is empty: the forged text is never kept).
    * Consecutive refusals share one note; `count` says how many. `erased`: a message of this
    * contact's came sealed to a prekey of ours already erased (END-TO-END.md §6): it cannot be read.
+   * `moved`: the contact moved home (PROTOCOL.md §11.5), `text` its former address; `move-refused`:
+   * a `moved` the new Operator's directory did not confirm, `text` the claimed (untrusted) address.
    */
-  notice: z.enum(['forged', 'timer', 'erased']).optional(),
+  notice: z.enum(['forged', 'timer', 'erased', 'moved', 'move-refused']).optional(),
   count: z.number().int().optional(),
   /** A `timer` notice: the disappearing-messages timer was set to this (seconds; 0 = off), by me (`out`) or them (`in`). */
   seconds: z.number().int().min(0).optional(),

@@ -10,7 +10,7 @@ import { checkOperator, handleOf } from '../../../protocol/address.ts';
 import { b64, unb64 } from '../../../protocol/bytes.ts';
 import { OperatorError } from '../../../protocol/client.ts';
 import { open, EnvelopeError, prekeyIdOf } from '../../../protocol/envelope.ts';
-import { CollectiveKey, Receipt, TextMessage } from '../../../protocol/message.ts';
+import { CollectiveKey, MovedMessage, Receipt, TextMessage } from '../../../protocol/message.ts';
 import { privateKey } from '../../../protocol/themis.ts';
 import type { SignedRecord } from '../../../protocol/wire.ts';
 import { REQUESTS_MAX, type Message } from '../state.ts';
@@ -22,6 +22,7 @@ import { applyReceipt, noteFiled, queueReceipts } from './receipts.ts';
 import { timerNotice } from './threads.ts';
 import { foreign, lookupAt, checkGossipAt } from './operators.ts';
 import { LogAlarmError } from './transparency.ts';
+import { receiveMoved } from './moved.ts';
 
 /** How long an envelope waits for the directory to vouch for its sender (the mail TTL) before it is dropped. */
 export const PENDING_TTL_MS = 14 * DAY;
@@ -97,6 +98,9 @@ async function receive(ctx: Ctx, store: Store, blob: Uint8Array, retry?: { id: s
   // the contact, under its stored key, used a fresh prekey of ours: older ones are superseded
   const signer = b64(opened.from);
   const used = async (c: { name: string; identityKey: string }) => { if (mine?.contact === c.name && c.identityKey === signer) await noteUsed(store, c.name, mine.id, ctx.now()); };
+  const moved = MovedMessage.safeParse(opened.body); // a contact moved home (PROTOCOL.md §11.5)
+  const later = async () => { if (!retry && pending.length < PENDING_MAX) await store.putPending([...pending, { id: opened.id, blob: b64(blob), received: ctx.now() }]); return 'later' as const; };
+  if (moved.success) { const v = await receiveMoved(ctx, store, opened, moved.data); return v === 'later' ? later() : v; }
   const parsed = TextMessage.safeParse(opened.body);
   if (!parsed.success) {
     await store.addSeen(opened.id, opened.t);
