@@ -23,6 +23,7 @@ import { timerNotice } from './threads.ts';
 import { foreign, lookupAt, checkGossipAt } from './operators.ts';
 import { LogAlarmError } from './transparency.ts';
 import { receiveMoved } from './moved.ts';
+import { noteWritten, oldBox, oldBoxIds } from './move-home.ts';
 
 /** How long an envelope waits for the directory to vouch for its sender (the mail TTL) before it is dropped. */
 export const PENDING_TTL_MS = 14 * DAY;
@@ -35,7 +36,7 @@ type Verdict = 'new' | 'dropped' | 'later';
 /** Our mailboxes: the intro, one per contact, and the loop mailbox once made (core/cover.ts). */
 export async function mailboxIds(ctx: Ctx): Promise<string[]> {
   const s = await (await ctx.store()).account();
-  return [s.me.intro.id, ...Object.keys(s.mailboxes), ...(s.loop ? [s.loop.id] : [])];
+  return [s.me.intro.id, ...Object.keys(s.mailboxes), ...(s.loop ? [s.loop.id] : []), ...oldBoxIds(s)];
 }
 
 /** What one fetch of a mailbox answered (protocol/client.ts `fetchBlobs`). */
@@ -45,9 +46,10 @@ export type Fetched = Awaited<ReturnType<ReturnType<Ctx['client']>['fetchBlobs']
 export async function fetchMailbox(ctx: Ctx, id: string, first?: Fetched): Promise<number> {
   const store = await ctx.store();
   const s = await store.account();
-  const box = id === s.me.intro.id ? s.me.intro : id === s.loop?.id ? s.loop : s.mailboxes[id];
+  // a mailbox at our former home is drained while we move (PROTOCOL.md §11.5 step 6)
+  const old = oldBox(s, id), box = old?.box ?? (id === s.me.intro.id ? s.me.intro : id === s.loop?.id ? s.loop : s.mailboxes[id]);
   if (!box) return 0;
-  const client = ctx.client(s.operator);
+  const client = ctx.client(old?.operator ?? s.operator);
   const key = privateKey(unb64(box.priv));
   let received = 0;
   for (let round = 0; round < 20; round++) {
@@ -60,6 +62,7 @@ export async function fetchMailbox(ctx: Ctx, id: string, first?: Fetched): Promi
       throw e;
     }
     if (!got.blobs.length) break;
+    if (s.move) await noteWritten(store, id);
     // each is stored before it is acknowledged: nothing is lost if the ack fails
     for (const { blob } of got.blobs) received += (await receive(ctx, store, blob)) === 'new' ? 1 : 0;
     await client.ack(id, key, got.blobs.map((b) => b.id));
