@@ -59,6 +59,7 @@ FAST=(
   extension/background/core/cancel-step.test.ts
   extension/background/core/messaging.test.ts
   extension/background/core/federation.test.ts
+  extension/background/core/move-home.test.ts
   extension/background/core/federation-claims.test.ts
   extension/background/core/sending.test.ts
   extension/background/core/forward-secrecy.test.ts

@@ -59,6 +59,7 @@ export async function fetchMailbox(ctx: Ctx, id: string, first?: Fetched): Promi
     } catch (e) {
       // the mailbox expired (we were away longer than the TTL): make it again
       if (e instanceof OperatorError && e.status === 404) { await client.createMailbox(id, keyPairOf(box)).catch(() => undefined); break; }
+      if (old && transient(e)) break; // our former home down while we move: read at a later poll, the new home's mailboxes go on
       throw e;
     }
     if (!got.blobs.length) break;
