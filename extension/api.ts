@@ -9,6 +9,9 @@
 export type Phase = 'no-wasm' | 'new' | 'locked' | 'unlocked';
 
 /** What the status line and the router need. */
+/** A move of home under way (PROTOCOL.md §11.5): where to, under which name, its step, how many contacts have not yet written to the new home; null: none. */
+export type MoveView = { to: string; name: string; step: 'register' | 'switch' | 'mailboxes' | 'tell' | 'drain' | 'delete'; waiting: number } | null;
+
 export interface Status {
   phase: Phase;
   wasmError?: string;
@@ -85,7 +88,7 @@ export interface MessageView {
   /** Signed by the stored key while a key change was pending. */
   oldKey?: boolean;
   /** Not a message: forged envelopes for this name were refused (`count` of them), the timer changed, or a message sealed to an erased prekey could not be read; `text` is empty. */
-  notice?: 'forged' | 'timer' | 'erased'; count?: number;
+  notice?: 'forged' | 'timer' | 'erased' | 'moved' | 'move-refused'; count?: number;
   /** A `timer` notice: the disappearing-messages timer set to this many seconds (0: off), by me (`out`) or them (`in`). */
   seconds?: number;
   /** A disappearing message: erased on both ends at this time (ms). */
@@ -145,6 +148,10 @@ export const API = {
    * message to each contact with the new mailbox. The old copy keeps the intro mailbox.
    */
   makeOnlyCopy: method<[], Status>(),
+  /** Move home to another Operator (PROTOCOL.md §11.5), or resume the move under way; the move as it stands. */
+  moveHome: method<[a: { operator: string; name?: string }], MoveView>(),
+  /** The move of home under way, if any. */
+  moveStatus: method<[], MoveView>(passive),
   unlock: method<[a: { passphrase: string }], Status>(),
   lock: method<[], Status>(),
   checkNow: method<[], Status>(passive),

@@ -100,6 +100,6 @@ export async function heldRead<T>(
 /** What a successful request of route `name` may have added to, as a hold key: a deposit's mailbox, a changed log's collective. */
 export function wakes(name: string, params: Record<string, string>): string | undefined {
   if (name === 'deposit') return `mailbox:${params.id}`;
-  if (name === 'create-collective' || name === 'join' || name === 'vouch' || name === 'expel' || name === 'leave') return params.collective ? `log:${params.collective}` : undefined;
+  if (name === 'create-collective' || name === 'join' || name === 'vouch' || name === 'expel' || name === 'leave' || name === 'move') return params.collective ? `log:${params.collective}` : undefined;
   return undefined;
 }

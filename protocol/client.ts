@@ -4,7 +4,7 @@
  * is verified against the identity key it carries before it is returned.
  */
 import { b64, unb64 } from './bytes.ts';
-import { leavePayload, signCharter, signJoin, verifyCharter, type Charter, type JoinRequest } from './collective.ts';
+import { leavePayload, movePayload, signCharter, signJoin, verifyCharter, type Charter, type JoinRequest } from './collective.ts';
 import { depositPowPrefix, mailboxPowPrefix, signAuth, solvePow, solveWork, verifyRecord } from './identity.ts';
 import type { PrivateKey } from './themis.ts';
 import { ROUTES, pathOf, type ParamsIn, type RequestOf, type ResponseOf, type Route, type RouteName } from './routes.ts';
@@ -184,6 +184,11 @@ export class OperatorClient {
   /** Leave a collective, proving one's identity key; `commitment` is one's leaf. */
   leave(collective: string, name: string, identity: PrivateKey, commitment: string) {
     return this.call('leave', { collective, name }, { auth: signAuth(identity, 'leave-collective', collective.toLowerCase(), leavePayload(name, commitment)) });
+  }
+
+  /** Tell a collective that member `name` (same key and commitment) is now `to` (COLLECTIVES.md §15.1). */
+  moveMember(collective: string, name: string, to: string, identity: PrivateKey, commitment: string) {
+    return this.call('move', { collective, name }, { to, auth: signAuth(identity, 'move-collective', collective.toLowerCase(), movePayload(name, to, commitment)) });
   }
 
   /** The vouches counted for a komrade, overall and per collective (public). */

@@ -87,6 +87,8 @@ export const verifyJoin = ({ request, sig }: SignedJoin): boolean => verifySigne
 
 /** The payload a `leave-collective` Auth signs (target: the collective, lower-cased): the member's name and commitment. */
 export const leavePayload = (name: string, commitment: string): string => `${name.toLowerCase()}\n${commitment}`;
+/** The payload a `move-collective` Auth signs (target: the collective, lower-cased): the old handle, the new one and the commitment (§15.1). */
+export const movePayload = (from: string, to: string, commitment: string): string => `${from.toLowerCase()}\n${to.toLowerCase()}\n${commitment}`;
 
 /** One entry of a collective's append-only, hash-chained membership log (§6). */
 export const LogEntry = z.strictObject({
@@ -95,7 +97,7 @@ export const LogEntry = z.strictObject({
   prev: z.string().regex(/^([A-Za-z0-9_-]{43})?$/, 'prev must be a SHA-256, base64url, or empty'),
   /** Hour the entry was made (ms, rounded down to the hour: nothing finer is kept). */
   ts: z.number().int().nonnegative(),
-  type: z.enum(['found', 'admit', 'leave', 'expel']),
+  type: z.enum(['found', 'admit', 'leave', 'expel', 'move']),
   /** The member this entry is about (lower-cased; `name@<host>` for another Operator's komrade, §15). */
   name: Handle,
   leaf: z.number().int().nonnegative(),
@@ -105,6 +107,8 @@ export const LogEntry = z.strictObject({
   charter: SignedCharter.optional(),
   request: SignedJoin.optional(),
   leave: z.strictObject({ auth: W.Auth }).optional(),
+  /** move: the member's new handle (`name` is the old one) and its Auth (`move-collective`, §15.1). */
+  move: z.strictObject({ to: Handle, auth: W.Auth }).optional(),
   /** admit: the vouches that admitted; expel: the votes. */
   proofs: z.array(VouchProof),
   /** The tree's root after this entry. */
@@ -177,6 +181,8 @@ export type ExpelResponse = z.infer<typeof ExpelResponse>;
 /** POST /v2/collectives/:collective/members/:name/leave: Auth by the member's identity key. */
 export const Leave = z.strictObject({ auth: W.Auth });
 export const LeaveResponse = z.strictObject({ seq: count });
+/** POST /v2/collectives/:collective/members/:name/move: the new handle and an Auth by the member's identity key (§15.1). */
+export const Move = z.strictObject({ to: Handle, auth: W.Auth });
 
 /** GET /v2/names/:name/vouches: vouches counted for a komrade in the current epoch of each collective (public). */
 export const VouchCounts = z.strictObject({ total: count, collectives: z.record(W.Name, count) });

@@ -83,7 +83,7 @@ export const CollectiveKey = z.strictObject({
 export type CollectiveKey = z.infer<typeof CollectiveKey>;
 
 /**
- * "I moved home" (END-TO-END.md §7, PROTOCOL.md §11.4; designed, not yet handled by the add-on):
+ * "I moved home" (END-TO-END.md §7, PROTOCOL.md §11.5; sent by core/move-home.ts, handled by core/moved.ts):
  * `from` is the sender as the receiver knows it, `name` its name at the new home `home`, where
  * the receiver MUST find the same identity key (with that Operator's log proof) before it moves
  * the contact; `replyTo` a mailbox at the new home for this recipient; `prekey` as in a message.

@@ -73,6 +73,7 @@ export const ROUTES = {
   vouch: { method: 'POST', path: '/collectives/:collective/vouches/:name', params: collectiveAndName, request: C.ProofBody, response: C.VouchResponse },
   expel: { method: 'POST', path: '/collectives/:collective/members/:name/expel', params: collectiveAndName, request: C.ProofBody, response: C.ExpelResponse },
   leave: { method: 'POST', path: '/collectives/:collective/members/:name/leave', params: collectiveAndName, request: C.Leave, response: C.LeaveResponse, isolate: byCollective },
+  move: { method: 'POST', path: '/collectives/:collective/members/:name/move', params: collectiveAndName, request: C.Move, response: C.LeaveResponse, isolate: byCollective },
   // posts (POSTS.md §6); opening an epoch or a cursor and posting carry no isolation key: each rides a circuit of its own
   'open-epoch': { method: 'POST', path: '/collectives/:collective/epochs', params: collective, request: P.OpenEpoch, response: P.OpenEpochResponse },
   'current-epoch': { method: 'GET', path: '/collectives/:collective/epochs/current', params: collective, response: P.CurrentEpoch, isolate: byCollective },

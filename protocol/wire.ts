@@ -154,7 +154,7 @@ export const ErrorResponse = z.strictObject({ error: z.string() });
 // ---- signed statements ----------------------------------------------------------------------
 
 /** What a signed request is about. */
-export type Action = 'create-mailbox' | 'fetch' | 'ack' | 'delete-mailbox' | 'delete-name' | 'claim-intro' | 'leave-collective' | 'read-posts' | 'ack-posts';
+export type Action = 'create-mailbox' | 'fetch' | 'ack' | 'delete-mailbox' | 'delete-name' | 'claim-intro' | 'leave-collective' | 'move-collective' | 'read-posts' | 'ack-posts';
 
 /**
  * The exact bytes an `Auth.sig` signs: protocol, action, target (mailbox id or lower-case

@@ -52,12 +52,14 @@ FAST=(
   operator/held-log.test.ts
   operator/held-requests.test.ts
   operator/collectives-foreign.test.ts
+  operator/collectives-move.test.ts
   extension/background/core/account.test.ts
   extension/background/core/invite.test.ts
   extension/background/core/availability.test.ts
   extension/background/core/cancel-step.test.ts
   extension/background/core/messaging.test.ts
   extension/background/core/federation.test.ts
+  extension/background/core/move-home.test.ts
   extension/background/core/federation-claims.test.ts
   extension/background/core/sending.test.ts
   extension/background/core/forward-secrecy.test.ts

@@ -40,6 +40,8 @@ export const CollectiveRecord = z.strictObject({
   /** Our own vouches and expel votes: subject → epoch (never shown, never sent: only to refuse a second one). */
   vouched: z.record(z.string(), Count),
   voted: z.record(z.string(), Count),
+  /** Our handle in this collective since we moved home (COLLECTIVES.md §15.1), when it is not the one our account's home gives. */
+  me: Handle.optional(),
   /** Hand-overs refused because their signer was not a current member. */
   refusedKeys: Count,
   /** The log's last entry as last replayed: a held log read starts after it (live.ts), so an entry that came before the hold is not missed. */

@@ -4,7 +4,7 @@
  * needs two of them (send: queue, deposit, show the thread; poll: deposit, fetch, tidy) is
  * composed here. State changes run one at a time (`ctx.serial`).
  */
-import { API, type Args, type CollectiveSummary, type CollectiveView, type ContactView, type ConversationView, type FeedView, type Handlers, type MeView, type Method, type PostView, type RequestView, type Result, type SettingsView, type Status, type ThreadView, type VouchCountsView } from '../api.ts';
+import { API, type Args, type CollectiveSummary, type CollectiveView, type ContactView, type ConversationView, type FeedView, type Handlers, type MeView, type Method, type MoveView, type PostView, type RequestView, type Result, type SettingsView, type Status, type ThreadView, type VouchCountsView } from '../api.ts';
 import * as account from './core/account.ts';
 import { cancelStep, stepped } from './core/cancel-step.ts';
 import * as collectiveKeys from './core/collective-keys.ts';
@@ -18,6 +18,7 @@ import * as posts from './core/posts.ts';
 import { maintainPrekeys } from './core/prekeys.ts';
 import * as receive from './core/receive.ts';
 import { makeOnlyCopy } from './core/relocate.ts';
+import { advanceMove, moveHome, moveView } from './core/move-home.ts';
 import * as requests from './core/requests.ts';
 import * as threads from './core/threads.ts';
 import { depositDummy } from './core/cover.ts';
@@ -76,6 +77,9 @@ export class Komrade implements Handlers {
   restore(a: Args<'restore'>[0]): Promise<Status> { return this.change(() => account.restore(this.ctx, a)); }
   /** New mailboxes and prekey for this copy (core/relocate.ts), then the control messages go out. */
   async makeOnlyCopy(): Promise<Status> { await this.serial(() => makeOnlyCopy(this.ctx)); return this.retry(); }
+  /** Move home (core/move-home.ts), as far as it goes now; then the `moved` bodies go out. `moveStatus`: the move as it stands. */
+  async moveHome(a: Args<'moveHome'>[0]): Promise<MoveView> { const v = await this.serial(() => moveHome(this.ctx, a)); await this.flushIfIdle(); return v; }
+  async moveStatus(): Promise<MoveView> { return moveView(await (await this.ctx.store()).account()); }
   async unlock(a: { passphrase: string }): Promise<Status> { await this.vault.unlock(a.passphrase); return this.status(); }
   async lock(): Promise<Status> { await this.vault.lock(); return this.status(); }
   deleteAccount(a: { passphrase: string }): Promise<Status> { return this.change(() => account.deleteAccount(this.ctx, a)); }
@@ -154,10 +158,7 @@ export class Komrade implements Handlers {
     return this.thread({ name: a.name });
   }
   async retry(): Promise<Status> { await this.flushOutbox().catch(() => undefined); return this.status(); }
-  /**
-   * Deposit queued envelopes (core/outbox.ts), one flush at a time: a call while one runs makes
-   * it go round once more (for what was queued meanwhile) and resolves when it ends.
-   */
+  /** Deposit queued envelopes (core/outbox.ts), one flush at a time: a call while one runs makes it go round once more (for what was queued meanwhile) and resolves when it ends. */
   flushOutbox(): Promise<void> {
     this.flushAgain = true;
     return this.flushing ??= (async () => {
@@ -200,13 +201,13 @@ export class Komrade implements Handlers {
       await transparency.monitorPoll(this.ctx).catch(() => 0);
       await maintainPrekeys(this.ctx);
       await receive.tidy(this.ctx);
+      await advanceMove(this.ctx).catch(() => undefined); // a move of home under way resumes (PROTOCOL.md §11.5)
     });
     await this.feedSync(logs);
     await this.serial(async () => this.ctx.changed(await this.ctx.store(), received));
     await this.flushIfIdle(); // the delivery receipts just queued
     return { received };
   }
-  /** Epochs and the feed are being synced by a poll (a second poll meanwhile skips them). */
   /** Key epochs and the feed (seconds of proofs: the lock only for short writes), one at a time: two would open one epoch's cursor twice, and the 409 reads as a lost cursor. */
   private feedSync(logs: Map<string, Replayed>): Promise<number> {
     const run = this.feeding.then(async () => { await epochs.sync(this.ctx, logs).catch(() => undefined); return posts.sync(this.ctx, logs).catch(() => 0); });

@@ -28,8 +28,10 @@ export const Message = z.strictObject({
    * directory does not vouch for, were refused (`text` is empty: the forged text is never kept).
    * Consecutive refusals share one note; `count` says how many. `erased`: a message of this
    * contact's came sealed to a prekey of ours already erased (END-TO-END.md §6): it cannot be read.
+   * `moved`: the contact moved home (PROTOCOL.md §11.5), `text` its former address; `move-refused`:
+   * a `moved` the new Operator's directory did not confirm, `text` the claimed (untrusted) address.
    */
-  notice: z.enum(['forged', 'timer', 'erased']).optional(),
+  notice: z.enum(['forged', 'timer', 'erased', 'moved', 'move-refused']).optional(),
   count: z.number().int().optional(),
   /** A `timer` notice: the disappearing-messages timer was set to this (seconds; 0 = off), by me (`out`) or them (`in`). */
   seconds: z.number().int().min(0).optional(),
@@ -163,6 +165,21 @@ const Me = z.strictObject({ name: Name, identity: KeyPairB64, intro: z.strictObj
 /** Mailboxes we own besides the intro: id → key pair and the contact it is for. */
 const Mailboxes = z.record(z.string(), z.strictObject({ ...KeyPairB64.shape, contact: z.string() }));
 
+const Box = z.strictObject({ id: MailboxId, ...KeyPairB64.shape });
+/**
+ * A move of home under way (PROTOCOL.md §11.5, core/move-home.ts), written before each step:
+ * the new Operator and name, the intro and prekey registered there, `from` (once switched) the
+ * former home with its mailboxes (drained, then deleted), `told` the contacts sent a `moved`,
+ * `waiting` those who have not yet written to their new mailbox.
+ */
+export const Move = z.strictObject({
+  to: OperatorOrigin, name: Name, step: z.enum(['register', 'switch', 'mailboxes', 'tell', 'drain', 'delete']),
+  started: z.number(), intro: Box, prekey: Prekey, recordTs: z.number(),
+  from: z.strictObject({ operator: z.string(), name: Name, intro: Box, mailboxes: Mailboxes, loop: Box.optional() }).optional(),
+  told: z.array(z.string()).max(100_000), waiting: z.array(z.string()).max(100_000),
+});
+export type Move = z.infer<typeof Move>;
+
 /** Record `account`: who we are and where; small, read by every request. */
 export const Account = z.strictObject({
   v: z.literal(2), operator: z.string(), settings: Settings, me: Me, prekeys: z.array(Prekey).min(1), mailboxes: Mailboxes,
@@ -172,6 +189,8 @@ export const Account = z.strictObject({
   loop: z.strictObject({ id: MailboxId, ...KeyPairB64.shape }).optional(),
   /** Other Operators whose key-transparency log we check (record `transparency@<host>`, core/operators.ts; PROTOCOL.md §11). */
   logs: z.array(OperatorOrigin).max(1000).optional(),
+  /** A move of home under way (PROTOCOL.md §11.5). */
+  move: Move.optional(),
 });
 export type Account = z.infer<typeof Account>;
 

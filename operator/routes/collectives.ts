@@ -1,6 +1,6 @@
 /**
  * Collective routes (COLLECTIVES.md §10): found, read (charter, tree, log; the open requests: requests-held.ts),
- * ask to join, vouch, vote to expel, leave, and a komrade's vouch counts. Every route that
+ * ask to join, vouch, vote to expel, leave, move to a new handle (§15.1), and a komrade's vouch counts. Every route that
  * changes a collective runs under its lock (`collectiveLock`, taken before the store's gate),
  * so the checks and the batch that follows them see the same tree. Vouches and expel votes
  * carry no Auth: the Operator learns "a member, at this root" and a nullifier, nothing about
@@ -9,7 +9,7 @@
  * its key is checked by the members at its home.
  */
 import { operatorFromHost } from '../../protocol/address.ts';
-import { LOG_BATCH, MAX_OPEN_REQUESTS, leavePayload, verifyCharter, verifyJoin } from '../../protocol/collective.ts';
+import { LOG_BATCH, MAX_OPEN_REQUESTS, leavePayload, movePayload, verifyCharter, verifyJoin } from '../../protocol/collective.ts';
 import { checkPow } from '../../protocol/identity.ts';
 import { foldName, skeleton, type FoldedName } from '../../protocol/names.ts';
 import { expelQuorum, quorum } from '../../protocol/quorum.ts';
@@ -28,8 +28,22 @@ async function checkVote({ store }: Deps, c: FoldedName, kind: 'vouch' | 'expel'
     () => store.collectives.nullifierUsed(proof.scope, proof.nullifier));
 }
 
+/**
+ * A member's or candidate's handle (§15): another Operator's komrade has only its home's shape
+ * checked (the members check the key at that home); our own komrade's key must be the directory's.
+ */
+async function checkHandle({ store, config }: Deps, name: FoldedName, key: string, field: string): Promise<void> {
+  if (name.includes('@')) {
+    try { operatorFromHost(name.slice(name.indexOf('@') + 1), config.allowLoopbackHomes === true); } catch (e) { fail(400, `${field}: ${(e as Error).message}`); }
+    return;
+  }
+  const rec = await store.names.get(name);
+  if (!rec) fail(404, 'no such name');
+  if (rec.record.identityKey !== key) fail(403, 'identity key is not the directory\'s');
+}
+
 /** The collective routes. */
-export const collectiveRoutes: Handlers<'create-collective' | 'get-collective' | 'tree' | 'log' | 'wait-log' | 'member' | 'join' | 'vouch' | 'expel' | 'leave' | 'vouch-counts'> = {
+export const collectiveRoutes: Handlers<'create-collective' | 'get-collective' | 'tree' | 'log' | 'wait-log' | 'member' | 'join' | 'vouch' | 'expel' | 'leave' | 'move' | 'vouch-counts'> = {
   'create-collective': async ({ body }, { store, config, now }) => {
     const { charter } = body, c = foldName(charter.name), founder = foldName(charter.founder);
     if (Math.abs(now() - charter.created) > W.LIMITS.replayWindowMs) fail(403, 'stale charter time');
@@ -91,14 +105,7 @@ export const collectiveRoutes: Handlers<'create-collective' | 'get-collective' |
     if (foldName(request.collective) !== c) fail(400, 'request.collective: does not match the path');
     if (Math.abs(now() - request.ts) > W.LIMITS.replayWindowMs) fail(403, 'stale request time');
     if (!verifyJoin(body)) fail(401, 'bad signature');
-    if (name.includes('@')) {
-      // another Operator's komrade (§15): only the home's shape is ours to check; the members check the key at that home
-      try { operatorFromHost(name.slice(name.indexOf('@') + 1), deps.config.allowLoopbackHomes === true); } catch (e) { fail(400, `request.name: ${(e as Error).message}`); }
-    } else {
-      const rec = await store.names.get(name);
-      if (!rec) fail(404, 'no such name');
-      if (rec.record.identityKey !== request.identityKey) fail(403, 'identity key is not the directory\'s');
-    }
+    await checkHandle(deps, name, request.identityKey, 'request.name');
     const res = await withCollective(deps, c, async () => {
       if (await store.collectives.member(c, name)) fail(409, 'already a member');
       if (await store.collectives.request(c, name)) fail(409, 'request open');
@@ -142,6 +149,22 @@ export const collectiveRoutes: Handlers<'create-collective' | 'get-collective' |
       if (!member) fail(404, 'not a member');
       await authorize(member.key, body.auth, 'leave-collective', c, leavePayload(name, member.commitment));
       return store.collectives.leave(c, name, body.auth, spends);
+    });
+    return { body: res };
+  },
+
+  // a member's new home (§15.1): same key, leaf and commitment under a new handle; the members check it at that home
+  move: async ({ params: { collective: c, name }, body }, deps) => {
+    const { store, spends, authorize } = deps, to = foldName(body.to);
+    if (to === name) fail(400, 'to: the same handle');
+    const res = await withCollective(deps, c, async () => {
+      const member = await store.collectives.member(c, name);
+      if (!member) fail(404, 'not a member');
+      await checkHandle(deps, to, member.key, 'to');
+      if (await store.collectives.member(c, to)) fail(409, 'already a member');
+      if (await store.collectives.request(c, to)) fail(409, 'request open');
+      await authorize(member.key, body.auth, 'move-collective', c, movePayload(name, to, member.commitment));
+      return store.collectives.move(c, name, to, body.auth, spends);
     });
     return { body: res };
   },

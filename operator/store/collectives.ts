@@ -1,6 +1,7 @@
 /**
  * Collectives in the store (COLLECTIVES.md §12): found, read (charter, tree, accepted roots,
- * log, requests, members, epochs), open a join request, count vouches and expel votes, leave.
+ * log, requests, members, epochs), open a join request, count vouches and expel votes, leave,
+ * move a member to a new handle (§15.1).
  * The app serialises one collective with the lock key `collectiveLock(c)` (operator/lock-keys.ts,
  * taken before the gate); each mutation below is one atomic batch. The tables and the batches
  * that change a tree are in collective-records.ts.
@@ -208,6 +209,27 @@ export class Collectives extends CollectiveRecords {
       if (!meta || !member) throw new Missing('not a member');
       const ops: Op[] = [];
       const { seq } = await this.removeOps(c, meta, name, member, { type: 'leave', epoch: 0, proofs: [], leave: { auth } }, ops);
+      await this.core.write(ops, spends);
+      this.core.deleted();
+      return { seq };
+    });
+  }
+
+  /**
+   * A member moves to handle `to` (the caller checked their Auth and that `to` is free): same leaf,
+   * commitment, key and root; the member record and its vouch count follow the handle; expel votes
+   * pending against the old handle are dropped (their scope names it). One batch. Call under the collective's lock.
+   */
+  move(c: FoldedName, name: FoldedName, to: FoldedName, auth: Auth, spends?: Spends): Promise<{ seq: number }> {
+    return this.core.gate.shared(async () => {
+      const meta = await this.records.get(c);
+      const member = await this.members.get(`${c}!${name}`);
+      if (!meta || !member) throw new Missing('not a member');
+      const ops: Op[] = [];
+      const { seq, head } = this.logOps(c, meta, { type: 'move', name, leaf: member.leaf, commitment: member.commitment, epoch: 0, proofs: [], move: { to, auth }, root: meta.root }, ops);
+      const count = await this.counts.get(`${name}!${c}`);
+      ops.push(this.members.del(`${c}!${name}`), this.members.put(`${c}!${to}`, member), this.counts.del(`${name}!${c}`), this.expels.del(`${c}!${name}`), this.records.put(c, { ...meta, seq, head }));
+      if (count !== undefined && !to.includes('@')) ops.push(this.counts.put(`${to}!${c}`, count));
       await this.core.write(ops, spends);
       this.core.deleted();
       return { seq };

@@ -68,7 +68,7 @@ async function acceptKeys(ctx: Ctx, store: Store, s: Account, secret: Uint8Array
     }
     if (!r) { if (wait && ctx.now() - item.t < KEY_WAIT_MS) left.push(item); continue; }
     const signer = [...r.members.values()].find((m) => m.key === item.from);
-    const ok = signer && standing(r, meIn(s, collectiveOperator(rec, s)), commitmentIn(secret, c), false) === 'member'
+    const ok = signer && standing(r, meIn(s, collectiveOperator(rec, s), rec), commitmentIn(secret, c), false) === 'member'
       && item.body.bundle.collective === c && item.body.bundle.epoch === item.body.epoch && treeAt(r, item.body.bundle.root);
     if (!ok) { rec.refusedKeys++; await store.putCollective(rec); continue; }
     const have = rec.bundles.at(-1);
@@ -100,7 +100,7 @@ export async function sync(ctx: Ctx, only?: string): Promise<Map<string, Replaye
   if (!records.length && !keysWaiting) return logs;
   const secret = await secretOf(store);
   for (const rec of records) {
-    const c = foldName(rec.name), h = collectiveHandle(rec), op = collectiveOperator(rec, s), me = meIn(s, op);
+    const c = foldName(rec.name), h = collectiveHandle(rec), op = collectiveOperator(rec, s), me = meIn(s, op, rec);
     if (only !== undefined && h !== foldName(only)) continue;
     try {
       const r = await replay(ctx.client(op), c);

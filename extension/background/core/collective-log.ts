@@ -6,7 +6,7 @@
  */
 import { b64, canonicalJson, randomBytes, unb64 } from '../../../protocol/bytes.ts';
 import type { OperatorClient } from '../../../protocol/client.ts';
-import { entryHash, leavePayload, verifyCharter, verifyJoin, type CollectiveInfo, type LogEntry } from '../../../protocol/collective.ts';
+import { entryHash, leavePayload, movePayload, verifyCharter, verifyJoin, type CollectiveInfo, type LogEntry } from '../../../protocol/collective.ts';
 import { verifyAuth } from '../../../protocol/identity.ts';
 import { foldName } from '../../../protocol/names.ts';
 import { artifactPaths, memberIdentity, proveVouch, rootOf, type VouchProof } from '../../../protocol/vouch.ts';
@@ -52,7 +52,7 @@ export class ReplayError extends UserError {
 /**
  * Fetch and replay the whole log of `c`: the hash chain, the charter's signature, every join
  * request's signature (and that it names the entry's commitment), every leave's signature by
- * the leaver's key, the leaves in order, and the recomputed root against the entries' and the
+ * the leaver's key, every move's by the mover's (§15.1), the leaves in order, and the recomputed root against the entries' and the
  * tree's. (The vouch proofs in `admit` entries are not re-verified here: see the report.)
  */
 export async function replay(client: OperatorClient, name: string): Promise<Replayed> {
@@ -81,6 +81,12 @@ export async function replay(client: OperatorClient, name: string): Promise<Repl
       if (!r || !verifyJoin(r) || foldName(r.request.name) !== e.name || r.request.commitment !== e.commitment || e.leaf !== leaves.length) throw new ReplayError(c, `admission ${i}`);
       leaves.push(BigInt(e.commitment));
       members.set(e.name, { name: e.name, key: r.request.identityKey, commitment: e.commitment, leaf: e.leaf });
+    } else if (e.type === 'move') {
+      // a member's new home (§15.1): same key, leaf and commitment, signed by that key; the new handle is checked at its home before it gets a key
+      const m = members.get(e.name), to = e.move?.to;
+      if (!m || !to || m.leaf !== e.leaf || m.commitment !== e.commitment || members.has(to) || !verifyAuth(m.key, e.move!.auth, 'move-collective', c, movePayload(e.name, to, e.commitment))) throw new ReplayError(c, `move ${i}`);
+      members.delete(e.name);
+      members.set(to, { ...m, name: to });
     } else {
       const m = members.get(e.name);
       if (!m || m.leaf !== e.leaf || m.commitment !== e.commitment) throw new ReplayError(c, `removal ${i}`);
@@ -121,6 +127,7 @@ export function treeAt(r: Replayed, root: string): { leaves: bigint[]; members: 
   for (const e of r.entries) {
     if (e.type === 'found') { leaves.push(BigInt(e.commitment)); members.set(foldName(e.charter!.charter.founder), e.charter!.charter.founderKey); }
     else if (e.type === 'admit') { leaves.push(BigInt(e.commitment)); members.set(e.name, e.request!.request.identityKey); }
+    else if (e.type === 'move') members.set(e.move!.to, members.get(e.name)!); // the old handle stays: posts made under it before the move still verify
     else { leaves[e.leaf] = 0n; members.delete(e.name); }
     if (e.root === root) at = { leaves: [...leaves], members: new Map(members), seq: e.seq };
   }

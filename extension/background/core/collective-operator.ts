@@ -32,8 +32,8 @@ export function parseCollective(text: string, a: Account): Address {
 export const handleAt = (c: string, operator: string, a: Account): string =>
   collectiveHandle(operator === a.operator ? { name: c } : { name: c, operator });
 
-/** Our own handle in a collective held by `operator` (what our join request names, and the log then). */
-export const meIn = (a: Account, operator: string): string => handleOf({ name: a.me.name, operator: a.operator }, operator);
+/** Our own handle in a collective held by `operator` (what our join request names, and the log then); after a move, the one its record keeps (§15.1). */
+export const meIn = (a: Account, operator: string, rec?: { me?: string }): string => rec?.me ?? handleOf({ name: a.me.name, operator: a.operator }, operator);
 
 /** A member's name and home Operator from their handle in a collective held by `operator`. */
 export const homeOf = (member: string, operator: string): Address => splitHandle(member, operator);

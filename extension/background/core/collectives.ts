@@ -41,7 +41,7 @@ export async function collectives(ctx: Ctx): Promise<CollectiveSummary[]> {
 export async function findCollective(ctx: Ctx, a: { name: string }): Promise<CollectiveView> {
   const store = await ctx.store();
   const s = await store.account();
-  const { name: c, operator: op } = parseCollective(a.name, s), h = handleAt(c, op, s), me = meIn(s, op);
+  const { name: c, operator: op } = parseCollective(a.name, s), h = handleAt(c, op, s), me = meIn(s, op, await store.collective(h));
   const client = ctx.client(op);
   const r = await replay(client, c).catch(notFound(h));
   const { requests } = await client.listRequests(c);
@@ -149,7 +149,7 @@ async function proveAndSend(ctx: Ctx, kind: ProofKind, a: { collective: string; 
   const client = ctx.client(op);
   const secret = await secretOf(store);
   const r = await step.wait(replay(client, c).catch(notFound(h)));
-  if (standing(r, meIn(s, op), commitmentIn(secret, c), false) !== 'member') throw new UserError(`Only members of @${h} can ${kind === 'vouch' ? 'vouch' : 'vote'}.`);
+  if (standing(r, meIn(s, op, await store.collective(h)), commitmentIn(secret, c), false) !== 'member') throw new UserError(`Only members of @${h} can ${kind === 'vouch' ? 'vouch' : 'vote'}.`);
   let epoch: number, commitment: string;
   const open = kind === 'vouch' ? (await step.wait(client.listRequests(c))).requests.find((q) => foldName(q.request.name) === subject) : undefined;
   if (open) ({ epoch, commitment } = { epoch: open.epoch, commitment: open.request.commitment });
@@ -202,7 +202,7 @@ export async function leaveCollective(ctx: Ctx, a: { name: string }): Promise<Co
   const s = await store.account();
   const { name: c, operator: op } = parseCollective(a.name, s), h = handleAt(c, op, s);
   const secret = await secretOf(store);
-  await ctx.client(op).leave(c, meIn(s, op), keyPairOf(s.me.identity).privateKey, commitmentIn(secret, c)).catch((e: unknown) => {
+  await ctx.client(op).leave(c, meIn(s, op, await store.collective(h)), keyPairOf(s.me.identity).privateKey, commitmentIn(secret, c)).catch((e: unknown) => {
     if (e instanceof OperatorError && e.status === 404) throw new UserError(`You are not a member of @${h}.`);
     throw e;
   });

@@ -5,7 +5,7 @@
 import { b64, randomBytes, unb64 } from '../../../protocol/bytes.ts';
 import { OperatorError } from '../../../protocol/client.ts';
 import { EnvelopeError, seal } from '../../../protocol/envelope.ts';
-import type { Receipt, TextMessage } from '../../../protocol/message.ts';
+import type { MovedMessage, Receipt, TextMessage } from '../../../protocol/message.ts';
 import { safetyNumber, safetyWords } from '../../../protocol/identity.ts';
 import { handleOf, operatorHost } from '../../../protocol/address.ts';
 import { foldName } from '../../../protocol/names.ts';
@@ -117,7 +117,7 @@ export async function sealAndQueue(store: Store, c: Contact, text: string, now: 
 }
 
 /** Seal any body (a message, a receipt) for a contact and queue it in the outbox. */
-export async function sealBodyAndQueue(store: Store, c: Contact, body: TextMessage | Receipt, now: number): Promise<{ id: string; t: number }> {
+export async function sealBodyAndQueue(store: Store, c: Contact, body: TextMessage | Receipt | MovedMessage, now: number): Promise<{ id: string; t: number }> {
   const s = await store.account();
   const { blob, id } = seal({ senderIdentity: keyPairOf(s.me.identity), recipientIdentityKey: unb64(c.identityKey), prekey: { id: c.prekey.id, key: unb64(c.prekey.key) }, body, now });
   await store.putOutbox([...(await store.outbox()), { contact: c.name, id, to: c.sendTo, ...(c.operator && { at: c.operator }), blob: b64(blob), tries: 0, ...(body.kind !== 'msg' || !body.text ? { control: true } : {}) }]);

@@ -215,7 +215,7 @@ export async function sync(ctx: Ctx, logs: Map<string, Replayed>): Promise<void>
   if (!records.some((x) => x.status === 'member')) return;
   const secret = await ctx.serial(() => secretOf(store));
   for (const rec of records) {
-    const op = collectiveOperator(rec, s), at = { c: foldName(rec.name), h: collectiveHandle(rec), op, me: meIn(s, op) }, r = logs.get(at.h);
+    const op = collectiveOperator(rec, s), at = { c: foldName(rec.name), h: collectiveHandle(rec), op, me: meIn(s, op, rec) }, r = logs.get(at.h);
     if (!r || rec.status !== 'member' || standing(r, at.me, commitmentIn(secret, at.c), false) !== 'member') continue;
     try { await syncOne(ctx, at, r, secret); } catch { /* again at the next poll */ }
   }

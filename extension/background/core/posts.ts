@@ -37,7 +37,7 @@ const lc = (s: string) => s.toLowerCase();
 const handleOfText = (text: string) => lc(text.trim().replace(/^@/, ''));
 /** Where a collective we hold is (COLLECTIVES.md §15): its name at its Operator, our record's handle, the Operator, our handle there. */
 interface At { c: string; h: string; op: string; me: string }
-const atOf = (rec: CollectiveRecord, s: Account): At => { const op = collectiveOperator(rec, s); return { c: lc(rec.name), h: collectiveHandle(rec), op, me: meIn(s, op) }; };
+const atOf = (rec: CollectiveRecord, s: Account): At => { const op = collectiveOperator(rec, s); return { c: lc(rec.name), h: collectiveHandle(rec), op, me: meIn(s, op, rec) }; };
 const view = (i: FeedIndex, contacts: Set<string>) => (p: FeedPost): PostView =>
   ({ id: p.id, collective: p.collective, author: p.author, text: p.text, t: p.t, mine: !!p.mine, unread: isUnread(i, p), contact: contacts.has(p.author) });
 async function contactNames(store: Store): Promise<Set<string>> {

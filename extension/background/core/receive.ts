@@ -10,7 +10,7 @@ import { checkOperator, handleOf } from '../../../protocol/address.ts';
 import { b64, unb64 } from '../../../protocol/bytes.ts';
 import { OperatorError } from '../../../protocol/client.ts';
 import { open, EnvelopeError, prekeyIdOf } from '../../../protocol/envelope.ts';
-import { CollectiveKey, Receipt, TextMessage } from '../../../protocol/message.ts';
+import { CollectiveKey, MovedMessage, Receipt, TextMessage } from '../../../protocol/message.ts';
 import { privateKey } from '../../../protocol/themis.ts';
 import type { SignedRecord } from '../../../protocol/wire.ts';
 import { REQUESTS_MAX, type Message } from '../state.ts';
@@ -22,6 +22,8 @@ import { applyReceipt, noteFiled, queueReceipts } from './receipts.ts';
 import { timerNotice } from './threads.ts';
 import { foreign, lookupAt, checkGossipAt } from './operators.ts';
 import { LogAlarmError } from './transparency.ts';
+import { receiveMoved } from './moved.ts';
+import { noteWritten, oldBox, oldBoxIds } from './move-home.ts';
 
 /** How long an envelope waits for the directory to vouch for its sender (the mail TTL) before it is dropped. */
 export const PENDING_TTL_MS = 14 * DAY;
@@ -34,7 +36,7 @@ type Verdict = 'new' | 'dropped' | 'later';
 /** Our mailboxes: the intro, one per contact, and the loop mailbox once made (core/cover.ts). */
 export async function mailboxIds(ctx: Ctx): Promise<string[]> {
   const s = await (await ctx.store()).account();
-  return [s.me.intro.id, ...Object.keys(s.mailboxes), ...(s.loop ? [s.loop.id] : [])];
+  return [s.me.intro.id, ...Object.keys(s.mailboxes), ...(s.loop ? [s.loop.id] : []), ...oldBoxIds(s)];
 }
 
 /** What one fetch of a mailbox answered (protocol/client.ts `fetchBlobs`). */
@@ -44,9 +46,10 @@ export type Fetched = Awaited<ReturnType<ReturnType<Ctx['client']>['fetchBlobs']
 export async function fetchMailbox(ctx: Ctx, id: string, first?: Fetched): Promise<number> {
   const store = await ctx.store();
   const s = await store.account();
-  const box = id === s.me.intro.id ? s.me.intro : id === s.loop?.id ? s.loop : s.mailboxes[id];
+  // a mailbox at our former home is drained while we move (PROTOCOL.md §11.5 step 6)
+  const old = oldBox(s, id), box = old?.box ?? (id === s.me.intro.id ? s.me.intro : id === s.loop?.id ? s.loop : s.mailboxes[id]);
   if (!box) return 0;
-  const client = ctx.client(s.operator);
+  const client = ctx.client(old?.operator ?? s.operator);
   const key = privateKey(unb64(box.priv));
   let received = 0;
   for (let round = 0; round < 20; round++) {
@@ -56,9 +59,11 @@ export async function fetchMailbox(ctx: Ctx, id: string, first?: Fetched): Promi
     } catch (e) {
       // the mailbox expired (we were away longer than the TTL): make it again
       if (e instanceof OperatorError && e.status === 404) { await client.createMailbox(id, keyPairOf(box)).catch(() => undefined); break; }
+      if (old && transient(e)) break; // our former home down while we move: read at a later poll, the new home's mailboxes go on
       throw e;
     }
     if (!got.blobs.length) break;
+    if (s.move) await noteWritten(store, id);
     // each is stored before it is acknowledged: nothing is lost if the ack fails
     for (const { blob } of got.blobs) received += (await receive(ctx, store, blob)) === 'new' ? 1 : 0;
     await client.ack(id, key, got.blobs.map((b) => b.id));
@@ -97,6 +102,9 @@ async function receive(ctx: Ctx, store: Store, blob: Uint8Array, retry?: { id: s
   // the contact, under its stored key, used a fresh prekey of ours: older ones are superseded
   const signer = b64(opened.from);
   const used = async (c: { name: string; identityKey: string }) => { if (mine?.contact === c.name && c.identityKey === signer) await noteUsed(store, c.name, mine.id, ctx.now()); };
+  const moved = MovedMessage.safeParse(opened.body); // a contact moved home (PROTOCOL.md §11.5)
+  const later = async () => { if (!retry && pending.length < PENDING_MAX) await store.putPending([...pending, { id: opened.id, blob: b64(blob), received: ctx.now() }]); return 'later' as const; };
+  if (moved.success) { const v = await receiveMoved(ctx, store, opened, moved.data); return v === 'later' ? later() : v; }
   const parsed = TextMessage.safeParse(opened.body);
   if (!parsed.success) {
     await store.addSeen(opened.id, opened.t);
