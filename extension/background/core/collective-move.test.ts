@@ -106,7 +106,7 @@ test('a move signed by another key is refused by A; a move to a handle whose hom
   assert.equal((await A.client.member('portland', bobHandle)).commitment, member.commitment, 'bob stays');
 
   // bob's own key moves him to bob_b of C, but C's bob_b is someone else (another key)
-  await mallory.register(C.client);
+  const theirs = await mallory.register(C.client);
   await tellCollectivesMoved(bob.k.ctx, await bob.k.ctx.store(), { from: { name: 'bob_b', operator: B.url }, to: { name: 'bob_b', operator: C.url } });
   assert.equal((await A.client.member('portland', `bob_b@${host(C)}`)).commitment, member.commitment, 'A cannot tell: it logs the move');
   // a removal makes the next epoch due: alice seals it to every member she can check at home, not to bob
@@ -118,6 +118,7 @@ test('a move signed by another key is refused by A; a move to a handle whose hom
   await alice.k.poll();
   assert.equal((await A.client.currentEpoch('portland')).epoch, epoch + 1, 'alice opened the next epoch');
   assert.deepEqual(await A.client.fetchKeys('portland', epoch + 1, bobPrekey), [], 'nothing sealed to bob’s prekey');
+  assert.deepEqual(await A.client.fetchKeys('portland', epoch + 1, theirs.record.prekey.id), [], 'nor to the prekey C shows for bob_b');
   const alarm = (await memberAlarms(alice)).at(-1);
   assert.ok((await memberAlarms(alice)).length > alarms, 'the check at C raised an alarm');
   assert.match(alarm!.message, new RegExp(`${host(C)}.*bob_b`), 'naming C and the handle');
