@@ -9,6 +9,7 @@
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
+import { onionFromKey } from '../protocol/onion.ts';
 import { b64, randomBytes } from '../protocol/bytes.ts';
 import { signAuth } from '../protocol/identity.ts';
 import { ROUTES, matchRoute, pathOf, type Route, type RouteName } from '../protocol/routes.ts';
@@ -186,6 +187,7 @@ test(`fuzz: ${BROKEN_RUNS} times a well-formed request of every route with one f
         v: 2, collective: 'coop', name: 'joiner', identityKey: b64(joiner.identity.publicKey), commitment: '678', prekey: { id: b64(randomBytes(8)), key: b64(joiner.prekey.publicKey) }, ts: Date.now(),
       });
       await c.listRequests('coop'); await c.waitRequests('coop', '0'.repeat(16), 1); await c.vouch('coop', 'joiner', proofLike).catch(no); await c.expel('coop', 'founder', proofLike).catch(no);
+      await c.moveMember('coop', 'founder', `founder@${onionFromKey(randomBytes(32))}`, founder.identity.privateKey, '12345').catch(no);
       await c.leave('coop', 'founder', founder.identity.privateKey, '12345').catch(no);
       await c.openEpoch('coop', { epoch: 1, postingKey: b64(posting.publicKey), root: '1', proof: proofLike }).catch(no);
       await c.currentEpoch('coop').catch(no); await c.uploadKeys('coop', 1, [randomBytes(BLOB_SIZES[0]!)], posting.privateKey).catch(no);

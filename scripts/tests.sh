@@ -84,7 +84,7 @@ FAST=(
   test/operator-view.test.ts test/structure.test.ts test/documents.test.ts
 )
 # Tests that make Semaphore proofs (in the add-on's core, or of the protocol itself)
-PROVING=(protocol/vouch.test.ts extension/background/core/collectives.test.ts extension/background/core/feed-concurrent.test.ts extension/background/core/federation-collectives.test.ts extension/background/core/join-requests.test.ts extension/background/core/posts.test.ts test/operator-view-posts.test.ts)
+PROVING=(protocol/vouch.test.ts extension/background/core/collectives.test.ts extension/background/core/feed-concurrent.test.ts extension/background/core/federation-collectives.test.ts extension/background/core/collective-move.test.ts extension/background/core/join-requests.test.ts extension/background/core/posts.test.ts test/operator-view-posts.test.ts)
 # Route tests whose proofs are recorded (test/support/proofs.ts)
 RECORDED=(operator/collectives.test.ts operator/collectives-removal.test.ts operator/posts.test.ts operator/posts-life.test.ts)
 UNIT=("${FAST[@]}" "${PROVING[@]}")
