@@ -100,12 +100,16 @@ export async function sync(ctx: Ctx, only?: string): Promise<Map<string, Replaye
   if (!records.length && !keysWaiting) return logs;
   const secret = await secretOf(store);
   for (const rec of records) {
-    const c = foldName(rec.name), h = collectiveHandle(rec), op = collectiveOperator(rec, s), me = meIn(s, op, rec);
+    const c = foldName(rec.name), h = collectiveHandle(rec), op = collectiveOperator(rec, s);
+    let me = meIn(s, op, rec);
     if (only !== undefined && h !== foldName(only)) continue;
     try {
       const r = await replay(ctx.client(op), c);
       logs.set(h, r);
       const requested = rec.status === 'requested' && (await ctx.client(op).listRequests(c)).requests.some((q) => foldName(q.request.name) === me);
+      // a move of ours (COLLECTIVES.md §15.1) that the log recorded before our record did (a crash between them): the log's handle is ours
+      const ours = [...r.members].find(([, m]) => m.commitment === commitmentIn(secret, c) && m.key === s.me.identity.pub)?.[0];
+      if (ours !== undefined && ours !== me) rec.me = me = ours;
       const st = standing(r, me, commitmentIn(secret, c), requested);
       if (st === 'none') { await store.removeCollective(h); continue; } // removed, or the request is gone
       refresh(rec, r, st, ctx.now());

@@ -109,6 +109,10 @@ test('a move signed by another key is refused by A; a move to a handle whose hom
   const theirs = await mallory.register(C.client);
   await tellCollectivesMoved(bob.k.ctx, await bob.k.ctx.store(), { from: { name: 'bob_b', operator: B.url }, to: { name: 'bob_b', operator: C.url } });
   assert.equal((await A.client.member('portland', `bob_b@${host(C)}`)).commitment, member.commitment, 'A cannot tell: it logs the move');
+  // what he posts under that handle is not shown as C's bob_b: his new handle is trusted only once C shows his key
+  await bob.k.post({ collective: P(), text: 'posing as C\'s bob_b' });
+  await alice.k.poll();
+  assert.deepEqual((await texts(alice)).filter((t) => t.includes('posing')), [], 'alice does not show it');
   // a removal makes the next epoch due: alice seals it to every member she can check at home, not to bob
   await dave.k.askToJoin({ name: P() });
   await alice.k.vouch({ collective: 'portland', name: `dave_b@${host(B)}` });

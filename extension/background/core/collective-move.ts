@@ -6,6 +6,8 @@
  * Each collective's members check the new handle at its home before they trust it (§15.1).
  */
 import { handleOf } from '../../../protocol/address.ts';
+import type { Account } from '../state.ts';
+import type { CollectiveRecord } from '../collective-state.ts';
 import { foldName } from '../../../protocol/names.ts';
 import { collectiveHandle } from '../collective-state.ts';
 import { commitmentIn, replay, secretOf } from './collective-log.ts';
@@ -13,6 +15,7 @@ import { collectiveOperator } from './collective-operator.ts';
 import { keyPairOf } from './common.ts';
 import type { Ctx } from './ctx.ts';
 import type { Store } from './store.ts';
+import { renameFeedCollective } from './feed-store.ts';
 
 /** One end of a move: the name and its home Operator (origin). */
 export interface Home { name: string; operator: string }
@@ -45,4 +48,33 @@ export async function tellCollectivesMoved(ctx: Ctx, store: Store, move: { from:
     } catch (e) { unreachable ??= e; }
   }
   if (unreachable !== undefined) throw unreachable;
+}
+
+/** Keep `rec` as `next` (a new handle when the Operator it names changed meaning), its feed state with it. */
+async function rekey(store: Store, rec: CollectiveRecord, next: CollectiveRecord): Promise<void> {
+  const [h, h2] = [collectiveHandle(rec), collectiveHandle(next)];
+  await store.putCollective(next);
+  if (h2 !== h) { await renameFeedCollective(store, h, h2); await store.removeCollective(h); }
+}
+
+/**
+ * Before the home changes (`s` still names the old one): every collective record names its
+ * Operator explicitly (those of the old home had none) and our handle there as its log has it,
+ * so that neither changes meaning when the account's Operator does. Safe to repeat.
+ */
+export async function pinCollectives(store: Store, s: Account): Promise<void> {
+  for (const rec of await store.collectives()) {
+    const op = collectiveOperator(rec, s);
+    await rekey(store, rec, { ...rec, operator: op, me: rec.me ?? handleOf({ name: s.me.name, operator: s.operator }, op) });
+  }
+}
+
+/** After the home changed (`s` names the new one): a collective of our new home is ours again, kept and shown by its bare name. Safe to repeat. */
+export async function unpinCollectives(store: Store, s: Account): Promise<void> {
+  for (const rec of await store.collectives()) {
+    if (rec.operator !== s.operator) continue;
+    const next = { ...rec };
+    delete next.operator;
+    await rekey(store, rec, next);
+  }
 }

@@ -15,7 +15,7 @@ import { collectiveHandle } from '../collective-state.ts';
 import type { Ctx } from './ctx.ts';
 import { logStore, lookupAt, operatorOf } from './operators.ts';
 import type { Store } from './store.ts';
-import { memberAlarm } from './transparency.ts';
+import { LogAlarmError, memberAlarm } from './transparency.ts';
 
 /** The Operator (origin) that holds a collective record: its own `operator`, else ours. */
 export const collectiveOperator = (rec: { operator?: string }, a: Account): string => operatorOf(rec, a);
@@ -63,4 +63,19 @@ export async function checkAtHome(ctx: Ctx, store: Store, operator: string, memb
     throw await memberAlarm(ctx, logStore(store, home, a.operator), ctx.client(home), name, 'a collective\'s join request names another identity key than their Operator\'s directory: not trusted');
   }
   return dir;
+}
+
+/** (collective's Operator, handle, key) checked at home this session: a moved member is looked up once, not at every read. */
+const movedChecked = new Set<string>();
+
+/**
+ * Whether a handle a member moved to (COLLECTIVES.md §15.1) may be trusted for posts: its home
+ * shows the member's key (`checkAtHome`, an alarm otherwise). A home out of reach throws (read later).
+ */
+export async function movedTrusted(ctx: Ctx, store: Store, operator: string, member: string, key: string): Promise<boolean> {
+  const k = `${operator} ${member} ${key}`;
+  if (movedChecked.has(k)) return true;
+  try { await checkAtHome(ctx, store, operator, member, key); } catch (e) { if (e instanceof LogAlarmError) return false; throw e; }
+  movedChecked.add(k);
+  return true;
 }

@@ -110,3 +110,16 @@ export async function markRead(store: Store, c?: string): Promise<void> {
   if (c === undefined) { i.readUpTo = { [ALL]: i.arrivals }; i.unread = {}; } else { i.readUpTo[lc(c)] = i.arrivals; i.unread[lc(c)] = 0; }
   await store.r.put(FK.index, i);
 }
+
+/** A collective's handle changed (our home moved, PROTOCOL.md §11.5): its feed record, posts, unread count and read mark follow it. */
+export async function renameFeedCollective(store: Store, from: string, to: string): Promise<void> {
+  const f = await store.r.get(FK.collective(from), FeedCollective);
+  if (f) { await store.r.put(FK.collective(to), f); await store.r.remove(FK.collective(from)); }
+  const i = await feedIndex(store), [a, b] = [lc(from), lc(to)];
+  for (let n = i.first; n < i.next; n++) {
+    const s = await segment(store, n);
+    if (s.posts.some((p) => lc(p.collective) === a)) await putSegment(store, n, { ...s, posts: s.posts.map((p) => (lc(p.collective) === a ? { ...p, collective: to } : p)) });
+  }
+  for (const m of [i.unread, i.readUpTo]) if (m[a] !== undefined) { m[b] = m[a]!; delete m[a]; }
+  await store.r.put(FK.index, i);
+}

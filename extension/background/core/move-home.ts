@@ -15,7 +15,7 @@ import { Name, type NameRecord } from '../../../protocol/wire.ts';
 import { UserError, type MoveView } from '../../api.ts';
 import { checkOperatorAddress } from '../address.ts';
 import type { Account, Move } from '../state.ts';
-import { tellCollectivesMoved } from './collective-move.ts';
+import { pinCollectives, tellCollectivesMoved, unpinCollectives } from './collective-move.ts';
 import { DAY, keyPairOf, nameRefused, pair, sealBodyAndQueue } from './common.ts';
 import type { Ctx } from './ctx.ts';
 import { prekeyToOffer } from './fresh-prekeys.ts';
@@ -88,6 +88,7 @@ const STEPS: Record<Move['step'], Step> = {
   },
   /** The account's home becomes the new Operator: contacts re-keyed for it, log state swapped, the old mailboxes kept aside for draining. */
   async switch(ctx, store, s, m) {
+    await pinCollectives(store, s); // each collective keeps its Operator and our handle there explicitly while the home changes
     // each contact keeps its Operator explicitly while the home changes (stripped in the next step)
     for (const name of Object.keys((await store.index()).contacts)) {
       const c = await store.contact(name);
@@ -140,6 +141,7 @@ const STEPS: Record<Move['step'], Step> = {
       await store.putAccount(a);
     }
     await tellCollectivesMoved(ctx, store, { from: { name: m.from!.name, operator: m.from!.operator }, to: { name: m.name, operator: m.to } });
+    await unpinCollectives(store, await store.account()); // told: those of our new home are ours, by their bare names
     return 'drain';
   },
   /** Step 6: the old mailboxes are read by every poll (receive.ts) until each contact wrote to its new one, or the TTL. */

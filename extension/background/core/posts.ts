@@ -18,7 +18,7 @@ import { UserError, type FeedView, type PostView } from '../../api.ts';
 import { collectiveHandle, type CollectiveRecord } from '../collective-state.ts';
 import { FK, type FeedCollective, type FeedIndex, type FeedPost } from '../feed-state.ts';
 import type { Account } from '../state.ts';
-import { collectiveOperator, meIn, shown } from './collective-operator.ts';
+import { collectiveOperator, meIn, movedTrusted, shown } from './collective-operator.ts';
 import { keyPairOf } from './common.ts';
 import { commitmentIn, proveMember, secretOf, standing, treeAt, type Replayed } from './collective-log.ts';
 import type { Ctx } from './ctx.ts';
@@ -152,6 +152,8 @@ async function readEpoch(ctx: Ctx, at: At, b: EpochBundle, r: Replayed): Promise
   const { c, h, me } = at, client = ctx.client(at.op), author = (x: string) => shown(x, at.op, s); // authors are handles in the collective; we keep them as we show them
   // authors: the members at the epoch's root and the current ones (admitted since), with the identity key the log names
   const keys = new Map([...(treeAt(r, b.root)?.members ?? []), ...[...r.members.values()].map((m) => [m.name, m.key] as const)]);
+  // a handle a member moved to counts as theirs only once its home shows their key (COLLECTIVES.md §15.1); a home out of reach: read later
+  for (const e of r.entries) if (e.move && keys.has(e.move.to) && e.move.to !== me && !(await movedTrusted(ctx, store, at.op, e.move.to, keys.get(e.move.to)!))) keys.delete(e.move.to);
   const keyOf = (author: string) => { const k = keys.get(author); return k ? unb64(k) : undefined; };
   let got = 0;
   for (let round = 0; round < ROUNDS; round++) {
