@@ -16,7 +16,7 @@ import { UserError, type MoveView } from '../../api.ts';
 import { checkOperatorAddress } from '../address.ts';
 import type { Account, Move } from '../state.ts';
 import { pinCollectives, tellCollectivesMoved, unpinCollectives } from './collective-move.ts';
-import { DAY, keyPairOf, nameRefused, pair, sealBodyAndQueue } from './common.ts';
+import { DAY, keyPairOf, nameRefused, pair, sealBodyAndQueue, transient } from './common.ts';
 import type { Ctx } from './ctx.ts';
 import { prekeyToOffer } from './fresh-prekeys.ts';
 import { renameContact } from './moved.ts';
@@ -74,7 +74,7 @@ const STEPS: Record<Move['step'], Step> = {
     const free = await client.available(m.name);
     if (!free.available) {
       // registered by an earlier attempt of this move (a repeat), or taken: then nothing changed, the move stops
-      const mine = await lookupAt(ctx, store, m.to, m.name).catch(() => undefined);
+      const mine = await lookupAt(ctx, store, m.to, m.name).catch((e: unknown) => { if (transient(e)) throw e; return undefined; }); // out of reach: try again, the move kept
       if (mine?.record.identityKey !== s.me.identity.pub) { delete s.move; await store.putAccount(s); throw nameRefused(m.name, free.reason); }
       return 'switch';
     }
@@ -152,6 +152,8 @@ const STEPS: Record<Move['step'], Step> = {
   async delete(ctx, _store, s, m) {
     const from = m.from!, client = ctx.client(from.operator);
     const gone = (e: unknown) => { if (!(e instanceof OperatorError && e.status === 404)) throw e; };
+    // mail that came after this poll's read of an old mailbox is read first (the next poll), never deleted with it
+    for (const [id, box] of Object.entries(from.mailboxes)) if ((await client.fetchBlobs(id, keyPairOf(box).privateKey).catch((e: unknown) => { gone(e); return { blobs: [] }; })).blobs.length) return undefined;
     for (const [id, box] of Object.entries(from.mailboxes)) await client.deleteMailbox(id, keyPairOf(box).privateKey).catch(gone);
     if (from.loop) await client.deleteMailbox(from.loop.id, keyPairOf(from.loop).privateKey).catch(gone);
     await client.deleteName(from.name, keyPairOf(s.me.identity).privateKey, { id: from.intro.id, key: keyPairOf(from.intro).privateKey }).catch(gone);

@@ -13,6 +13,9 @@ import type { Ctx } from './ctx.ts';
 export async function queue(ctx: Ctx, a: { name: string; text: string }): Promise<void> {
   const store = await ctx.store();
   const c = await findContact(store, a.name);
+  // while our home changes and before this contact is told (PROTOCOL.md §11.5 steps 2–4), a message would name a home it cannot yet check
+  const m = (await store.account()).move;
+  if (m && ['switch', 'mailboxes', 'tell'].includes(m.step) && !m.told.includes(c.name)) throw new UserError('Your move to another Operator is telling your contacts: send again in a moment (nothing was sent).');
   if (c.pendingKey) throw new UserError(`@${foldName(c.name)}'s key changed. Compare safety words and accept or refuse the new key before sending.`);
   const text = a.text.trim();
   if (!text) throw new UserError('Nothing to send.');
