@@ -8,8 +8,8 @@
 // B comes back (same onion key and data) and the mail arrives. Each Operator's tor exports
 // circuit ids, and a tap in front of each Operator records what a curious Operator could link.
 //
-// The steps share one `World` and run in order as subtests: moving home, when built, goes where
-// the STEP SLOT comment says.
+// Then carol moves her home from C to A (Settings → Move) and keeps her contacts, safety words and
+// @portland; C forgets her. The steps share one `World` and run in order as subtests.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -269,8 +269,54 @@ test('three Operators on a private Tor network, in Firefox 140: messages across 
       }
     });
 
-    // ── STEP SLOT (lead): moving home — carol moves from C to A and keeps her contacts and
-    //    collectives. Add it here as `await t.test(…)` on `w` (before the curious Operators' view).
+    await t.test('carol moves from C to A: her contacts and @portland keep her, with the same safety words; C forgets her', async () => {
+      const [a, b, c] = [w.alice.page, w.bob.page, w.carol.page];
+      const name = WHO.carol.name, was = addr(w, 'carol'), atA = `${name}@${w.A.host}`;
+      const words = async (p: Page, shown: string) => { await click(p, '#tab-contacts'); return text(p, `.contact[data-name="${shown}"] .safety-words`); };
+      const before = { alice: await words(a, was), bob: await words(b, was) };
+      // Settings → "Move to another Operator": A's address; her name, keys and contacts go there
+      await click(c, '#tab-settings');
+      await c.evaluate(() => { (document.querySelector('#move-home') as HTMLDetailsElement).open = true; });
+      await fill(c, '#move-operator', w.A.host);
+      await click(c, '#move-start');
+      await poll(c, () => /reading the old mailboxes/.test(document.querySelector('#move-status')?.textContent ?? ''), null, SLOW, 'carol: at home on A, contacts and @portland told, C still read');
+      await shot(c, 'federation-esr140-move-home');
+      // alice (of A: carol is now one of hers, in short form) and bob (of B: in full form, at A) take the move only once
+      // A's directory, with its log proof, shows the key that signed it; the safety words are the same
+      for (const [p, shown, then] of [[a, name, before.alice], [b, atA, before.bob]] as const) {
+        const end = Date.now() + SLOW;
+        for (;;) {
+          await checkNow(p);
+          await click(p, '#tab-contacts');
+          if (await p.evaluate((n: string) => !!document.querySelector(`.contact[data-name="${n}"]`), shown)) break;
+          assert.ok(Date.now() < end, `${shown}: the move was not taken`);
+          await new Promise((r) => setTimeout(r, 3000));
+        }
+        assert.equal(await words(p, shown), then, 'the same safety words after the move');
+        assert.equal(await p.evaluate((n: string) => !!document.querySelector(`.contact[data-name="${n}"]`), was), false, 'no card left at C');
+      }
+      // mail to her new mailboxes at A, both ways; each contact's first letter there ends her reading of C
+      await openThread(a, name); await send(a, 'welcome to A, carol');
+      await openThread(b, atA); await send(b, 'carol, bob here, writing to A');
+      await checkNow(c);
+      await openThread(c, WHO.alice.name);
+      await received(c, 'welcome to A, carol', SLOW);
+      await send(c, 'thanks alice, from A');
+      await checkNow(a); await received(a, 'thanks alice, from A', SLOW);
+      const end = Date.now() + SLOW;
+      for (;;) {
+        await checkNow(c);
+        await click(c, '#tab-settings');
+        if (await c.evaluate(() => !document.querySelector('#move-status')?.textContent?.trim())) break;
+        assert.ok(Date.now() < end, `the move did not end: ${await text(c, '#move-status')}`);
+        await new Promise((r) => setTimeout(r, 3000));
+      }
+      await assert.rejects(w.C.op.client.lookup(name), /404|no such/i, 'C no longer has her name');
+      // @portland keeps her: she posts as A's carol, alice and bob read it
+      const said = 'carol, now of A, in @portland';
+      await post(c, said, [a, b], SLOW);
+      for (const p of [a, b]) await reads(p, [said], SLOW);
+    });
 
     await t.test('what the curious Operators see: no circuit carries two mailboxes or names', (st) => {
       const all = new Set<string>();
@@ -290,12 +336,13 @@ test('three Operators on a private Tor network, in Firefox 140: messages across 
     await t.test('A\'s stored data names komrades of B or C only as members of its collective (PROTOCOL.md §11.3, "A\'s seized disk")', async () => {
       await w.A.op.close(); // LevelDB's files as they are at rest
       const dir = w.A.op.dataDir;
-      // the search finds what is there: A's own komrade is in A's directory
-      assert.equal(findOnDisk(dir, { alice: WHO.alice.name }).length, 1, 'the search finds alice on A');
-      // bob and carol joined @portland on A: A holds them as its collective's members, by their handles (the table says so)
+      // the search finds what is there: A's own komrades are in A's directory (carol since her move)
+      assert.equal(findOnDisk(dir, { alice: WHO.alice.name, carol: WHO.carol.name }).length, 2, 'the search finds alice and carol on A');
+      // bob and carol joined @portland on A from B and C: A holds them as its collective's members, by their handles then
+      // (carol's old one stays in the log's admission and move entries: COLLECTIVES.md §15.1; the table says so)
       const handles = [addr(w, 'bob'), addr(w, 'carol')];
       assert.equal(findOnDisk(dir, Object.fromEntries(handles.map((h) => [h, h]))).length, 2, 'A holds @portland\'s members of B and C by their handles');
-      // with those handles taken out, no byte names bob, carol, B or C
+      // with those handles taken out, no byte names bob, B or C
       const rest = mkdtempSync(join(tmpdir(), 'komrade-seized-'));
       try {
         for (const f of filesUnder(dir)) {
@@ -303,7 +350,7 @@ test('three Operators on a private Tor network, in Firefox 140: messages across 
           for (const h of handles) text = text.split(h).join('');
           writeFileSync(join(rest, f.slice(dir.length + 1).replaceAll('/', '_')), Buffer.from(text, 'latin1'));
         }
-        assert.deepEqual(findOnDisk(rest, { bob: WHO.bob.name, carol: WHO.carol.name, B: w.B.host, C: w.C.host, 'B (no .onion)': w.B.host.replace('.onion', ''), 'C (no .onion)': w.C.host.replace('.onion', '') }), []);
+        assert.deepEqual(findOnDisk(rest, { bob: WHO.bob.name, B: w.B.host, C: w.C.host, 'B (no .onion)': w.B.host.replace('.onion', ''), 'C (no .onion)': w.C.host.replace('.onion', '') }), []);
       } finally { rmSync(rest, { recursive: true, force: true }); }
     });
   } finally {

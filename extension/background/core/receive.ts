@@ -104,7 +104,8 @@ async function receive(ctx: Ctx, store: Store, blob: Uint8Array, retry?: { id: s
   const used = async (c: { name: string; identityKey: string }) => { if (mine?.contact === c.name && c.identityKey === signer) await noteUsed(store, c.name, mine.id, ctx.now()); };
   const moved = MovedMessage.safeParse(opened.body); // a contact moved home (PROTOCOL.md §11.5)
   const later = async () => { if (!retry && pending.length < PENDING_MAX) await store.putPending([...pending, { id: opened.id, blob: b64(blob), received: ctx.now() }]); return 'later' as const; };
-  if (moved.success) { const v = await receiveMoved(ctx, store, opened, moved.data); return v === 'later' ? later() : v; }
+  // on the schedule its look-up at the new home is made at its own random time, not right after this fetch (as a first contact's)
+  if (moved.success) { const v = ctx.deps.scheduled && !retry ? 'later' : await receiveMoved(ctx, store, opened, moved.data); return v === 'later' ? later() : v; }
   const parsed = TextMessage.safeParse(opened.body);
   if (!parsed.success) {
     await store.addSeen(opened.id, opened.t);
