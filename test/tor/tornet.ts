@@ -1,6 +1,6 @@
 /**
  * A private Tor network entirely on 127.0.0.1, for tests: 3 directory authorities (keys made
- * with tor-gencert) and 4 relays, voting every 20 s. Clients join it with the torrc lines in
+ * with tor-gencert) and 1 relay, voting every 20 s. Clients join it with the torrc lines in
  * `clientTorrc` (the Operator's tor gets them through --torrc-append). Measured here: a
  * client + onion service in one tor process answers through its SocksPort 20–75 s after it
  * starts. Run it inside a network namespace with only loopback (scripts/in-netns.sh).
@@ -22,13 +22,6 @@ export function freePort(): Promise<number> {
 }
 
 const VOTE = 20, DELAY = 4;
-/**
- * Relays besides the 3 authorities. With 1, onion-service circuits (whose second hop is a
- * layer-2 vanguard, distinct from the guard and the target) sometimes could not be built for
- * minutes ("Failed to find node for hop #2", seen in 1 run of 6 here and once in CI); 4 give
- * every hop a choice.
- */
-const RELAYS = 4;
 
 function common(dir: string, empty: string): string {
   return [
@@ -45,7 +38,7 @@ export async function startTorNet(): Promise<TorNet> {
   const empty = join(base, 'empty'); writeFileSync(empty, '');
   const resolv = join(base, 'resolv.conf'); writeFileSync(resolv, 'nameserver 127.0.0.1\n');
   const nodes: { nick: string; dir: string; or: number; dirPort: number; auth: boolean; fp: string; v3?: string }[] = [];
-  for (let i = 0; i < 3 + RELAYS; i++) {
+  for (let i = 0; i < 4; i++) {
     const auth = i < 3, nick = auth ? `auth${i}` : `relay${i}`, dir = join(base, nick);
     mkdirSync(join(dir, 'keys'), { recursive: true }); chmodSync(dir, 0o700);
     const node = { nick, dir, or: await freePort(), dirPort: await freePort(), auth, fp: '', v3: undefined as string | undefined };
