@@ -24,7 +24,10 @@ before(async () => { await loadThemis(); net = await startTorNet(); });
 after(() => net?.stop());
 
 const MAIN = new URL('../../operator/main.ts', import.meta.url).pathname;
-const PUBLISH_S = 240;
+// one try at publishing; a fresh tor on this small private network sometimes cannot build
+// onion-service paths for minutes ("Failed to find node for hop #2": once here in a tier run,
+// as federation.e2e.ts saw): a new tor process on the same keys then publishes at once
+const PUBLISH_S = 100, PUBLISH_TRIES = 3;
 
 /** Pids of tor processes whose command line names `torrc`. */
 function torPids(torrc: string): number[] {
@@ -49,6 +52,18 @@ function startCli(data: string, socksPort: number, torArgs = ['--tor', 'launch',
   return { child, exited, published, out: () => out };
 }
 
+/** Start the Operator with tor until it publishes (a new tor on the same data after a try that timed out); returns it, its SocksPort and the address. */
+async function startPublished(data: string): Promise<{ cli: ReturnType<typeof startCli>; socksPort: number; host: string }> {
+  for (let i = 1; ; i++) {
+    const socksPort = await freePort(), cli = startCli(data, socksPort);
+    try { return { cli, socksPort, host: await cli.published }; } catch (e) {
+      cli.child.kill('SIGKILL');
+      if (i === PUBLISH_TRIES || !/not published within/.test(String(e))) throw e;
+      await cli.exited;
+    }
+  }
+}
+
 async function gone(pids: number[], timeoutMs = 15_000) {
   const end = Date.now() + timeoutMs;
   while (pids.some((p) => existsSync(`/proc/${p}`) && !readFileSync(`/proc/${p}/stat`, 'utf8').includes(') Z '))) {
@@ -60,11 +75,9 @@ async function gone(pids: number[], timeoutMs = 15_000) {
 
 test('npm start: tor publishes the Operator as an onion, which answers through the SocksPort; the address is stable; tor ends with the Operator', { timeout: 900_000 }, async () => {
   const data = mkdtempSync(join(tmpdir(), 'komrade-onion-'));
-  const socksPort = await freePort();
-  const first = startCli(data, socksPort);
+  const { cli: first, socksPort, host } = await startPublished(data);
   let second: ReturnType<typeof startCli> | undefined;
   try {
-    const host = await first.published;
     assert.match(host, /^[a-z2-7]{56}\.onion$/);
     assert.equal(readFileSync(join(data, 'onion-address'), 'utf8').trim(), `http://${host}`);
     assert.match(first.out(), /▄/, 'a QR code of the address is printed');
@@ -81,8 +94,9 @@ test('npm start: tor publishes the Operator as an onion, which answers through t
     assert.ok(await gone(pids), 'tor ended with the Operator');
 
     // same data directory: same onion address; kill -9 of the Operator still ends its tor
-    second = startCli(data, await freePort());
-    assert.equal(await second.published, host);
+    const again = await startPublished(data);
+    second = again.cli;
+    assert.equal(again.host, host);
     const pids2 = torPids(torrc);
     second.child.kill('SIGKILL');
     await second.exited;
@@ -137,7 +151,13 @@ test('alice and bob exchange messages over real tor in Firefox 140; the Operator
   const torrcAppend = join(net.dir, 'curious-operator.torrc');
   writeFileSync(torrcAppend, `${readFileSync(net.clientTorrc, 'utf8')}HiddenServiceExportCircuitID haproxy\n`);
   const socksPort = await freePort();
-  const onion = await launchTor({ dataDir: op.dataDir, targetPort: tap.port, socksPort, torrcAppend, timeoutMs: PUBLISH_S * 1000 });
+  let onion: Awaited<ReturnType<typeof launchTor>> | undefined;
+  for (let i = 1; !onion; i++) {
+    try { onion = await launchTor({ dataDir: op.dataDir, targetPort: tap.port, socksPort, torrcAppend, timeoutMs: PUBLISH_S * 1000 }); } catch (e) {
+      if (i === PUBLISH_TRIES) throw e;
+      await new Promise((r) => setTimeout(r, 1000)); // the killed tor lets go of its SocksPort
+    }
+  }
   torPid = onion.pid;
   const host = onion.address;
   // the first circuit to a new onion can take a while: wait until it answers before the browsers start
