@@ -272,7 +272,10 @@ test('three Operators on a private Tor network, in Firefox 140: messages across 
     await t.test('carol moves from C to A: her contacts and @portland keep her, with the same safety words; C forgets her', async () => {
       const [a, b, c] = [w.alice.page, w.bob.page, w.carol.page];
       const name = WHO.carol.name, was = addr(w, 'carol'), atA = `${name}@${w.A.host}`;
-      const words = async (p: Page, shown: string) => { await click(p, '#tab-contacts'); return text(p, `.contact[data-name="${shown}"] .safety-words`); };
+      const words = async (p: Page, shown: string) => {
+        await click(p, '#tab-contacts');
+        return poll(p, (n: string) => document.querySelector(`.contact[data-name="${n}"] .safety-words`)?.textContent, shown, 20_000, `${shown}'s safety words`);
+      };
       const before = { alice: await words(a, was), bob: await words(b, was) };
       // Settings → "Move to another Operator": A's address; her name, keys and contacts go there
       await click(c, '#tab-settings');
