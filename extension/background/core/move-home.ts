@@ -21,7 +21,7 @@ import type { Ctx } from './ctx.ts';
 import { prekeyToOffer } from './fresh-prekeys.ts';
 import { renameContact } from './moved.ts';
 import { lookupAt, operatorOf } from './operators.ts';
-import { switchLogs } from './move-logs.ts';
+import { dropHomeCopy, switchLogs } from './move-logs.ts';
 import type { Store } from './store.ts';
 
 /** The old mailboxes are read at most this long after the move began (the mail TTL). */
@@ -58,7 +58,7 @@ export async function advanceMove(ctx: Ctx): Promise<void> {
     const next = await STEPS[m.step](ctx, store, s, m);
     if (!next) return;
     const a = await store.account();
-    if (next === 'done') delete a.move;
+    if (next === 'done') { delete a.move; await dropHomeCopy(store, a.operator); }
     else a.move!.step = next;
     await store.putAccount(a);
   }

@@ -21,3 +21,8 @@ export async function switchLogs(store: Store, from: string, to: string): Promis
   if (next !== undefined) await store.r.put(HOME, next);
   else if ((await store.r.get(at(from), any)) !== undefined) await store.r.remove(HOME);
 }
+
+/** The move is done: the copy of our new home's log state kept under its host is dropped (a later move away from it would take that stale copy for the state). */
+export async function dropHomeCopy(store: Store, home: string): Promise<void> {
+  await store.r.remove(at(home));
+}

@@ -58,14 +58,16 @@ export async function fetchMailbox(ctx: Ctx, id: string, first?: Fetched): Promi
       got = round === 0 && first ? first : await client.fetchBlobs(id, key);
     } catch (e) {
       // the mailbox expired (we were away longer than the TTL): make it again
-      if (e instanceof OperatorError && e.status === 404) { await client.createMailbox(id, keyPairOf(box)).catch(() => undefined); break; }
+      if (e instanceof OperatorError && e.status === 404) { if (!old) await client.createMailbox(id, keyPairOf(box)).catch(() => undefined); break; } // a former home's is never made again
       if (old && transient(e)) break; // our former home down while we move: read at a later poll, the new home's mailboxes go on
       throw e;
     }
     if (!got.blobs.length) break;
-    if (s.move) await noteWritten(store, id);
     // each is stored before it is acknowledged: nothing is lost if the ack fails
-    for (const { blob } of got.blobs) received += (await receive(ctx, store, blob)) === 'new' ? 1 : 0;
+    let filed = 0;
+    for (const { blob } of got.blobs) filed += (await receive(ctx, store, blob)) === 'new' ? 1 : 0;
+    received += filed;
+    if (s.move && filed) await noteWritten(store, id); // a message filed (opened, its sender checked) in a new mailbox: that contact took the move
     await client.ack(id, key, got.blobs.map((b) => b.id));
     if (!got.more) break;
   }
