@@ -39,6 +39,8 @@ export async function launch(o: { executablePath: string; socksPort: number; soc
       // Tor Browser: HTTPS-Only, but onions are not upgraded (they are already end-to-end encrypted)
       'dom.security.https_only_mode': true, 'dom.security.https_only_mode.upgrade_onion': false,
       'dom.security.https_first': false, 'dom.security.https_first_pbm': false,
+      // Tor Browser: no speculative or predicted connections (a connection opened ahead of a request carries no SOCKS credentials)
+      'network.http.speculative-parallel-limit': 0, 'network.predictor.enabled': false, 'network.prefetch-next': false,
       'javascript.options.wasm': o.wasm,
       'services.settings.server': 'data:,#remote-settings-dummy/v1',
       'extensions.update.enabled': false, 'app.update.enabled': false, 'toolkit.telemetry.enabled': false,

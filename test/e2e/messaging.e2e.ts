@@ -18,7 +18,7 @@ import { forge } from '../forge.ts';
 import { startFakeSocks } from './fakesocks.ts';
 import { linkage } from './linkage.ts';
 import { FIREFOXES, launch, axeSerious, click, colorScheme, contrast, fill, poll, shot, textColours, waitFor, type Profile } from './firefox.ts';
-import { PASS, TEXT_PAIRS, addContact, badgeText, checkNow, errorText, lastOutState, onboard, openThread, phase, received, send, sendNow, themeColours, waitPhase } from './popup.ts';
+import { PASS, TEXT_PAIRS, addContact, badgeBecomes, checkNow, errorText, lastOutState, onboard, openThread, phase, received, send, sendNow, themeColours, waitPhase } from './popup.ts';
 import { account } from '../support/addon.ts';
 
 before(() => loadThemis());
@@ -201,7 +201,7 @@ for (const [browserName, executablePath] of Object.entries(FIREFOXES)) {
           await click(b, '#tab-inbox');
           await poll(b, () => document.querySelector('#open-requests')?.textContent === 'Requests (1)', null, 20_000, 'Requests (1)');
           assert.equal(await b.evaluate(() => document.querySelector('#unread-total')), null, 'a request is not unread');
-          assert.equal(await badgeText(b), '+1', 'the badge counts the request apart');
+          assert.equal(await badgeBecomes(b, '+1'), '+1', 'the badge counts the request apart');
           // the Inbox tab counts it too, and no "No conversations yet" stands under "Requests (1)"
           assert.deepEqual(await b.evaluate(() => [document.querySelector('#tab-inbox #requests-total')?.textContent, document.querySelector('#requests-total')?.getAttribute('aria-label')]), ['+1', '1 message requests']);
           assert.equal(await b.evaluate(() => !!document.querySelector('#inbox-empty')), false, 'no "No conversations yet" under Requests (1)');
@@ -226,7 +226,7 @@ for (const [browserName, executablePath] of Object.entries(FIREFOXES)) {
           await click(b, '#tab-inbox');
           await poll(b, () => !!document.querySelector('.conversation[data-name="alice"]') && !document.querySelector('#open-requests'), null, 20_000, 'alice a conversation, no request left');
           assert.equal(await b.evaluate(() => document.querySelector('#unread-total')), null, 'read in the thread');
-          assert.equal(await badgeText(b), '');
+          assert.equal(await badgeBecomes(b, ''), '');
           await click(b, '#tab-inbox');
           await snap(bob, '05-inbox-unread');
           await openThread(b, 'alice');
@@ -237,7 +237,7 @@ for (const [browserName, executablePath] of Object.entries(FIREFOXES)) {
           await send(b, 'hello alice');
           await checkNow(a);
           await received(a, 'hello alice');
-          assert.equal(await badgeText(b), '', 'reading cleared bob\'s badge');
+          assert.equal(await badgeBecomes(b, ''), '', 'reading cleared bob\'s badge');
         });
 
         await step('disappearing messages: alice sets 1 day, her next message carries it, bob\'s thread takes it, both threads say so; off again', async () => {
@@ -515,7 +515,9 @@ for (const [browserName, executablePath] of Object.entries(FIREFOXES)) {
 
         await step('one circuit per mailbox: no circuit carries requests for two mailboxes or names', async () => {
           // (the messages carry what was found: a custom message replaces assert's diff, and CI keeps only the first lines)
-          const bare = socks.log.filter((e) => e.user === undefined).map((e) => e.requests);
+          // a connection that carried no request tells the Operator nothing (Firefox 153 once opened one without credentials
+          // and sent nothing on it); every one that carried a request must have its credentials
+          const bare = socks.log.filter((e) => e.user === undefined && e.requests.length).map((e) => e.requests);
           assert.deepEqual(bare, [], `every add-on request carried SOCKS credentials; without: ${JSON.stringify(bare).slice(0, 600)}`);
           const { touched, linked } = linkage(socks.byCircuit());
           // at least: two names, two intro mailboxes and one mailbox each way of the conversation

@@ -102,6 +102,16 @@ export const checkNow = (page: Page) => click(page, '#check-now');
 export const badgeText = (page: Page) =>
   page.evaluate(() => (globalThis as unknown as { browser: { action: { getBadgeText(d: object): Promise<string> } } }).browser.action.getBadgeText({}));
 
+/** The badge's text once it is `want` (the background sets it just after the popup's view changes), else what it last was. */
+export async function badgeBecomes(page: Page, want: string, timeout = 5_000): Promise<string> {
+  const end = Date.now() + timeout;
+  for (;;) {
+    const now = await badgeText(page);
+    if (now === want || Date.now() > end) return now;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
 /** The colour pairs the popup's theme uses for text: [text variable, background variable]. */
 export const TEXT_PAIRS: [string, string][] = [
   ['--fg', '--bg'], ['--fg', '--surface'], ['--muted', '--bg'], ['--muted', '--surface'], ['--accent-text', '--bg'], ['--accent-text', '--surface'],
