@@ -46,5 +46,6 @@ export function cancelStep(ctx: Ctx): boolean {
 /** Begin a step now and run `fn` with it under the state lock: Cancel works from the moment it is asked for, even while the step still waits for the lock behind other work. */
 export function stepped<T>(ctx: Ctx, fn: (step: Step) => Promise<T>): Promise<T> {
   const step = beginStep(ctx);
-  return ctx.serial(() => fn(step)).finally(() => step.end());
+  // Cancel answers at once even while the lock is held by other work; the step, when it gets the lock, then sends nothing
+  return step.wait(ctx.serial(() => fn(step))).finally(() => step.end());
 }
