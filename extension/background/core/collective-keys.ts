@@ -108,9 +108,10 @@ export async function sync(ctx: Ctx, only?: string): Promise<Map<string, Replaye
       logs.set(h, r);
       const requested = rec.status === 'requested' && (await ctx.client(op).listRequests(c)).requests.some((q) => foldName(q.request.name) === me);
       // a move of ours (COLLECTIVES.md §15.1) that the log recorded before our record did (a crash between them): the log's handle is ours
-      const ours = [...r.members].find(([, m]) => m.commitment === commitmentIn(secret, c) && m.key === s.me.identity.pub)?.[0];
+      const commitment = commitmentIn(secret, c); // a Poseidon hash: once per collective, not once per member
+      const ours = [...r.members].find(([, m]) => m.commitment === commitment && m.key === s.me.identity.pub)?.[0];
       if (ours !== undefined && ours !== me) rec.me = me = ours;
-      const st = standing(r, me, commitmentIn(secret, c), requested);
+      const st = standing(r, me, commitment, requested);
       if (st === 'none') { await store.removeCollective(h); continue; } // removed, or the request is gone
       refresh(rec, r, st, ctx.now());
       if (st === 'member' && rec.bundles.length && rec.keyedAt !== undefined) {
